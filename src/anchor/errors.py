@@ -1,0 +1,85 @@
+"""The exception hierarchy of anchor.
+
+Every error the package raises on purpose is an :class:`AnchorError`::
+
+    AnchorError
+    ├── InvalidInputError          bad input from a caller or a file (CLI exit code 2)
+    │   ├── MerkleInputError       a value, encoding, index or proof a tree cannot take
+    │   ├── UnknownFormatError     a dump, receipt or credential of an unknown format version
+    │   ├── CredentialParseError   text that is not strict I-JSON
+    │   └── CredentialValidationError  a credential that breaks the schema (lists every problem)
+    ├── CompilerError              the Solidity compiler is missing or rejected the sources
+    │   └── CompilerNotFoundError  neither a native solc nor the pinned solcjs is available
+    ├── ArtifactError              a compiled contract artifact is missing or inconsistent
+    └── InvariantError             an internal bug: a result failed its own check
+
+Bad input is never reported as an internal bug, and an internal bug is never
+reported as bad input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AnchorError(Exception):
+    """Root of every error raised on purpose by anchor."""
+
+
+class InvalidInputError(AnchorError, ValueError):
+    """Input from a caller, a file or the network that anchor cannot accept."""
+
+
+class MerkleInputError(InvalidInputError):
+    """A Merkle tree was given a value, encoding, index or proof it cannot take."""
+
+
+class UnknownFormatError(InvalidInputError):
+    """A document declares a format or version this release does not know."""
+
+
+class CredentialParseError(InvalidInputError):
+    """Credential text is not strict I-JSON (duplicate keys, NaN, lone surrogates...)."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One problem with one field of a credential.
+
+    ``path`` is a JSON-pointer-like location such as ``/credentialSubject/achievement/name``;
+    ``message`` says what is wrong with the value found there.
+    """
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path or '/'}: {self.message}"
+
+
+class CredentialValidationError(InvalidInputError):
+    """A credential breaks the schema; ``problems`` lists every problem found, not just the first."""
+
+    def __init__(self, problems: list[FieldProblem], source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        where = f"{source}: " if source else ""
+        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        count = len(self.problems)
+        super().__init__(f"{where}invalid credential ({count} problem{'s' if count != 1 else ''}):\n{lines}")
+
+
+class CompilerError(AnchorError):
+    """The Solidity compiler is missing or rejected the sources."""
+
+
+class CompilerNotFoundError(CompilerError):
+    """Neither a native solc (py-solc-x) nor the pinned npm solcjs can be run."""
+
+
+class ArtifactError(AnchorError):
+    """A compiled contract artifact is missing, unreadable or does not match its sources."""
+
+
+class InvariantError(AnchorError):
+    """An internal bug: a result failed the check anchor runs on it before returning it."""
