@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Batch, CredentialCheck, Issuer, Signer} from "./CredentialRegistryTypes.sol";
+
+/**
+ * @title Credential registry
+ * @notice Holds the Merkle roots of credential batches anchored by registered issuers, and their revocations.
+ *
+ * Roles:
+ * - The default admin (OpenZeppelin `AccessControlDefaultAdminRules`, transfer with a delay) registers
+ *   issuers, adds and removes their signer keys, deactivates and reactivates issuers, pauses anchoring.
+ * - An issuer's signer keys anchor batches and revoke the issuer's own credentials and batches. A signer may
+ *   also remove a signer key of its own issuer (itself included), so a compromised key can be cut off at
+ *   once without waiting for the admin; only the admin adds keys, so a stolen key cannot add others.
+ *
+ * Leaves are OpenZeppelin StandardMerkleTree leaves of the value `(bytes32 digest, uint256 index)`:
+ * `keccak256(bytes.concat(keccak256(abi.encode(digest, index))))`. Binding the index into the leaf makes a
+ * proof valid for one index only, so a revoked credential cannot be presented under another index.
+ *
+ * No personal data is ever stored: only roots of trees of salted credential hashes.
+ */
+interface ICredentialRegistry {
+    // ------------------------------------------------------------------ errors
+
+    /// @notice The caller is not an active signer key of any issuer.
+    error CredentialRegistryNotSigner(address account);
+    /// @notice The caller is a signer of `callerIssuerId` but the batch or key belongs to `issuerId`.
+    error CredentialRegistryWrongIssuer(address account, uint256 callerIssuerId, uint256 issuerId);
+    /// @notice No issuer has this id.
+    error CredentialRegistryUnknownIssuer(uint256 issuerId);
+    /// @notice The issuer is deactivated and may not anchor.
+    error CredentialRegistryIssuerInactive(uint256 issuerId);
+    /// @notice The issuer is already active (reactivation of an active issuer).
+    error CredentialRegistryIssuerActive(uint256 issuerId);
+    /// @notice An issuer needs a non-empty name and a non-empty URI.
+    error CredentialRegistryInvalidIssuerMetadata();
+    /// @notice The country code is not two upper-case ASCII letters (ISO 3166-1 alpha-2).
+    error CredentialRegistryInvalidCountry(bytes2 country);
+    /// @notice The signer address is the zero address.
+    error CredentialRegistryInvalidSigner(address signer);
+    /// @notice The key is, or was, registered already; a removed key is never registered again.
+    error CredentialRegistrySignerExists(address signer, uint256 issuerId);
+    /// @notice The key is not an active signer (never registered, or removed before).
+    error CredentialRegistrySignerNotActive(address signer);
+    /// @notice A batch root may not be zero.
+    error CredentialRegistryZeroRoot();
+    /// @notice A batch must hold at least one credential and at most 2**64 - 1.
+    error CredentialRegistryInvalidSize(uint256 size);
+    /// @notice The issuer anchored this root already, as batch `batchId`.
+    error CredentialRegistryDuplicateRoot(uint256 issuerId, bytes32 root, uint256 batchId);
+    /// @notice No batch has this id.
+    error CredentialRegistryUnknownBatch(uint256 batchId);
+    /// @notice The index is not below the batch size.
+    error CredentialRegistryIndexOutOfRange(uint256 batchId, uint256 index, uint256 size);
+    /// @notice A revocation needs at least one index.
+    error CredentialRegistryNoIndices();
+    /// @notice Revocation reason codes are 1..255 (0 means "not revoked").
+    error CredentialRegistryInvalidReason(uint8 reason);
+    /// @notice The credential is revoked already (also raised for an index repeated in one call).
+    error CredentialRegistryAlreadyRevoked(uint256 batchId, uint256 index);
+    /// @notice The whole batch is revoked already.
+    error CredentialRegistryBatchAlreadyRevoked(uint256 batchId);
+
+    // ------------------------------------------------------------------ events
+
+    /// @notice The admin registered issuer `issuerId`.
+    event IssuerRegistered(uint256 indexed issuerId, string name, bytes2 country, string uri);
+    /// @notice The admin deactivated issuer `issuerId`: it cannot anchor and its credentials do not verify.
+    event IssuerDeactivated(uint256 indexed issuerId);
+    /// @notice The admin reactivated issuer `issuerId`.
+    event IssuerReactivated(uint256 indexed issuerId);
+    /// @notice Key `signer` may now act for issuer `issuerId`.
+    event SignerAdded(uint256 indexed issuerId, address indexed signer);
+    /// @notice Key `signer` may no longer act for issuer `issuerId`; `by` is the admin or a signer of the issuer.
+    event SignerRemoved(uint256 indexed issuerId, address indexed signer, address indexed by);
+    /// @notice Issuer `issuerId` anchored batch `batchId` with Merkle root `root` holding `size` credentials.
+    event BatchAnchored(
+        uint256 indexed batchId,
+        uint256 indexed issuerId,
+        bytes32 indexed root,
+        uint256 size,
+        address signer
+    );
+    /// @notice The issuer of batch `batchId` revoked the credentials at `indices`, for reason code `reason`.
+    event CredentialsRevoked(uint256 indexed batchId, uint256 indexed issuerId, uint256[] indices, uint8 reason);
+    /// @notice The issuer of batch `batchId` revoked the whole batch, for reason code `reason`.
+    event BatchRevoked(uint256 indexed batchId, uint256 indexed issuerId, uint8 reason);
+
+    // ------------------------------------------------------------------ governance (admin)
+
+    /**
+     * @notice Registers an issuer with its metadata and initial signer keys.
+     * @dev Only the default admin. Emits {IssuerRegistered} and one {SignerAdded} per key.
+     * @param name Name of the awarding body (not empty).
+     * @param country ISO 3166-1 alpha-2 country code, two upper-case letters.
+     * @param uri The identifier the issuer's credentials carry as their issuer: a DID or an https URL (not empty).
+     * @param signers Initial signer keys; may be empty and added later with `addSigner`.
+     * @return issuerId The new issuer's id, sequential from 1.
+     */
+    function registerIssuer(
+        string calldata name,
+        bytes2 country,
+        string calldata uri,
+        address[] calldata signers
+    ) external returns (uint256 issuerId);
+
+    /**
+     * @notice Allows key `signer` to anchor and revoke for issuer `issuerId`.
+     * @dev Only the default admin. A key belongs to one issuer for its whole life: a key that is or was
+     * registered (even removed) is refused with {CredentialRegistrySignerExists}. Emits {SignerAdded}.
+     */
+    function addSigner(uint256 issuerId, address signer) external;
+
+    /**
+     * @notice Removes key `signer`: from now on it can neither anchor nor revoke.
+     * @dev By the default admin, or by any active signer of the same issuer (to cut off a compromised key at
+     * once). Batches the key anchored before stay valid; the removal time is recorded. Emits {SignerRemoved}.
+     * NOTE: a removed key is never registered again; rotate to a new key.
+     */
+    function removeSigner(address signer) external;
+
+    /**
+     * @notice Deactivates issuer `issuerId`: it can no longer anchor, and `credentialStatus` answers
+     * `IssuerInactive` for all of its batches until it is reactivated.
+     * @dev Only the default admin. Use it when an issuer loses its accreditation or is found fraudulent.
+     * To let an issuer stop issuing while its credentials stay valid, remove its signer keys instead.
+     * Revocation by the issuer's signers keeps working. Emits {IssuerDeactivated}.
+     */
+    function deactivateIssuer(uint256 issuerId) external;
+
+    /// @notice Reverses `deactivateIssuer`. Only the default admin. Emits {IssuerReactivated}.
+    function reactivateIssuer(uint256 issuerId) external;
+
+    /// @notice Stops all anchoring (never revocation or reads). Only the default admin. Emits {Paused}.
+    function pause() external;
+
+    /// @notice Resumes anchoring. Only the default admin. Emits {Unpaused}.
+    function unpause() external;
+
+    // ------------------------------------------------------------------ issuers (signer keys)
+
+    /**
+     * @notice Anchors a batch: the Merkle root of `size` credentials of the caller's issuer.
+     * @dev Only an active signer of an active issuer, and not while paused. A root is unique per issuer, so
+     * another issuer sending the same root first neither blocks nor captures it. Emits {BatchAnchored}.
+     * @param root Root of the OpenZeppelin StandardMerkleTree of (bytes32 digest, uint256 index) leaves.
+     * @param size Number of credentials in the batch (>= 1).
+     * @return batchId The new batch's id, sequential from 1.
+     */
+    function anchor(bytes32 root, uint256 size) external returns (uint256 batchId);
+
+    /**
+     * @notice Revokes the credentials at `indices` of batch `batchId`, permanently, for reason code `reason`.
+     * @dev Only an active signer of the batch's issuer; works while paused and while the issuer is deactivated.
+     * The whole call fails if any index is out of range or already revoked (a repeated index included).
+     * Cheapest with indices sorted ascending: indices sharing a 256-bit word are written once.
+     * Emits {CredentialsRevoked}; the block time of that event is the revocation time.
+     * @param reason A reason code 1..255; anchor's codes: 1 unspecified, 2 issued in error, 3 fraud or
+     * misconduct, 4 superseded, 5 key compromise, 6 withdrawn at the learner's request.
+     */
+    function revokeCredentials(uint256 batchId, uint256[] calldata indices, uint8 reason) external;
+
+    /**
+     * @notice Revokes the whole batch `batchId`, permanently, for reason code `reason` (1..255).
+     * @dev Only an active signer of the batch's issuer; works while paused. Emits {BatchRevoked}.
+     */
+    function revokeBatch(uint256 batchId, uint8 reason) external;
+
+    // ------------------------------------------------------------------ views
+
+    /**
+     * @notice Everything a verifier needs to know about one credential, in one call.
+     * @dev Checks in this order: the batch exists, `index < size` and `proof` leads from the leaf of
+     * (digest, index) to the batch root (OpenZeppelin `MerkleProof`), the issuer is active, the anchoring
+     * key was not removed before anchoring, the batch is not revoked, the credential is not revoked.
+     * @param batchId The batch the receipt names.
+     * @param index The credential's position in its batch (bound into the leaf).
+     * @param digest keccak256 of the credential's canonical form.
+     * @param proof The Merkle proof from the leaf to the root.
+     * @return check The first failing check (or `Valid`) with the batch's issuer and anchoring time.
+     */
+    function credentialStatus(
+        uint256 batchId,
+        uint256 index,
+        bytes32 digest,
+        bytes32[] calldata proof
+    ) external view returns (CredentialCheck memory check);
+
+    /**
+     * @notice The StandardMerkleTree leaf of (digest, index), as the registry computes it.
+     * @dev Double hashing keeps a 64-byte inner node from ever being accepted as a leaf.
+     */
+    function leafOf(bytes32 digest, uint256 index) external pure returns (bytes32);
+
+    /// @notice Whether the credential at `index` of batch `batchId` is revoked on its own (not counting batch revocation).
+    function isRevoked(uint256 batchId, uint256 index) external view returns (bool);
+
+    /// @notice The batch record `batchId`; reverts with {CredentialRegistryUnknownBatch} if there is none.
+    function getBatch(uint256 batchId) external view returns (Batch memory);
+
+    /// @notice The batch id under which issuer `issuerId` anchored `root`, or 0 if it did not.
+    function batchIdOf(uint256 issuerId, bytes32 root) external view returns (uint256);
+
+    /// @notice The issuer record `issuerId`; reverts with {CredentialRegistryUnknownIssuer} if there is none.
+    function getIssuer(uint256 issuerId) external view returns (Issuer memory);
+
+    /// @notice The record of key `signer` (issuerId 0 if it was never registered).
+    function getSigner(address signer) external view returns (Signer memory);
+
+    /// @notice Number of batches anchored so far (the id of the latest one).
+    function batchCount() external view returns (uint256);
+
+    /// @notice Number of issuers registered so far (the id of the latest one).
+    function issuerCount() external view returns (uint256);
+}
