@@ -40,14 +40,7 @@ def main() -> None:
 
 @main.command()
 @click.option("--check", is_flag=True, help="Compile and compare with the committed artifacts; write nothing.")
-@click.option(
-    "--provision-solcx",
-    "solcx_folder",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Also write a solc-v<version> entry backed by the pinned solcjs into this folder "
-    "(point SOLCX_BINARY_PATH at it so py-solc-x and `ape compile` work offline).",
-)
-def build(check: bool, solcx_folder: Path | None) -> None:
+def build(check: bool) -> None:
     """Compile contracts/ into src/anchor/artifacts/ without any download.
 
     Uses a native solc of the pinned version when py-solc-x has one installed, otherwise the
@@ -57,9 +50,6 @@ def build(check: bool, solcx_folder: Path | None) -> None:
     from anchor import build as builder
 
     root = builder.project_root()
-    if solcx_folder is not None:
-        entry = builder.provision_solcx(solcx_folder.resolve(), root)
-        console.print(f"provisioned {entry}")
     compiler = builder.find_compiler(root)
     console.print(f"compiling {root / 'contracts'} with {compiler.description} ...")
     artifacts = builder.compile_contracts(root, compiler)
@@ -72,3 +62,21 @@ def build(check: bool, solcx_folder: Path | None) -> None:
         return
     for path in builder.write_artifacts(artifacts):
         console.print(f"wrote {path}")
+
+
+@main.command("provision-solc")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".solcx")
+def provision_solc(folder: Path) -> None:
+    """Make the pinned solc available to py-solc-x and ape, offline.
+
+    Writes FOLDER/solc-v<version> (default FOLDER: .solcx), a native-solc look-alike backed by the
+    npm solcjs. Point SOLCX_BINARY_PATH at FOLDER (the Makefile does) and `ape compile` finds it.
+    """
+    from anchor import build as builder
+
+    entry = builder.provision_solcx(folder.resolve(), builder.project_root())
+    console.print(f"provisioned {entry}")
+
+
+if __name__ == "__main__":
+    main()

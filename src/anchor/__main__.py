@@ -1,0 +1,5 @@
+"""``python -m anchor``: the command line."""
+
+from anchor.cli import main
+
+main()
