@@ -37,7 +37,8 @@ def test_artifact_records_compiler_settings_and_sources(fresh_artifacts: dict[st
     assert artifact["compiler"]["settings"]["evmVersion"] == "cancun"
     assert "contracts/registry/CredentialRegistry.sol" in artifact["sources"]
     assert any(unit.startswith("node_modules/@openzeppelin/contracts/") for unit in artifact["sources"])
-    assert artifact["deployedBytecode"].startswith("0x") and len(artifact["deployedBytecode"]) > 1000
+    assert artifact["deployedBytecode"].startswith("0x")
+    assert len(artifact["deployedBytecode"]) > 1000
     names = {item.get("name") for item in artifact["abi"]}
     assert {"anchor", "credentialStatus", "revokeCredentials", "BatchAnchored"} <= names
 
@@ -47,7 +48,11 @@ def test_a_changed_source_makes_the_artifacts_stale(tmp_path: Path) -> None:
     shutil.copy(ROOT / "package.json", tmp_path / "package.json")
     (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
     source = tmp_path / "contracts/registry/CredentialRegistry.sol"
-    source.write_text(source.read_text().replace("uint256 private _issuerCount;", "uint256 private _issuerCount;\n    uint256 private _extra;"))
+    source.write_text(
+        source.read_text().replace(
+            "uint256 private _issuerCount;", "uint256 private _issuerCount;\n    uint256 private _extra;"
+        )
+    )
     artifacts = build.compile_contracts(tmp_path, build.find_compiler(ROOT))
     assert build.stale_artifacts(artifacts) == ["CredentialRegistry"]
 
@@ -81,7 +86,8 @@ def test_solcx_entry_answers_like_native_solc(tmp_path: Path, monkeypatch: pytes
     artifacts = build.compile_contracts(ROOT, compiler)  # native path (py-solc-x entry) gives the same bytes
     assert build.stale_artifacts(artifacts) == []
     unknown = subprocess.run([str(entry), "--combined-json", "abi"], capture_output=True, text=True, check=False)
-    assert unknown.returncode != 0 and "unrecognised option" in unknown.stderr
+    assert unknown.returncode != 0
+    assert "unrecognised option" in unknown.stderr
 
 
 def test_imports_outside_the_allowed_paths_are_refused(tmp_path: Path) -> None:
@@ -94,7 +100,10 @@ def test_imports_outside_the_allowed_paths_are_refused(tmp_path: Path) -> None:
     request = {"language": "Solidity", "sources": {"A.sol": {"content": source}}, "settings": {}}
     run = subprocess.run(
         [str(entry), "--standard-json", "--base-path", str(project)],
-        input=json.dumps(request), capture_output=True, text=True, check=True,
+        input=json.dumps(request),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     errors = json.loads(run.stdout)["errors"]
     assert any("not found" in e["message"] for e in errors)
@@ -124,7 +133,9 @@ def test_ape_compile_works_offline(tmp_path: Path) -> None:
         (shutil.copytree if src.is_dir() else shutil.copy)(src, project / name)
     (project / "node_modules").symlink_to(ROOT / "node_modules")
     ape = Path(sys.executable).with_name("ape")
-    run = subprocess.run([str(ape), "compile"], cwd=project, env=env, capture_output=True, text=True, check=False, timeout=600)
+    run = subprocess.run(
+        [str(ape), "compile"], cwd=project, env=env, capture_output=True, text=True, check=False, timeout=600
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     manifest = json.loads((project / ".build" / "__local__.json").read_text())
     registry = manifest["contractTypes"]["CredentialRegistry"]

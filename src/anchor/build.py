@@ -129,9 +129,7 @@ def standard_input(sources: dict[str, str]) -> dict[str, Any]:
         "sources": {name: {"content": text} for name, text in sorted(sources.items())},
         "settings": compiler_settings()
         | {
-            "outputSelection": {
-                "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata"]}
-            },
+            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "metadata"]}},
         },
     }
 

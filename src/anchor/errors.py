@@ -11,6 +11,10 @@ Every error the package raises on purpose is an :class:`AnchorError`::
     ├── CompilerError              the Solidity compiler is missing or rejected the sources
     │   └── CompilerNotFoundError  neither a native solc nor the pinned solcjs is available
     ├── ArtifactError              a compiled contract artifact is missing or inconsistent
+    ├── SigningKeyError            a key is missing, locked, or not allowed on this chain
+    ├── ChainError                 the RPC endpoint is unreachable, on the wrong chain, or a transaction failed
+    │   └── ContractRevertError    the registry refused a call with one of its custom errors
+    ├── DeploymentError            no registry is known for a chain, or a deployment record is unusable
     └── InvariantError             an internal bug: a result failed its own check
 
 Bad input is never reported as an internal bug, and an internal bug is never
@@ -79,6 +83,30 @@ class CompilerNotFoundError(CompilerError):
 
 class ArtifactError(AnchorError):
     """A compiled contract artifact is missing, unreadable or does not match its sources."""
+
+
+class SigningKeyError(AnchorError):
+    """A signing key is missing, cannot be unlocked, or may not be used on this chain."""
+
+
+class ChainError(AnchorError):
+    """The RPC endpoint is unreachable or on the wrong chain, or a transaction failed."""
+
+
+class ContractRevertError(ChainError):
+    """The registry refused a transaction or call with a custom error.
+
+    ``name`` and ``args`` are the decoded error; the message is a readable sentence.
+    """
+
+    def __init__(self, message: str, name: str | None = None, args: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.name = name
+        self.error_args = dict(args or {})
+
+
+class DeploymentError(AnchorError):
+    """No registry is known for a chain, or a recorded deployment is unusable."""
 
 
 class InvariantError(AnchorError):

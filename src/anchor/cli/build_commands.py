@@ -1,4 +1,4 @@
-"""The ``anchor`` command line."""
+"""``anchor build`` and ``anchor provision-solc``: the offline compiler pipeline."""
 
 from __future__ import annotations
 
@@ -6,39 +6,11 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
-from anchor import __version__
-from anchor.errors import AnchorError, InvalidInputError
-
-err_console = Console(stderr=True)
-console = Console()
-
-EXIT_INVALID_INPUT = 2
+from anchor.cli.output import console, err_console
 
 
-class AnchorGroup(click.Group):
-    """A click group that turns :class:`AnchorError` into a one-line message and an exit code."""
-
-    def invoke(self, ctx: click.Context) -> object:
-        try:
-            return super().invoke(ctx)
-        except AnchorError as error:
-            err_console.print(f"[bold red]error:[/] {error}", highlight=False)
-            sys.exit(EXIT_INVALID_INPUT if isinstance(error, InvalidInputError) else 1)
-
-
-@click.group(cls=AnchorGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="anchor")
-def main() -> None:
-    """anchor: tamper-proof EU micro-credentials, anchored in Merkle batches on Polygon.
-
-    Issuers queue credentials and anchor a day's batch in one transaction; learners get a receipt;
-    anyone verifies a receipt with nothing but a public RPC endpoint.
-    """
-
-
-@main.command()
+@click.command()
 @click.option("--check", is_flag=True, help="Compile and compare with the committed artifacts; write nothing.")
 def build(check: bool) -> None:
     """Compile contracts/ into src/anchor/artifacts/ without any download.
@@ -64,7 +36,7 @@ def build(check: bool) -> None:
         console.print(f"wrote {path}")
 
 
-@main.command("provision-solc")
+@click.command("provision-solc")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path), default=".solcx")
 def provision_solc(folder: Path) -> None:
     """Make the pinned solc available to py-solc-x and ape, offline.
@@ -76,7 +48,3 @@ def provision_solc(folder: Path) -> None:
 
     entry = builder.provision_solcx(folder.resolve(), builder.project_root())
     console.print(f"provisioned {entry}")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,18 @@
+"""The ``anchor`` command line: one group, commands in the modules of this package."""
+
+from __future__ import annotations
+
+from anchor.cli.build_commands import build, provision_solc
+from anchor.cli.config_commands import config
+from anchor.cli.governance_commands import admin, deploy, issuer
+from anchor.cli.key_commands import key
+from anchor.cli.main import main
+from anchor.cli.node_commands import node
+
+for command in (build, provision_solc, config, node, key, deploy, issuer, admin):
+    main.add_command(command)
+
+__all__ = ["main"]
+
+if __name__ == "__main__":
+    main()

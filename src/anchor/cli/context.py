@@ -1,0 +1,123 @@
+"""What the commands share: settings, the chain connection, the signing key and the registry."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from eth_account.signers.local import LocalAccount
+
+from anchor.chain import Chain, connect
+from anchor.config import Settings, load_settings
+from anchor.deployments import registry_address
+from anchor.errors import SigningKeyError
+from anchor.keys import Keystore, development_accounts, read_password
+from anchor.networks import GWEI, NETWORKS, is_public_chain
+from anchor.registry import Registry
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class AppContext:
+    """Lazily built state of one ``anchor`` invocation."""
+
+    home: Path | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    dev_account: int | None = None
+    _settings: Settings | None = None
+    _chain: Chain | None = None
+    _signer: LocalAccount | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The effective configuration (files, environment, then options)."""
+        if self._settings is None:
+            self._settings = load_settings(home=self.home, **self.overrides)
+        return self._settings
+
+    @property
+    def chain(self) -> Chain:
+        """The checked connection to the configured network."""
+        if self._chain is None:
+            self._chain = connect(self.settings)
+        return self._chain
+
+    @property
+    def max_fee_ceiling_wei(self) -> int | None:
+        """The configured fee ceiling in wei, if any."""
+        gwei = self.settings.max_fee_gwei
+        return None if gwei is None else int(gwei * GWEI)
+
+    def registry(self) -> Registry:
+        """The registry recorded for this chain (or given with --registry)."""
+        address = registry_address(self.settings.deployments_dir, self.chain.chain_id, self.settings.registry)
+        return Registry.at(self.chain, address)
+
+    def signer(self) -> LocalAccount:
+        """The signing key: --key / ANCHOR_KEY, or a development account on a local chain."""
+        if self._signer is not None:
+            return self._signer
+        settings = self.settings
+        if settings.key:
+            password = read_password(
+                settings.key_password.get_secret_value() if settings.key_password else None,
+                settings.key_password_file,
+                lambda: str(click.prompt(f"Password for key {settings.key}", hide_input=True)),
+            )
+            self._signer = Keystore(settings.keys_dir).unlock(settings.key, password)
+        elif not is_public_chain(self.chain.chain_id):
+            index = self.dev_account or 0
+            self._signer = development_accounts()[index]
+        else:
+            raise SigningKeyError(
+                f"no signing key for chain {self.chain.chain_id}: pass --key NAME (see `anchor key list`) "
+                "or set ANCHOR_KEY"
+            )
+        return self._signer
+
+
+def chain_options(command: F) -> F:
+    """Add --network, --rpc, --registry, --key and --dev-account to a command that talks to a chain."""
+
+    @click.option(
+        "--network",
+        type=click.Choice(sorted(NETWORKS)),
+        help="local (anvil, 31337), amoy (Polygon testnet, 80002) or polygon (Polygon PoS, 137). Default: local.",
+    )
+    @click.option("--rpc", "rpc_url", metavar="URL", help="JSON-RPC endpoint (default: the network's).")
+    @click.option("--registry", metavar="ADDRESS", help="Registry address (default: the one `anchor deploy` recorded).")
+    @click.option("--key", metavar="NAME", help="Signing key: a keystore name from `anchor key list` or a path.")
+    @click.option(
+        "--dev-account",
+        type=click.IntRange(0, 19),
+        help="On a local chain without --key: sign with this well-known development account (default 0).",
+    )
+    @functools.wraps(command)
+    def wrapper(
+        *args: Any,
+        network: str | None,
+        rpc_url: str | None,
+        registry: str | None,
+        key: str | None,
+        dev_account: int | None,
+        **kwargs: Any,
+    ) -> Any:
+        app = click.get_current_context().find_object(AppContext)
+        assert app is not None
+        app.overrides.update(network=network, rpc_url=rpc_url, registry=registry, key=key)
+        app.dev_account = dev_account
+        return command(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def app_context() -> AppContext:
+    """The AppContext of the running command."""
+    app = click.get_current_context().find_object(AppContext)
+    assert app is not None
+    return app

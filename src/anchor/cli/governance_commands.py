@@ -1,0 +1,232 @@
+"""Operator commands: ``anchor deploy``, ``anchor issuer ...``, ``anchor admin ...``."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+from eth_utils.address import is_address, to_checksum_address
+from rich.table import Table
+
+from anchor.chain import receipt_summary
+from anchor.cli.context import app_context, chain_options
+from anchor.cli.output import console, show_transaction
+from anchor.deployments import Deployment, artifact_hash, load_deployment, record_deployment
+from anchor.errors import InvalidInputError
+from anchor.networks import is_public_chain
+from anchor.registry import Registry
+
+#: Default wait before a new admin may accept the role on public chains (two days).
+PUBLIC_ADMIN_DELAY = 2 * 24 * 3600
+
+
+class AddressType(click.ParamType):
+    """An Ethereum address, returned checksummed."""
+
+    name = "ADDRESS"
+
+    def convert(self, value: str, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if not is_address(value):
+            self.fail(f"{value!r} is not an address (0x followed by 40 hex digits)", param, ctx)
+        return str(to_checksum_address(value))
+
+
+ADDRESS = AddressType()
+
+
+@click.command()
+@chain_options
+@click.option("--admin", type=ADDRESS, help="Initial admin (a multisig on public networks). Default: the deployer.")
+@click.option(
+    "--admin-delay",
+    type=click.IntRange(0, 2**48 - 1),
+    help="Seconds a new admin waits before accepting the role. "
+    f"Default: 0 locally, {PUBLIC_ADMIN_DELAY} on public chains.",
+)
+@click.option("--force", is_flag=True, help="Deploy even though a registry is recorded for this chain (replaces it).")
+def deploy(admin: str | None, admin_delay: int | None, force: bool) -> None:
+    """Deploy the registry from the committed artifacts and record it.
+
+    The record (chain id, address, block, deployer, artifact hash) goes to
+    ANCHOR_HOME/deployments/<chain-id>.json; later commands find the registry there.
+    """
+    app = app_context()
+    chain = app.chain
+    existing = load_deployment(app.settings.deployments_dir, chain.chain_id)
+    if existing is not None and not force:
+        raise InvalidInputError(
+            f"a registry is already deployed on chain {chain.chain_id} at {existing.address} "
+            f"(block {existing.block}); pass --force to deploy a new one and use it from now on"
+        )
+    account = app.signer()
+    delay = admin_delay if admin_delay is not None else (PUBLIC_ADMIN_DELAY if is_public_chain(chain.chain_id) else 0)
+    admin_address = admin or account.address
+    console.print(f"deploying CredentialRegistry on chain {chain.chain_id} ({chain.shown_url}) from {account.address}")
+    registry, receipt = Registry.deploy(
+        chain, account, admin_address, delay, max_fee_ceiling_wei=app.max_fee_ceiling_wei
+    )
+    deployment = Deployment(
+        chain_id=chain.chain_id,
+        address=registry.address,
+        block=int(receipt["blockNumber"]),
+        tx_hash=receipt["transactionHash"].to_0x_hex(),
+        deployer=account.address,
+        admin=admin_address,
+        admin_delay=delay,
+        artifact_hash=artifact_hash(),
+        network=chain.network.name,
+    )
+    path = record_deployment(app.settings.deployments_dir, deployment)
+    show_transaction(f"registry deployed at [bold]{registry.address}[/]", receipt_summary(chain, receipt))
+    console.print(f"  admin {admin_address}, transfer delay {delay} s; recorded in {path}")
+
+
+@click.group()
+def issuer() -> None:
+    """Register issuers and manage their signer keys (admin), list them (anyone)."""
+
+
+@issuer.command("register")
+@chain_options
+@click.option("--name", required=True, help="Name of the awarding body, e.g. 'Universität Heidelberg'.")
+@click.option("--country", required=True, help="ISO 3166-1 alpha-2 country code, e.g. DE.")
+@click.option("--uri", required=True, help="Issuer identifier its credentials carry: a DID or an https URL.")
+@click.option("--signer", "signers", type=ADDRESS, multiple=True, help="A signer key address (repeatable).")
+def register(name: str, country: str, uri: str, signers: tuple[str, ...]) -> None:
+    """Register an issuer (admin only); prints its id."""
+    app = app_context()
+    registry = app.registry()
+    issuer_id, receipt = registry.register_issuer(app.signer(), name, country.upper(), uri, signers)
+    show_transaction(
+        f"issuer [bold]{issuer_id}[/] registered: {name} ({country.upper()}, {uri})",
+        receipt_summary(app.chain, receipt),
+    )
+
+
+@issuer.command("add-signer")
+@chain_options
+@click.argument("issuer_id", type=click.IntRange(min=1))
+@click.argument("address", type=ADDRESS)
+def add_signer(issuer_id: int, address: str) -> None:
+    """Allow key ADDRESS to anchor and revoke for ISSUER_ID (admin only)."""
+    app = app_context()
+    registry = app.registry()
+    receipt = registry.transact(app.signer(), registry.contract.functions.addSigner(issuer_id, address))
+    show_transaction(f"signer {address} added to issuer {issuer_id}", receipt_summary(app.chain, receipt))
+
+
+@issuer.command("remove-signer")
+@chain_options
+@click.argument("address", type=ADDRESS)
+def remove_signer(address: str) -> None:
+    """Remove key ADDRESS (admin, or a signer of the same issuer). Its earlier batches stay valid."""
+    app = app_context()
+    registry = app.registry()
+    receipt = registry.transact(app.signer(), registry.contract.functions.removeSigner(address))
+    show_transaction(f"signer {address} removed", receipt_summary(app.chain, receipt))
+
+
+@issuer.command("deactivate")
+@chain_options
+@click.argument("issuer_id", type=click.IntRange(min=1))
+def deactivate(issuer_id: int) -> None:
+    """Deactivate ISSUER_ID (admin only): no anchoring, and its credentials stop verifying."""
+    app = app_context()
+    registry = app.registry()
+    receipt = registry.transact(app.signer(), registry.contract.functions.deactivateIssuer(issuer_id))
+    show_transaction(f"issuer {issuer_id} deactivated", receipt_summary(app.chain, receipt))
+
+
+@issuer.command("reactivate")
+@chain_options
+@click.argument("issuer_id", type=click.IntRange(min=1))
+def reactivate(issuer_id: int) -> None:
+    """Reactivate ISSUER_ID (admin only)."""
+    app = app_context()
+    registry = app.registry()
+    receipt = registry.transact(app.signer(), registry.contract.functions.reactivateIssuer(issuer_id))
+    show_transaction(f"issuer {issuer_id} reactivated", receipt_summary(app.chain, receipt))
+
+
+@issuer.command("list")
+@chain_options
+def list_issuers() -> None:
+    """List registered issuers with their signer keys."""
+    app = app_context()
+    registry = app.registry()
+    table = Table("id", "name", "country", "uri", "state", "signers")
+    for info in registry.issuers():
+        keys = [
+            f"{s.address}{'' if s.active else ' (removed ' + _when(s.removed_at) + ')'}"
+            for s in registry.signers_of(info.issuer_id)
+        ]
+        state = "active" if info.active else f"deactivated {_when(info.deactivated_at)}"
+        table.add_row(str(info.issuer_id), info.name, info.country, info.uri, state, "\n".join(keys) or "-")
+    console.print(table)
+
+
+def _when(timestamp: int) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+@click.group()
+def admin() -> None:
+    """Registry governance by the admin: pause, unpause, delayed admin transfer."""
+
+
+@admin.command("pause")
+@chain_options
+def pause() -> None:
+    """Stop all anchoring (revocation and reads keep working)."""
+    app = app_context()
+    registry = app.registry()
+    receipt = registry.transact(app.signer(), registry.contract.functions.pause())
+    show_transaction("registry paused", receipt_summary(app.chain, receipt))
+
+
+@admin.command("unpause")
+@chain_options
+def unpause() -> None:
+    """Resume anchoring."""
+    app = app_context()
+    registry = app.registry()
+    receipt = registry.transact(app.signer(), registry.contract.functions.unpause())
+    show_transaction("registry unpaused", receipt_summary(app.chain, receipt))
+
+
+@admin.command("transfer")
+@chain_options
+@click.argument("new_admin", type=ADDRESS)
+def transfer(new_admin: str) -> None:
+    """Start handing the admin role to NEW_ADMIN; it accepts after the delay with `anchor admin accept`."""
+    app = app_context()
+    registry = app.registry()
+    receipt = registry.transact(app.signer(), registry.contract.functions.beginDefaultAdminTransfer(new_admin))
+    _, schedule = registry.contract.functions.pendingDefaultAdmin().call()
+    show_transaction(
+        f"admin transfer to {new_admin} started; it can accept from {_when(schedule)}",
+        receipt_summary(app.chain, receipt),
+    )
+
+
+@admin.command("accept")
+@chain_options
+def accept() -> None:
+    """Accept a pending admin transfer (signed by the new admin, after the delay)."""
+    app = app_context()
+    registry = app.registry()
+    receipt = registry.transact(app.signer(), registry.contract.functions.acceptDefaultAdminTransfer())
+    show_transaction(f"{app.signer().address} is now the registry admin", receipt_summary(app.chain, receipt))
+
+
+@admin.command("status")
+@chain_options
+def status() -> None:
+    """Show the admin, a pending transfer, the delay and whether anchoring is paused."""
+    app = app_context()
+    functions = app.registry().contract.functions
+    pending, schedule = functions.pendingDefaultAdmin().call()
+    console.print(f"admin    {functions.defaultAdmin().call()}")
+    console.print(f"delay    {functions.defaultAdminDelay().call()} s")
+    console.print(f"pending  {pending if schedule else '-'}{' from ' + _when(schedule) if schedule else ''}")
+    console.print(f"paused   {functions.paused().call()}")

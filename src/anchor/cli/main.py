@@ -1,0 +1,52 @@
+"""The root ``anchor`` group: global options, error reporting and exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from anchor import __version__
+from anchor.cli.context import AppContext
+from anchor.cli.output import err_console
+from anchor.errors import AnchorError, InvalidInputError
+
+#: Exit codes: 0 success, 1 a refusal or failure (chain, contract, verification), 2 unusable input.
+EXIT_FAILURE = 1
+EXIT_INVALID_INPUT = 2
+
+
+class AnchorGroup(click.Group):
+    """A click group that turns :class:`AnchorError` into a one-line message and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except AnchorError as error:
+            err_console.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+            sys.exit(EXIT_INVALID_INPUT if isinstance(error, InvalidInputError) else EXIT_FAILURE)
+
+
+@click.group(cls=AnchorGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="anchor")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="ANCHOR_HOME",
+    help="Data directory (node state, deployments, keys, database, receipts). Default: .anchor",
+)
+@click.pass_context
+def main(ctx: click.Context, home: Path | None) -> None:
+    """anchor: tamper-proof EU micro-credentials, anchored in Merkle batches on Polygon.
+
+    \b
+    Operators:  anchor node start; anchor deploy; anchor issuer register ...
+    Issuers:    anchor issue FILES; anchor batch run; anchor revoke ...
+    Verifiers:  anchor verify RECEIPT --rpc URL
+
+    Every command that talks to a chain takes --network (local, amoy, polygon) and --rpc URL,
+    and checks that the endpoint's chain id is the network's. Configuration comes from
+    ANCHOR_HOME/config.toml and ANCHOR_* variables; see `anchor config show`.
+    """
+    ctx.obj = AppContext(home=home)

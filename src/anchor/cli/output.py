@@ -1,0 +1,29 @@
+"""Console output shared by the commands: tables, transaction summaries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def show_fields(title: str, fields: dict[str, Any]) -> None:
+    """Print ``fields`` as a two-column table."""
+    table = Table(title=title, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in fields.items():
+        table.add_row(key, "" if value is None else str(value))
+    console.print(table)
+
+
+def show_transaction(what: str, summary: dict[str, Any]) -> None:
+    """Print a mined transaction: what it did, hash, block, gas, fee and explorer link."""
+    console.print(f"[green]✓[/] {what}")
+    console.print(f"  tx {summary['tx']}  block {summary['block']}  gas {summary['gas_used']}  fee {summary['fee']}")
+    if summary.get("explorer"):
+        console.print(f"  {summary['explorer']}")

@@ -1,0 +1,87 @@
+"""Deployment records: which registry anchor uses on which chain (``ANCHOR_HOME/deployments/<chain-id>.json``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_hash.auto import keccak
+from eth_utils.address import is_address, to_checksum_address
+
+from anchor.artifacts import load_artifact
+from anchor.errors import DeploymentError
+
+DEPLOYMENT_FORMAT = "anchor-deployment-v1"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where and from what a registry was deployed."""
+
+    chain_id: int
+    address: str
+    block: int
+    tx_hash: str
+    deployer: str
+    admin: str
+    admin_delay: int
+    artifact_hash: str
+    network: str
+    format: str = DEPLOYMENT_FORMAT
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as stored on disk."""
+        return asdict(self)
+
+
+def artifact_hash(name: str = "CredentialRegistry") -> str:
+    """keccak256 of the deployed artifact's creation bytecode: which build a deployment came from."""
+    bytecode = load_artifact(name)["bytecode"]
+    return "0x" + keccak(bytes.fromhex(bytecode.removeprefix("0x"))).hex()
+
+
+def deployment_path(folder: Path, chain_id: int) -> Path:
+    """The record file for ``chain_id``."""
+    return folder / f"{chain_id}.json"
+
+
+def record_deployment(folder: Path, deployment: Deployment) -> Path:
+    """Write ``deployment`` atomically as the registry of its chain."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = deployment_path(folder, deployment.chain_id)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(deployment.to_json(), indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+
+
+def load_deployment(folder: Path, chain_id: int) -> Deployment | None:
+    """The recorded deployment for ``chain_id``, or None if there is none."""
+    path = deployment_path(folder, chain_id)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != DEPLOYMENT_FORMAT:
+            raise DeploymentError(f"{path} has format {data.get('format')!r}, expected {DEPLOYMENT_FORMAT}")
+        return Deployment(**data)
+    except (OSError, ValueError, TypeError) as error:
+        raise DeploymentError(f"{path} is not a readable deployment record: {error}") from error
+
+
+def registry_address(folder: Path, chain_id: int, explicit: str | None = None) -> str:
+    """The registry to use on ``chain_id``: ``explicit`` if given, else the recorded deployment."""
+    if explicit:
+        if not is_address(explicit):
+            raise DeploymentError(f"{explicit!r} is not a contract address")
+        return str(to_checksum_address(explicit))
+    deployment = load_deployment(folder, chain_id)
+    if deployment is None:
+        raise DeploymentError(
+            f"no registry known on chain {chain_id}: deploy one with `anchor deploy`, "
+            "or name one with --registry / ANCHOR_REGISTRY"
+        )
+    return deployment.address

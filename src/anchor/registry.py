@@ -1,0 +1,310 @@
+"""A typed wrapper over the CredentialRegistry contract: deploy, govern, anchor, revoke, read status.
+
+Every refusal by the contract comes back as a :class:`ContractRevertError` whose message is a readable
+sentence built from the decoded custom error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import is_address, to_checksum_address
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3Exception
+from web3.logs import DISCARD
+from web3.types import BlockIdentifier, TxReceipt
+
+from anchor.artifacts import load_artifact
+from anchor.chain import Chain, build_transaction, send_and_wait
+from anchor.contract_errors import DecodedError, ErrorDecoder
+from anchor.errors import ChainError, ContractRevertError, DeploymentError, InvalidInputError
+
+ARTIFACT = "CredentialRegistry"
+
+
+class CredentialStatus(IntEnum):
+    """Mirror of ``CredentialStatus`` in CredentialRegistryTypes.sol (same order)."""
+
+    VALID = 0
+    UNKNOWN_BATCH = 1
+    BAD_PROOF = 2
+    ISSUER_INACTIVE = 3
+    SIGNER_REMOVED = 4
+    BATCH_REVOKED = 5
+    REVOKED = 6
+
+
+#: Revocation reason codes (1..255 on chain; 0 means "not revoked").
+REVOCATION_REASONS: dict[str, int] = {
+    "unspecified": 1,
+    "issued-in-error": 2,
+    "fraud": 3,
+    "superseded": 4,
+    "key-compromise": 5,
+    "withdrawn": 6,
+}
+
+
+@dataclass(frozen=True)
+class IssuerInfo:
+    """An issuer as the registry records it."""
+
+    issuer_id: int
+    name: str
+    country: str
+    uri: str
+    registered_at: int
+    deactivated_at: int
+    signer_count: int
+
+    @property
+    def active(self) -> bool:
+        """Whether the admin has not deactivated the issuer."""
+        return self.deactivated_at == 0
+
+
+@dataclass(frozen=True)
+class SignerInfo:
+    """A signer key's record; ``issuer_id`` 0 means the key was never registered."""
+
+    address: str
+    issuer_id: int
+    added_at: int
+    removed_at: int
+    removed_at_block: int
+
+    @property
+    def active(self) -> bool:
+        """Whether the key may anchor and revoke now."""
+        return self.issuer_id != 0 and self.removed_at == 0
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """An anchored batch."""
+
+    batch_id: int
+    root: str
+    issuer_id: int
+    size: int
+    anchored_at: int
+    anchored_at_block: int
+    signer: str
+    revoked_at: int
+    revocation_reason: int
+
+
+@dataclass(frozen=True)
+class CredentialCheck:
+    """The registry's answer about one credential (``credentialStatus``)."""
+
+    status: CredentialStatus
+    issuer_id: int
+    anchored_at: int
+    anchored_at_block: int
+    batch_revoked_at: int
+    batch_revocation_reason: int
+
+
+_SENTENCES: dict[str, str] = {
+    "CredentialRegistryNotSigner": "{account} is not an active signer key of any issuer",
+    "CredentialRegistryWrongIssuer": (
+        "{account} signs for issuer {callerIssuerId}, but this belongs to issuer {issuerId}: "
+        "an issuer can only act on its own keys and batches"
+    ),
+    "CredentialRegistryUnknownIssuer": "there is no issuer with id {issuerId}",
+    "CredentialRegistryIssuerInactive": "issuer {issuerId} is deactivated",
+    "CredentialRegistryIssuerActive": "issuer {issuerId} is active already",
+    "CredentialRegistryInvalidIssuerMetadata": "an issuer needs a non-empty name and URI",
+    "CredentialRegistryInvalidCountry": "{country} is not an ISO 3166-1 alpha-2 country code (two capitals)",
+    "CredentialRegistryInvalidSigner": "{signer} cannot be a signer",
+    "CredentialRegistrySignerExists": (
+        "{signer} is or was a signer of issuer {issuerId} already; a key is never registered twice, use a new key"
+    ),
+    "CredentialRegistrySignerNotActive": "{signer} is not an active signer (never added, or removed already)",
+    "CredentialRegistryZeroRoot": "a batch root cannot be zero",
+    "CredentialRegistryInvalidSize": "a batch size of {size} is not allowed (1 to 2**64-1)",
+    "CredentialRegistryDuplicateRoot": "issuer {issuerId} anchored root {root} already, as batch {batchId}",
+    "CredentialRegistryUnknownBatch": "there is no batch {batchId}",
+    "CredentialRegistryIndexOutOfRange": "index {index} is outside batch {batchId}, which holds {size} credentials",
+    "CredentialRegistryNoIndices": "no credential indices were given to revoke",
+    "CredentialRegistryInvalidReason": "revocation reason code {reason} is not allowed (1..255)",
+    "CredentialRegistryAlreadyRevoked": "credential {index} of batch {batchId} is revoked already",
+    "CredentialRegistryBatchAlreadyRevoked": "batch {batchId} is revoked already",
+    "AccessControlUnauthorizedAccount": "{account} is not the registry admin",
+    "AccessControlEnforcedDefaultAdminDelay": "the admin transfer can only be accepted after time {schedule}",
+    "AccessControlInvalidDefaultAdmin": "{defaultAdmin} is not the pending admin",
+    "AccessControlEnforcedDefaultAdminRules": "the admin role only changes through a delayed transfer",
+    "EnforcedPause": "the registry is paused: anchoring is stopped until the admin unpauses it",
+    "ExpectedPause": "the registry is not paused",
+}
+
+
+def explain(error: DecodedError) -> str:
+    """A readable sentence for a decoded registry error."""
+    shown = {key: _show(value) for key, value in error.args.items()}
+    template = _SENTENCES.get(error.name)
+    if template is None:
+        return f"the registry refused: {error}"
+    try:
+        return template.format(**shown) + f" ({error.name})"
+    except (KeyError, IndexError):
+        return f"the registry refused: {error}"
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str) and is_address(value):
+        return str(to_checksum_address(value))
+    if isinstance(value, bytes):
+        if len(value) == 2 and value.isascii():
+            return repr(value.decode("ascii", "replace"))
+        return "0x" + value.hex()
+    return str(value)
+
+
+class Registry:
+    """The CredentialRegistry at ``address`` on ``chain``."""
+
+    def __init__(self, chain: Chain, address: str) -> None:
+        if not is_address(address):
+            raise InvalidInputError(f"{address!r} is not an address")
+        self.chain = chain
+        self.address = to_checksum_address(address)
+        abi = load_artifact(ARTIFACT)["abi"]
+        self.contract: Contract = chain.w3.eth.contract(address=self.address, abi=abi)
+        self.decoder = ErrorDecoder(abi)
+
+    @classmethod
+    def at(cls, chain: Chain, address: str) -> Registry:
+        """The registry at ``address``, after checking that a contract is deployed there."""
+        registry = cls(chain, address)
+        if not chain.w3.eth.get_code(registry.address):
+            raise DeploymentError(f"no contract at {registry.address} on chain {chain.chain_id}")
+        return registry
+
+    @classmethod
+    def deploy(
+        cls,
+        chain: Chain,
+        account: LocalAccount,
+        admin: str,
+        admin_delay: int,
+        *,
+        max_fee_ceiling_wei: int | None = None,
+    ) -> tuple[Registry, TxReceipt]:
+        """Deploy a new registry from the committed artifact; return it and the deployment receipt."""
+        artifact = load_artifact(ARTIFACT)
+        factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+        constructor = factory.constructor(admin_delay, to_checksum_address(admin))
+        with _explained(ErrorDecoder(artifact["abi"])):
+            tx = build_transaction(chain, account, constructor, max_fee_ceiling_wei=max_fee_ceiling_wei)  # type: ignore[arg-type]
+            receipt = send_and_wait(chain, account, tx)
+        return cls(chain, str(receipt["contractAddress"])), receipt
+
+    # ------------------------------------------------------------ transactions
+
+    def transact(
+        self, account: LocalAccount, call: ContractFunction, *, max_fee_ceiling_wei: int | None = None
+    ) -> TxReceipt:
+        """Send ``call`` from ``account`` and wait for its receipt; refusals become readable errors."""
+        with _explained(self.decoder):
+            tx = build_transaction(self.chain, account, call, max_fee_ceiling_wei=max_fee_ceiling_wei)
+            return send_and_wait(self.chain, account, tx)
+
+    def register_issuer(
+        self, account: LocalAccount, name: str, country: str, uri: str, signers: Sequence[str]
+    ) -> tuple[int, TxReceipt]:
+        """Register an issuer; return its id and the receipt."""
+        code = country.encode("ascii", "replace")
+        if len(code) != 2:
+            raise InvalidInputError(f"country {country!r} must be an ISO 3166-1 alpha-2 code such as DE")
+        call = self.contract.functions.registerIssuer(name, code, uri, [to_checksum_address(s) for s in signers])
+        receipt = self.transact(account, call)
+        (event,) = self.contract.events.IssuerRegistered().process_receipt(receipt, errors=DISCARD)
+        return int(event["args"]["issuerId"]), receipt
+
+    def anchor(self, account: LocalAccount, root: str | bytes, size: int) -> tuple[int, TxReceipt]:
+        """Anchor a batch root; return the batch id and the receipt."""
+        receipt = self.transact(account, self.contract.functions.anchor(root, size))
+        (event,) = self.contract.events.BatchAnchored().process_receipt(receipt, errors=DISCARD)
+        return int(event["args"]["batchId"]), receipt
+
+    # ------------------------------------------------------------ reads
+
+    def issuer(self, issuer_id: int) -> IssuerInfo:
+        """The issuer record ``issuer_id``."""
+        name, country, uri, registered, deactivated, signers = self._call(self.contract.functions.getIssuer(issuer_id))
+        return IssuerInfo(issuer_id, name, country.decode("ascii", "replace"), uri, registered, deactivated, signers)
+
+    def issuers(self) -> Iterator[IssuerInfo]:
+        """Every registered issuer, by id."""
+        for issuer_id in range(1, self.issuer_count() + 1):
+            yield self.issuer(issuer_id)
+
+    def issuer_count(self) -> int:
+        """Number of registered issuers."""
+        return int(self._call(self.contract.functions.issuerCount()))
+
+    def batch_count(self) -> int:
+        """Number of anchored batches."""
+        return int(self._call(self.contract.functions.batchCount()))
+
+    def signer(self, address: str) -> SignerInfo:
+        """The record of signer key ``address``."""
+        checksum = to_checksum_address(address)
+        issuer_id, added, removed, removed_block = self._call(self.contract.functions.getSigner(checksum))
+        return SignerInfo(checksum, issuer_id, added, removed, removed_block)
+
+    def signers_of(self, issuer_id: int) -> list[SignerInfo]:
+        """Every key ever added to ``issuer_id`` (active or removed), from the SignerAdded events."""
+        events = self.contract.events.SignerAdded().get_logs(from_block=0, argument_filters={"issuerId": issuer_id})
+        return [self.signer(event["args"]["signer"]) for event in events]
+
+    def batch(self, batch_id: int) -> BatchInfo:
+        """The batch record ``batch_id``."""
+        root, issuer_id, size, at, block, signer, revoked_at, reason = self._call(
+            self.contract.functions.getBatch(batch_id)
+        )
+        return BatchInfo(batch_id, "0x" + root.hex(), issuer_id, size, at, block, signer, revoked_at, reason)
+
+    def batch_id_of(self, issuer_id: int, root: str | bytes) -> int:
+        """The id under which ``issuer_id`` anchored ``root``, 0 if it did not."""
+        return int(self._call(self.contract.functions.batchIdOf(issuer_id, root)))
+
+    def credential_status(
+        self,
+        batch_id: int,
+        index: int,
+        digest: str | bytes,
+        proof: Sequence[str | bytes],
+        block: BlockIdentifier = "latest",
+    ) -> CredentialCheck:
+        """The registry's verdict on one credential (one ``eth_call``)."""
+        call = self.contract.functions.credentialStatus(batch_id, index, digest, list(proof))
+        status, issuer_id, at, at_block, revoked_at, reason = self._call(call, block)
+        return CredentialCheck(CredentialStatus(status), issuer_id, at, at_block, revoked_at, reason)
+
+    def _call(self, call: ContractFunction, block: BlockIdentifier = "latest") -> Any:
+        with _explained(self.decoder):
+            return call.call(block_identifier=block)
+
+
+@contextmanager
+def _explained(decoder: ErrorDecoder) -> Iterator[None]:
+    """Turn web3's revert exceptions into ContractRevertError with a readable sentence."""
+    try:
+        yield
+    except (ContractCustomError, ContractLogicError) as error:
+        data = error.data if isinstance(error.data, str) else None
+        decoded = decoder.decode(data) if data else None
+        if decoded is None:
+            raise ContractRevertError(f"the registry refused: {error}") from None
+        raise ContractRevertError(explain(decoded), decoded.name, decoded.args) from None
+    except Web3Exception as error:
+        raise ChainError(f"RPC call failed: {error}") from error
