@@ -1,0 +1,129 @@
+"""Split bulk hashing over forked worker processes.
+
+Keccak bindings hold the GIL for short inputs, so threads do not help; forked
+children do. A child inherits the parent's memory (the values, the tree) at fork
+time, computes its share and sends back raw bytes through a pipe; nothing is
+pickled. Work only goes to children when asked for (``workers > 1``), when the
+platform can fork and when there is enough of it to pay for a fork.
+
+A child that fails or dies is not an error: its share is computed again in the
+parent, which then raises whatever the child hit, if anything.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from functools import partial
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import TypeVar
+
+from anchor.errors import MerkleInputError
+
+T = TypeVar("T")
+
+MIN_ITEMS_PER_WORKER = 1 << 14
+"""Below this many items per worker a fork costs more than it saves."""
+
+
+def effective_workers(workers: int | None, items: int) -> int:
+    """How many processes to use for ``items`` units of work (1 means: stay in this process).
+
+    ``workers=None`` means one per CPU.
+    """
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise MerkleInputError(f"workers must be a positive integer or None, got {workers!r}")
+    if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(workers, items // MIN_ITEMS_PER_WORKER))
+
+
+def chunk_bounds(count: int, parts: int) -> list[tuple[int, int]]:
+    """Split ``range(count)`` into ``parts`` contiguous, nearly equal ``(start, stop)`` chunks."""
+    return [(count * i // parts, count * (i + 1) // parts) for i in range(parts)]
+
+
+def run_split(local: Callable[[], T], remote: Sequence[Callable[[], bytes]]) -> tuple[T, list[bytes | None]]:
+    """Run each of ``remote`` in a forked child and ``local`` here, at the same time.
+
+    Returns ``local()``'s result and the children's results in order; ``None``
+    for a child that failed or died (the caller recomputes its share).
+    """
+    if not remote:
+        return local(), []
+    context = multiprocessing.get_context("fork")
+    children: list[tuple[BaseProcess, Connection]] = []
+    try:
+        for task in remote:
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(target=_child_main, args=(task, sender), daemon=True)
+            process.start()
+            sender.close()
+            children.append((process, receiver))
+        mine = local()
+        results: list[bytes | None] = []
+        for child, receiver in children:
+            try:
+                message = receiver.recv_bytes()
+            except (EOFError, OSError):
+                message = b""
+            child.join()
+            results.append(message[1:] if message[:1] == b"+" and child.exitcode == 0 else None)
+        return mine, results
+    finally:
+        for child, receiver in children:
+            receiver.close()
+            if child.is_alive():
+                child.kill()
+                child.join()
+
+
+def run_chunks(task: Callable[[int, int], bytes], bounds: Sequence[tuple[int, int]]) -> list[bytes]:
+    """``task(start, stop)`` for each chunk: the first here, the others in forked children.
+
+    A chunk whose child failed is computed again here.
+    """
+    remote = [partial(task, start, stop) for start, stop in bounds[1:]]
+    mine, theirs = run_split(partial(task, *bounds[0]), remote)
+    return [mine] + [task(*b) if blob is None else blob for b, blob in zip(bounds[1:], theirs, strict=True)]
+
+
+def map_chunks(compute: Callable[[int, int], list[bytes]], count: int, workers: int, width: int = 32) -> list[bytes]:
+    """``compute(0, count)``, split over ``workers`` processes.
+
+    ``compute(start, stop)`` returns one item per index; a child's share is sent
+    back as one blob and cut into items of ``width`` bytes. A share whose blob does
+    not have exactly that size (an item that is not ``width`` bytes long, a failed
+    child) is computed again here.
+    """
+    if workers <= 1:
+        return compute(0, count)
+    bounds = chunk_bounds(count, workers)
+    remote = [_joined(compute, start, stop) for start, stop in bounds[1:]]
+    first, blobs = run_split(lambda: compute(*bounds[0]), remote)
+    items = first
+    for (start, stop), blob in zip(bounds[1:], blobs, strict=True):
+        if blob is not None and len(blob) == width * (stop - start):
+            items.extend([blob[i : i + width] for i in range(0, len(blob), width)])
+        else:
+            items.extend(compute(start, stop))
+    return items
+
+
+def _joined(compute: Callable[[int, int], list[bytes]], start: int, stop: int) -> Callable[[], bytes]:
+    return lambda: b"".join(compute(start, stop))
+
+
+def _child_main(task: Callable[[], bytes], sender: Connection) -> None:
+    try:
+        result = task()
+    except BaseException:  # the parent recomputes this share and reports the error itself
+        sender.send_bytes(b"-")
+    else:
+        sender.send_bytes(b"+" + result)
+    finally:
+        sender.close()
