@@ -47,8 +47,7 @@ def compile_peer() -> dict[str, Any]:
     standard = {
         "language": "Solidity",
         "sources": {source: {"content": (root / source).read_text()}},
-        "settings": build.compiler_settings()
-        | {"outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}},
+        "settings": build.compiler_settings() | {"outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}}},
     }
     output = build.find_compiler(root).run(standard, root)
     contract = output["contracts"][source]["NaiveRevocationRegistry"]

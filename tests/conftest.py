@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester.exceptions import TransactionFailed
 from web3 import Web3
 from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError
@@ -64,6 +66,22 @@ def registry(tester: EthereumTester, deployed_registry: Contract) -> Iterator[Co
     tester.revert_to_snapshot(snapshot)
 
 
+def revert_data(error: Exception) -> bytes | str | None:
+    """The revert data of a failed call, from web3's exceptions or eth-tester's own.
+
+    eth-tester raises ``TransactionFailed("execution reverted: b'...'")`` for transactions it executes
+    itself; the data is the bytes literal in that message.
+    """
+    if isinstance(error, ContractCustomError | ContractLogicError):
+        return error.data if isinstance(error.data, str) else None
+    message = str(error.args[0]) if error.args else ""
+    prefix = "execution reverted: "
+    if message.startswith(prefix + "b"):
+        value = ast.literal_eval(message[len(prefix) :])
+        return value if isinstance(value, bytes) else None
+    return None
+
+
 class Reverted:
     """Holds the decoded custom error once a ``reverts`` block has exited."""
 
@@ -77,15 +95,18 @@ def reverts(decoder: ErrorDecoder) -> Any:
     @contextmanager
     def check(name: str, **expected: Any) -> Iterator[Reverted]:
         outcome = Reverted()
-        with pytest.raises((ContractCustomError, ContractLogicError)) as info:
+        with pytest.raises((ContractCustomError, ContractLogicError, TransactionFailed)) as info:
             yield outcome
-        data = info.value.data
-        assert isinstance(data, str), f"revert carried no data: {info.value!r}"
+        data = revert_data(info.value)
+        assert data is not None, f"revert carried no data: {info.value!r}"
         decoded = decoder.decode(data)
         assert decoded is not None, f"unknown revert data {data}"
         assert decoded.name == name, f"expected {name}, got {decoded}"
         for key, value in expected.items():
-            assert decoded.args[key] == value, f"{decoded}: {key} should be {value!r}"
+            actual = decoded.args[key]
+            if isinstance(actual, str) and isinstance(value, str):  # addresses: checksum case does not matter
+                actual, value = actual.lower(), value.lower()
+            assert actual == value, f"{decoded}: {key} should be {value!r}"
         outcome.error = decoded
 
     return check

@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from web3 import Web3
 from web3.contract import Contract
+from web3.logs import DISCARD
 
-from tests.conftest import ADMIN_DELAY
+from conftest import ADMIN_DELAY
 
 LEAF_ENCODING = ["bytes32", "uint256"]
 ADMIN_ROLE = b"\x00" * 32
@@ -77,14 +78,14 @@ def issuers(registry: Contract, actors: Actors) -> Contract:
 
 def anchor(registry: Contract, tree: StandardMerkleTree, signer: str, size: int | None = None) -> int:
     receipt = send(registry.functions.anchor(tree.root, size if size is not None else len(tree)), signer)
-    (event,) = registry.events.BatchAnchored().process_receipt(receipt)
+    (event,) = registry.events.BatchAnchored().process_receipt(receipt, errors=DISCARD)
     return int(event["args"]["batchId"])
 
 
 def status(
     registry: Contract, batch_id: int, tree: StandardMerkleTree, position: int, *, index: int | None = None
 ) -> Any:
-    value_digest, value_index = tree.values[position] if hasattr(tree, "values") else tree.value(position)
+    value_digest, value_index = tree.at(position)
     proof = tree.get_proof(position)
     return registry.functions.credentialStatus(
         batch_id, value_index if index is None else index, value_digest, proof
@@ -106,10 +107,10 @@ def test_register_issuer_records_metadata_and_signers(registry: Contract, actors
         registry.functions.registerIssuer("Jyväskylän yliopisto", b"FI", "did:web:jyu.fi", [actors.signer_a]),
         actors.admin,
     )
-    (registered,) = registry.events.IssuerRegistered().process_receipt(receipt)
+    (registered,) = registry.events.IssuerRegistered().process_receipt(receipt, errors=DISCARD)
     assert registered["args"]["issuerId"] == 1
     assert registered["args"]["name"] == "Jyväskylän yliopisto"
-    (added,) = registry.events.SignerAdded().process_receipt(receipt)
+    (added,) = registry.events.SignerAdded().process_receipt(receipt, errors=DISCARD)
     assert added["args"]["signer"] == actors.signer_a
     name, country, uri, registered_at, deactivated_at, signer_count = registry.functions.getIssuer(1).call()
     assert (name, country, uri, deactivated_at, signer_count) == ("Jyväskylän yliopisto", b"FI", "did:web:jyu.fi", 0, 1)
@@ -159,7 +160,7 @@ def test_add_signer_needs_admin_and_known_issuer(issuers: Contract, actors: Acto
     with reverts("AccessControlUnauthorizedAccount", account=actors.signer_a):
         issuers.functions.addSigner(1, actors.outsider).transact({"from": actors.signer_a})
     receipt = send(issuers.functions.addSigner(1, actors.outsider), actors.admin)
-    (added,) = issuers.events.SignerAdded().process_receipt(receipt)
+    (added,) = issuers.events.SignerAdded().process_receipt(receipt, errors=DISCARD)
     assert (added["args"]["issuerId"], added["args"]["signer"]) == (1, actors.outsider)
     assert issuers.functions.getIssuer(1).call()[5] == 3
 
@@ -175,7 +176,7 @@ def test_get_issuer_of_unknown_id_reverts(registry: Contract, reverts: Any) -> N
 def test_anchor_stores_batch_with_sequential_ids(issuers: Contract, actors: Actors, w3: Web3) -> None:
     first, second = batch_tree(5, salt=1), batch_tree(3, salt=2)
     receipt = send(issuers.functions.anchor(first.root, 5), actors.signer_a)
-    (event,) = issuers.events.BatchAnchored().process_receipt(receipt)
+    (event,) = issuers.events.BatchAnchored().process_receipt(receipt, errors=DISCARD)
     assert event["args"]["batchId"] == 1
     assert event["args"]["issuerId"] == 1
     assert event["args"]["root"] == bytes.fromhex(first.root[2:])
@@ -257,7 +258,7 @@ def test_status_of_unknown_batch(issuers: Contract) -> None:
 def test_bad_proofs_are_reported(issuers: Contract, actors: Actors) -> None:
     tree = batch_tree(8)
     batch_id = anchor(issuers, tree, actors.signer_a)
-    value_digest, index = tree.values[3]
+    value_digest, index = tree.at(3)
     proof = tree.get_proof(3)
     call = issuers.functions.credentialStatus
     assert call(batch_id, index, digest(999), proof).call()[0] == Status.BAD_PROOF  # altered credential
@@ -290,10 +291,10 @@ def test_a_proof_is_bound_to_its_index(issuers: Contract, actors: Actors) -> Non
 def test_leaf_matches_the_python_tree(issuers: Contract) -> None:
     tree = batch_tree(3)
     for position in range(3):
-        value_digest, index = tree.values[position]
-        assert "0x" + issuers.functions.leafOf(value_digest, index).call().hex() == "0x" + tree.leaf_hash(
+        value_digest, index = tree.at(position)
+        assert "0x" + issuers.functions.leafOf(value_digest, index).call().hex() == tree.leaf_hash(
             (value_digest, index)
-        ).hex().removeprefix("0x")
+        )
 
 
 @settings(
@@ -327,7 +328,7 @@ def test_revoke_credentials_in_one_call(issuers: Contract, actors: Actors, w3: W
     batch_id = anchor(issuers, tree, actors.signer_a)
     revoked = [1099, 0, 255, 256, 511, 512, 700]
     receipt = send(issuers.functions.revokeCredentials(batch_id, revoked, 3), actors.signer_a)
-    (event,) = issuers.events.CredentialsRevoked().process_receipt(receipt)
+    (event,) = issuers.events.CredentialsRevoked().process_receipt(receipt, errors=DISCARD)
     assert event["args"]["batchId"] == batch_id
     assert event["args"]["issuerId"] == 1
     assert list(event["args"]["indices"]) == revoked
@@ -372,7 +373,7 @@ def test_revoke_batch(issuers: Contract, actors: Actors, reverts: Any, w3: Web3)
     with reverts("CredentialRegistryInvalidReason", reason=0):
         issuers.functions.revokeBatch(batch_id, 0).transact({"from": actors.signer_a})
     receipt = send(issuers.functions.revokeBatch(batch_id, 2), actors.signer_a)
-    (event,) = issuers.events.BatchRevoked().process_receipt(receipt)
+    (event,) = issuers.events.BatchRevoked().process_receipt(receipt, errors=DISCARD)
     assert (event["args"]["batchId"], event["args"]["issuerId"], event["args"]["reason"]) == (batch_id, 1, 2)
     when = w3.eth.get_block(receipt["blockNumber"])["timestamp"]
     check = status(issuers, batch_id, tree, 0)
@@ -411,7 +412,7 @@ def test_removed_signer_cannot_act_but_its_batches_stay_valid(
     tree = batch_tree(5)
     batch_id = anchor(issuers, tree, actors.signer_a)
     receipt = send(issuers.functions.removeSigner(actors.signer_a), actors.admin)
-    (event,) = issuers.events.SignerRemoved().process_receipt(receipt)
+    (event,) = issuers.events.SignerRemoved().process_receipt(receipt, errors=DISCARD)
     assert (event["args"]["issuerId"], event["args"]["signer"], event["args"]["by"]) == (
         1,
         actors.signer_a,
@@ -440,7 +441,7 @@ def test_a_signer_can_remove_keys_of_its_own_issuer_only(issuers: Contract, acto
     with reverts("CredentialRegistrySignerNotActive", signer=actors.outsider):
         issuers.functions.removeSigner(actors.outsider).transact({"from": actors.admin})
     receipt = send(issuers.functions.removeSigner(actors.signer_a), actors.signer_a2)  # compromised key cut off
-    (event,) = issuers.events.SignerRemoved().process_receipt(receipt)
+    (event,) = issuers.events.SignerRemoved().process_receipt(receipt, errors=DISCARD)
     assert event["args"]["by"] == actors.signer_a2
     send(issuers.functions.removeSigner(actors.signer_a2), actors.signer_a2)  # a key may remove itself
 
@@ -453,7 +454,7 @@ def test_deactivated_issuer_cannot_anchor_and_its_credentials_fail(
     with reverts("AccessControlUnauthorizedAccount", account=actors.signer_a):
         issuers.functions.deactivateIssuer(1).transact({"from": actors.signer_a})
     receipt = send(issuers.functions.deactivateIssuer(1), actors.admin)
-    assert issuers.events.IssuerDeactivated().process_receipt(receipt)[0]["args"]["issuerId"] == 1
+    assert issuers.events.IssuerDeactivated().process_receipt(receipt, errors=DISCARD)[0]["args"]["issuerId"] == 1
     assert status(issuers, batch_id, tree, 1)[0] == Status.ISSUER_INACTIVE
     with reverts("CredentialRegistryIssuerInactive", issuerId=1):
         issuers.functions.anchor(batch_tree(3, salt=4).root, 3).transact({"from": actors.signer_a})
@@ -461,7 +462,7 @@ def test_deactivated_issuer_cannot_anchor_and_its_credentials_fail(
         issuers.functions.deactivateIssuer(1).transact({"from": actors.admin})
     send(issuers.functions.revokeCredentials(batch_id, [1], 1), actors.signer_a)  # revocation still works
     receipt = send(issuers.functions.reactivateIssuer(1), actors.admin)
-    assert issuers.events.IssuerReactivated().process_receipt(receipt)[0]["args"]["issuerId"] == 1
+    assert issuers.events.IssuerReactivated().process_receipt(receipt, errors=DISCARD)[0]["args"]["issuerId"] == 1
     assert status(issuers, batch_id, tree, 0)[0] == Status.VALID
     assert status(issuers, batch_id, tree, 1)[0] == Status.REVOKED
     with reverts("CredentialRegistryIssuerActive", issuerId=1):
@@ -476,7 +477,7 @@ def test_pause_stops_anchoring_but_not_revocation_or_reads(issuers: Contract, ac
     with reverts("AccessControlUnauthorizedAccount", account=actors.signer_a):
         issuers.functions.pause().transact({"from": actors.signer_a})
     receipt = send(issuers.functions.pause(), actors.admin)
-    assert issuers.events.Paused().process_receipt(receipt)[0]["args"]["account"] == actors.admin
+    assert issuers.events.Paused().process_receipt(receipt, errors=DISCARD)[0]["args"]["account"] == actors.admin
     with reverts("EnforcedPause"):
         issuers.functions.anchor(batch_tree(2, salt=3).root, 2).transact({"from": actors.signer_a})
     send(issuers.functions.revokeCredentials(batch_id, [0], 5), actors.signer_a)
