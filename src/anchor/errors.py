@@ -15,6 +15,7 @@ Every error the package raises on purpose is an :class:`AnchorError`::
     ├── ChainError                 the RPC endpoint is unreachable, on the wrong chain, or a transaction failed
     │   └── ContractRevertError    the registry refused a call with one of its custom errors
     ├── DeploymentError            no registry is known for a chain, or a deployment record is unusable
+    ├── NodeError                  the local anvil node cannot be found, started or stopped
     └── InvariantError             an internal bug: a result failed its own check
 
 Bad input is never reported as an internal bug, and an internal bug is never
@@ -107,6 +108,10 @@ class ContractRevertError(ChainError):
 
 class DeploymentError(AnchorError):
     """No registry is known for a chain, or a recorded deployment is unusable."""
+
+
+class NodeError(AnchorError):
+    """The local anvil node cannot be found, started or stopped (missing binary, port taken, bad state)."""
 
 
 class InvariantError(AnchorError):
