@@ -7,13 +7,14 @@ from enum import IntEnum
 from typing import Any
 
 import pytest
-from anchor.merkle import StandardMerkleTree
 from eth_tester import EthereumTester
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
+
+from anchor.merkle import StandardMerkleTree
 
 from conftest import ADMIN_DELAY
 
