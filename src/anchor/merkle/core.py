@@ -10,8 +10,10 @@ Nothing here knows about values or formats; see ``encoding`` and ``standard``.
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import pairwise
 
 from anchor.errors import MerkleInputError
@@ -60,12 +62,13 @@ def level_ranges(size: int, first: int, last: int) -> list[tuple[int, int]]:
     return ranges[::-1]
 
 
-def make_tree(leaves: list[bytes], workers: int | None = 1) -> list[bytes]:
+def make_tree(leaves: Sequence[bytes], workers: int | None = 1) -> list[bytes]:
     """Build the flat tree over ``leaves`` (already in tree order, e.g. sorted); ``workers`` processes."""
     if not leaves:
         raise MerkleInputError("cannot build a Merkle tree with no leaves")
     n = len(leaves)
-    tree = [b""] * (n - 1) + leaves[::-1]
+    tree = [b""] * (n - 1)
+    tree.extend(reversed(leaves))
     size = len(tree)
     parts = effective_workers(workers, n)
     if parts == 1:
@@ -203,19 +206,19 @@ def hex_nodes(nodes: Sequence[bytes]) -> list[str]:
     return ["0x" + node.hex() for node in nodes]
 
 
-def iter_leaf_proofs(tree: Sequence[bytes]) -> Iterator[tuple[int, list[str]]]:
-    """Yield ``(tree index, hex proof)`` for every leaf, in tree order, in one top-down pass.
+def iter_leaf_proofs(tree: Sequence[bytes]) -> Iterator[tuple[int, list[list[str]]]]:
+    """Yield the hex proof of every leaf, in tree order, in chunks: ``(first tree index, proofs)``.
 
+    ``proofs[k]`` is the proof of leaf ``first + k``, equal to :func:`proof_nodes`'s.
     A node's proof is its sibling followed by its parent's proof, so each level's
-    proofs are built from the level above (kept as shared tuples) instead of
-    walking up from every leaf. Proofs come out the same as :func:`proof_nodes`
-    gives them. Memory: the proofs of one level of inner nodes, plus what the
-    caller keeps.
+    proofs are built from the level above (kept as shared tuples) in one top-down
+    pass, instead of walking up from every leaf. Memory: the proofs of one level of
+    inner nodes, one chunk of leaf proofs, and what the caller keeps.
     """
     size = len(tree)
     first_leaf = size // 2  # n - 1
     if size == 1:
-        yield 0, []
+        yield 0, [[]]
         return
     parents: list[tuple[str, ...]] = [()]
     start = 1
@@ -225,23 +228,37 @@ def iter_leaf_proofs(tree: Sequence[bytes]) -> Iterator[tuple[int, list[str]]]:
         below: list[tuple[str, ...]] = []
         for chunk_start in range(start, stop, 2 * _HEX_CHUNK):
             chunk_stop = min(chunk_start + 2 * _HEX_CHUNK, stop)
-            hexes = hex_nodes(tree[chunk_start:chunk_stop])
-            above = parents[(chunk_start - start) // 2 : (chunk_stop - start) // 2]
-            lefts, rights = hexes[0::2], hexes[1::2]
-            if chunk_start >= inner_stop:  # only leaves: build lists directly
-                proofs_l = [[right, *p] for p, right in zip(above, rights, strict=True)]
-                proofs_r = [[left, *p] for p, left in zip(above, lefts, strict=True)]
-                for k in range(len(proofs_l)):
-                    yield chunk_start + 2 * k, proofs_l[k]
-                    yield chunk_start + 2 * k + 1, proofs_r[k]
-                continue
-            chunk = [(h, *p) for p, left, right in zip(above, lefts, rights, strict=True) for h in (right, left)]
-            split = min(inner_stop, chunk_stop) - chunk_start
-            below.extend(chunk[:split])
-            for k in range(split, len(chunk)):
-                yield chunk_start + k, list(chunk[k])
+            with _gc_paused():
+                hexes = hex_nodes(tree[chunk_start:chunk_stop])
+                above = parents[(chunk_start - start) // 2 : (chunk_stop - start) // 2]
+                pairs = zip(above, hexes[0::2], hexes[1::2], strict=True)
+                if chunk_start >= inner_stop:  # only leaves: build the lists directly
+                    leaves = [[h, *p] for p, left, right in pairs for h in (right, left)]
+                else:
+                    chunk = [(h, *p) for p, left, right in pairs for h in (right, left)]
+                    split = min(inner_stop, chunk_stop) - chunk_start
+                    below.extend(chunk[:split])
+                    leaves = [list(p) for p in chunk[split:]]
+            if leaves:
+                yield chunk_stop - len(leaves), leaves
         parents = below
         start = stop
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector (restored on exit; never held across a ``yield``).
+
+    Building a million proof tuples and lists otherwise triggers collections that
+    traverse every one of them again and again (the proofs hold no cycles).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def render_tree(tree: Sequence[bytes]) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import gc
 import re
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import TypedDict
 
 from anchor.errors import InvariantError, MerkleInputError, UnknownFormatError
@@ -62,7 +62,7 @@ class StandardMerkleTree:
 
     __slots__ = ("_encoding", "_lookup", "_nodes_checked", "_order", "_root", "_tree", "_tree_index", "_values")
 
-    def __init__(self, tree: list[bytes], values: list[LeafValue], order: array[int], encoding: LeafEncoding) -> None:
+    def __init__(self, tree: list[bytes], values: list[LeafValue], order: list[int], encoding: LeafEncoding) -> None:
         """Internal: use :meth:`of` or :meth:`load`. ``order[r]`` is the value whose leaf is ``tree[-1 - r]``."""
         self._tree = tree
         self._values = values
@@ -100,9 +100,9 @@ class StandardMerkleTree:
                 if not leaf:
                     items[i] = encoding.normalise(items[i], f"values[{i}]")
                     hashes[i] = encoding.leaf_hash(items[i])
-        order = sorted(range(count), key=hashes.__getitem__)
-        tree = core.make_tree([hashes[i] for i in order], parts)
-        return cls(tree, items, array("q", order), encoding)
+        order = sorted(range(count), key=hashes.__getitem__)  # stable: equal leaves keep value order
+        tree = core.make_tree(list(itemgetter(*order)(hashes)) if count > 1 else hashes, parts)
+        return cls(tree, items, order, encoding)
 
     @classmethod
     def load(cls, data: Mapping[str, object], *, workers: int | None = 1) -> StandardMerkleTree:
@@ -131,7 +131,7 @@ class StandardMerkleTree:
             )
         tree = [_node(x, f"tree[{i}]") for i, x in enumerate(raw_tree)]
         values: list[LeafValue] = []
-        order = array("q", [-1]) * count
+        order = [-1] * count
         for i, entry in enumerate(raw_values):
             if not isinstance(entry, Mapping) or "value" not in entry or "treeIndex" not in entry:
                 raise MerkleInputError(f"values[{i}]: expected an object with 'value' and 'treeIndex'")
@@ -308,14 +308,8 @@ class StandardMerkleTree:
         Holds all proofs in memory; prefer :meth:`iter_proofs` for very large trees.
         """
         proofs: list[list[str]] = [[]] * len(self._values)  # every slot is replaced below
-        collecting = gc.isenabled()
-        gc.disable()  # millions of new lists would otherwise trigger full collections over them
-        try:
-            for index, proof in self.iter_proofs(workers=workers):
-                proofs[index] = proof
-        finally:
-            if collecting:
-                gc.enable()
+        for index, proof in self.iter_proofs(workers=workers):
+            proofs[index] = proof
         return proofs
 
     def validate(self, *, workers: int | None = 1) -> None:
@@ -381,14 +375,18 @@ class StandardMerkleTree:
     def _iter_checked_proofs(self) -> Iterator[tuple[int, list[str]]]:
         order, values, root, names = self._order, self._values, self._root, self._encoding.names
         last = len(self._tree) - 1
-        final = len(values) - 1
-        for count, (tree_index, proof) in enumerate(core.iter_leaf_proofs(self._tree)):
-            index = order[last - tree_index]
-            if (count % PROOF_SAMPLE_EVERY == 0 or count == final) and not self.verify(
-                root, names, values[index], proof
-            ):
-                raise InvariantError(f"proof of values[{index}] does not lead to the root")
-            yield index, proof
+        done = 0
+        for first, proofs in core.iter_leaf_proofs(self._tree):
+            # leaves first .. first + len - 1 hold the values of ranks last - first down to ...
+            indices = order[last - first - len(proofs) + 1 : last - first + 1][::-1]
+            sample = [*range(-done % PROOF_SAMPLE_EVERY, len(proofs), PROOF_SAMPLE_EVERY)]
+            if done + len(proofs) == len(values):
+                sample.append(len(proofs) - 1)
+            for k in sample:
+                if not self.verify(root, names, values[indices[k]], proofs[k]):
+                    raise InvariantError(f"proof of values[{indices[k]}] does not lead to the root")
+            done += len(proofs)
+            yield from zip(indices, proofs, strict=True)
 
 
 def _node(x: object, where: str) -> bytes:
