@@ -45,7 +45,7 @@ build: setup
 	$(BIN)/anchor build
 
 demo: setup
-	$(BIN)/python -m anchor.demo
+	$(BIN)/anchor demo
 
 clean:
 	rm -rf $(VENV) node_modules $(SOLCX_DIR) .build .pytest_cache .mypy_cache .ruff_cache

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from anchor.cli.build_commands import build, provision_solc
 from anchor.cli.config_commands import config
+from anchor.cli.demo_commands import demo
 from anchor.cli.governance_commands import admin, deploy, issuer
 from anchor.cli.key_commands import key
 from anchor.cli.main import main
 from anchor.cli.node_commands import node
 
-for command in (build, provision_solc, config, node, key, deploy, issuer, admin):
+for command in (build, provision_solc, config, node, key, deploy, issuer, admin, demo):
     main.add_command(command)
 
 __all__ = ["main"]
