@@ -1,0 +1,188 @@
+"""Receipts: a credential plus the proof that it was anchored, in one self-contained JSON document.
+
+A receipt is the salted credential itself with a W3C VC ``proof`` entry of type ``AnchorMerkleProof``::
+
+    {
+      "@context": [...], "type": ["VerifiableCredential", "OpenBadgeCredential"], ...,   (the credential)
+      "anchorSalt": "0x...", "anchorFormat": "anchor-credential-v1",
+      "proof": {
+        "type": "AnchorMerkleProof",
+        "format": "anchor-receipt-v1",
+        "chainId": 137,                          EIP-155 chain id of the registry's chain
+        "registry": "0x...",                     registry contract address (checksummed)
+        "batchId": 42,                           batch id in that registry
+        "issuerId": 3,                           the registry's id of the anchoring issuer
+        "index": 17,                             the credential's position in its batch (bound into the leaf)
+        "digest": "0x...",                       keccak256 of the canonical credential (a verifier recomputes it)
+        "merkleProof": ["0x...", ...],           OpenZeppelin StandardMerkleTree proof of (digest, index)
+        "root": "0x...",                         the batch's Merkle root
+        "transactionHash": "0x...", "blockNumber": 123, "anchoredAt": "2026-11-23T02:00:13Z"
+      }
+    }
+
+The ``proof`` key is excluded from the credential digest (see :mod:`anchor.credential`), so adding it
+changes nothing that was hashed. If the credential already carries a proof (a VC Data Integrity proof), the
+receipt's ``proof`` is a list holding that proof and the anchor proof.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eth_utils.address import is_address, to_checksum_address
+
+from anchor.errors import InvalidInputError, UnknownFormatError
+
+RECEIPT_FORMAT = "anchor-receipt-v1"
+PROOF_TYPE = "AnchorMerkleProof"
+_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
+_MAX_PROOF_DEPTH = 64
+
+
+class ReceiptError(InvalidInputError):
+    """A document that is not a usable receipt; the message names the field."""
+
+
+@dataclass(frozen=True)
+class AnchorProof:
+    """Where and how a credential was anchored."""
+
+    chain_id: int
+    registry: str
+    batch_id: int
+    issuer_id: int
+    index: int
+    digest: str
+    merkle_proof: tuple[str, ...]
+    root: str
+    transaction_hash: str
+    block_number: int
+    anchored_at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """The proof object as stored in a receipt."""
+        return {
+            "type": PROOF_TYPE,
+            "format": RECEIPT_FORMAT,
+            "chainId": self.chain_id,
+            "registry": self.registry,
+            "batchId": self.batch_id,
+            "issuerId": self.issuer_id,
+            "index": self.index,
+            "digest": self.digest,
+            "merkleProof": list(self.merkle_proof),
+            "root": self.root,
+            "transactionHash": self.transaction_hash,
+            "blockNumber": self.block_number,
+            "anchoredAt": self.anchored_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+
+def make_receipt(credential: Mapping[str, Any], proof: AnchorProof) -> dict[str, Any]:
+    """The receipt for ``credential`` (already salted) anchored as ``proof`` says."""
+    receipt = copy.deepcopy(dict(credential))
+    existing = receipt.get("proof")
+    if existing is None:
+        receipt["proof"] = proof.to_json()
+    else:
+        others = [p for p in (existing if isinstance(existing, list) else [existing]) if not _is_anchor_proof(p)]
+        receipt["proof"] = [*others, proof.to_json()]
+    return receipt
+
+
+def split_receipt(receipt: Mapping[str, Any]) -> tuple[dict[str, Any], AnchorProof]:
+    """The credential (without the anchor proof) and the parsed anchor proof of a receipt."""
+    if not isinstance(receipt, Mapping):
+        raise ReceiptError("a receipt is a JSON object")
+    raw = receipt.get("proof")
+    candidates = raw if isinstance(raw, list) else [raw] if raw is not None else []
+    anchors = [p for p in candidates if _is_anchor_proof(p)]
+    if not anchors:
+        raise ReceiptError(f"/proof: no {PROOF_TYPE} proof: this is not an anchor receipt")
+    if len(anchors) > 1:
+        raise ReceiptError(f"/proof: {len(anchors)} {PROOF_TYPE} proofs; a receipt has exactly one")
+    proof = parse_proof(anchors[0])
+    credential = {key: value for key, value in receipt.items() if key != "proof"}
+    others = [p for p in candidates if not _is_anchor_proof(p)]
+    if others:
+        credential["proof"] = others[0] if len(others) == 1 else others
+    return credential, proof
+
+
+def parse_proof(data: Mapping[str, Any]) -> AnchorProof:
+    """Parse and check an ``AnchorMerkleProof`` object; errors name the field."""
+    version = data.get("format")
+    if version != RECEIPT_FORMAT:
+        raise UnknownFormatError(
+            f"/proof/format: {version!r} is not a receipt format this release knows ({RECEIPT_FORMAT})"
+        )
+    problems: list[str] = []
+
+    def integer(key: str, minimum: int) -> int:
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            problems.append(f"/proof/{key}: expected an integer >= {minimum}, found {value!r}")
+            return 0
+        return value
+
+    def hash32(key: str) -> str:
+        value = data.get(key)
+        if not isinstance(value, str) or not _HASH.match(value):
+            problems.append(f"/proof/{key}: expected 0x and 64 hex digits, found {value!r}")
+            return "0x" + "00" * 32
+        return value.lower()
+
+    chain_id = integer("chainId", 1)
+    batch_id = integer("batchId", 1)
+    issuer_id = integer("issuerId", 1)
+    index = integer("index", 0)
+    block_number = integer("blockNumber", 0)
+    digest, root, tx_hash = hash32("digest"), hash32("root"), hash32("transactionHash")
+    registry = data.get("registry")
+    if not isinstance(registry, str) or not is_address(registry):
+        problems.append(f"/proof/registry: expected a contract address, found {registry!r}")
+        registry = "0x" + "00" * 20
+    siblings = data.get("merkleProof")
+    if not isinstance(siblings, list) or len(siblings) > _MAX_PROOF_DEPTH:
+        problems.append(f"/proof/merkleProof: expected a list of at most {_MAX_PROOF_DEPTH} hashes")
+        siblings = []
+    for position, node in enumerate(siblings):
+        if not isinstance(node, str) or not _HASH.match(node):
+            problems.append(f"/proof/merkleProof/{position}: expected 0x and 64 hex digits, found {node!r}")
+    anchored_at = _timestamp(data.get("anchoredAt"), problems)
+    if problems:
+        raise ReceiptError("invalid receipt proof: " + "; ".join(problems))
+    return AnchorProof(
+        chain_id=chain_id,
+        registry=str(to_checksum_address(registry)),
+        batch_id=batch_id,
+        issuer_id=issuer_id,
+        index=index,
+        digest=digest,
+        merkle_proof=tuple(node.lower() for node in siblings),
+        root=root,
+        transaction_hash=tx_hash,
+        block_number=block_number,
+        anchored_at=anchored_at,
+    )
+
+
+def _is_anchor_proof(value: object) -> bool:
+    return isinstance(value, Mapping) and value.get("type") == PROOF_TYPE
+
+
+def _timestamp(value: object, problems: list[str]) -> datetime:
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if moment.tzinfo is not None:
+                return moment
+        except ValueError:
+            pass
+    problems.append(f"/proof/anchoredAt: expected an RFC 3339 time with a zone, found {value!r}")
+    return datetime.fromtimestamp(0, UTC)
