@@ -146,12 +146,18 @@ MAX_CREDENTIAL_BYTES: Final = 1 << 20
 MAX_DEPTH: Final = 64
 """Deepest nesting of arrays and objects accepted."""
 I_JSON_MAX_INT: Final = 2**53 - 1
+# RFC 8785 writes a float of magnitude in [2**53, 1e21) as a bare integer token, which strict parsing
+# refuses as beyond the I-JSON range; such floats are refused up front so every canonical form re-parses.
+_JCS_INTEGER_FLOATS: Final = (float(2**53), 1e21)
 SALT_BYTES: Final = 32
 
 _SCHEMA_FILE: Final = "anchor-credential-v1.schema.json"
 _CONTEXT_FILE: Final = "anchor-credential-v1.context.json"
 _SALT_RE: Final = re.compile(r"0x[0-9a-f]{64}")
 _SURROGATE_RE: Final = re.compile("[\ud800-\udfff]")
+_LONG_DIGITS_RE: Final = re.compile(rb"[0-9]{16}")
+_STRING_RE: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET_RE: Final = re.compile(r"[^\[\]{}]+")
 _DATETIME_RE: Final = re.compile(
     r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})",
 )
@@ -199,6 +205,27 @@ class _BadNumber:
 
     text: str
     reason: str
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest nesting of ``[`` and ``{`` in JSON text (brackets in strings not counted), or a bound.
+
+    Returns the number of opening brackets instead when that is at most :data:`MAX_DEPTH`.
+
+    Checked before ``json.loads``: its C decoder recurses per level, and in a process where a library has
+    raised the recursion limit (py-evm sets 100000) deep input overflows the C stack instead of raising.
+    """
+    opening = text.count("[") + text.count("{")
+    if opening <= MAX_DEPTH:  # the usual case: too few brackets to nest too deep, no scan needed
+        return opening
+    depth = deepest = 0
+    for char in _NOT_BRACKET_RE.sub("", _STRING_RE.sub("", text)):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
 
 
 def _parse_int(text: str) -> int | _BadNumber:
@@ -255,9 +282,15 @@ def _clean(value: Any, path: list[str | int], problems: list[FieldProblem], dept
         problems.append(FieldProblem(_pointer(path), f"{value} is outside the I-JSON integer range ±(2**53-1)"))
         return value
     if isinstance(value, float):
-        if math.isfinite(value):
-            return value
-        problems.append(FieldProblem(_pointer(path), f"{value} is not allowed: JSON has no NaN or Infinity"))
+        if not math.isfinite(value):
+            problems.append(FieldProblem(_pointer(path), f"{value} is not allowed: JSON has no NaN or Infinity"))
+        elif _JCS_INTEGER_FLOATS[0] <= abs(value) < _JCS_INTEGER_FLOATS[1]:
+            problems.append(
+                FieldProblem(
+                    _pointer(path),
+                    f"{value:.17g} is outside the I-JSON integer range ±(2**53-1) (RFC 8785 writes it as an integer)",
+                )
+            )
         return value
     if isinstance(value, _BadNumber):
         problems.append(FieldProblem(_pointer(path), f"{value.text} {value.reason}"))
@@ -275,12 +308,17 @@ def _clean(value: Any, path: list[str | int], problems: list[FieldProblem], dept
                 continue
             path.append(key)
             name = key if key.isascii() else _clean_text(key, path, problems)
+            path[-1] = name
             if name in out:
                 if raw_keys.get(name, name) == key:
                     problems.append(FieldProblem(_pointer(path), f"duplicate key {key!r}"))
                 else:
+                    first = raw_keys.get(name, name)
                     problems.append(
-                        FieldProblem(_pointer(path), f"duplicate key {key!r}: the same as another key after NFC")
+                        FieldProblem(
+                            _pointer(path),
+                            f"duplicate key {key!a}: the same as {first!a} after Unicode NFC normalisation",
+                        )
                     )
             elif name != key:
                 raw_keys[name] = key
@@ -362,6 +400,9 @@ def parse_credential(data: str | bytes | bytearray | memoryview, source: str | N
             raise CredentialParseError(f"{where}starts with a byte order mark (U+FEFF); I-JSON text has none")
     else:
         raise TypeError(f"parse_credential takes str or bytes, not {type(data).__name__}")
+    depth = _nesting_depth(text)
+    if depth > MAX_DEPTH:
+        raise CredentialParseError(f"{where}nested {depth} levels deep; at most {MAX_DEPTH} are allowed")
     try:
         value = json.loads(
             text,
@@ -490,7 +531,7 @@ def validate_credential(credential: object, *, source: str | None = None) -> Non
     problems: list[FieldProblem] = []
     clean: Credential = _clean(credential, [], problems, 0)
     if problems:
-        raise CredentialValidationError(problems, source)
+        raise CredentialValidationError(_unique_sorted(problems), source)
     version = clean.get(FORMAT_KEY)
     if isinstance(version, str) and version not in KNOWN_FORMATS:
         format_version(clean)
@@ -661,7 +702,7 @@ def _semantic_problems(credential: Credential) -> list[FieldProblem]:
                 problems.append(
                     FieldProblem(
                         _pointer((*achievement_path, "resultDescription", index, "id")),
-                        f"{_show(item['id'])} is used by another resultDescription",
+                        f"{_show(item['id'], 200)} is used by another resultDescription",
                     )
                 )
             descriptions[item["id"]] = item
@@ -677,7 +718,7 @@ def _semantic_problems(credential: Credential) -> list[FieldProblem]:
             problems.append(
                 FieldProblem(
                     _pointer(("credentialSubject", "result", index, "resultDescription")),
-                    f"{_show(reference)} is not the id of any achievement resultDescription",
+                    f"{_show(reference, 200)} is not the id of any achievement resultDescription",
                 )
             )
             continue
@@ -687,7 +728,7 @@ def _semantic_problems(credential: Credential) -> list[FieldProblem]:
             problems.append(
                 FieldProblem(
                     _pointer(("credentialSubject", "result", index, "value")),
-                    f"{_show(value)} is not an allowedValue of {_show(reference)}: "
+                    f"{_show(value)} is not an allowedValue of {_show(reference, 200)}: "
                     + ", ".join(_show(item) for item in allowed),
                 )
             )
@@ -750,15 +791,18 @@ def canonical_json(value: Any) -> bytes:
     :class:`CredentialValidationError` names the path of anything that is not strict I-JSON.
     """
     # Fast path: rfc8785 itself refuses non-string keys, NaN/Infinity, integers beyond ±(2**53-1), lone
-    # surrogates and non-JSON types; and JCS text is NFC exactly when every key and string in it is (its
-    # quotes are starters, so nothing composes across them). Only when either check fails does the
+    # surrogates and non-JSON types; JCS text is NFC exactly when every key and string in it is (its
+    # quotes are starters, so nothing composes across them); and a float that JCS writes as an integer
+    # beyond the I-JSON range shows as a run of 16+ digits. Only when a check fails does the
     # path-tracking walk run, to report the problem or to normalise and serialise again.
     try:
         result: bytes = rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, UnicodeError, RecursionError):
         pass
     else:
-        if result.isascii() or unicodedata.is_normalized("NFC", result.decode("utf-8")):
+        if (result.isascii() or unicodedata.is_normalized("NFC", result.decode("utf-8"))) and (
+            _LONG_DIGITS_RE.search(result) is None
+        ):
             return result
     problems: list[FieldProblem] = []
     clean = _clean(value, [], problems, 0)
