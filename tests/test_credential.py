@@ -477,6 +477,14 @@ def test_bad_values_are_explained(minimal: dict[str, Any], path: tuple[Any, ...]
     assert expected in message_at(minimal, pointer)
 
 
+@pytest.mark.parametrize("when", ["２０２５-06-27T16:00:00Z", "2025-06-27T16:00:00\u0662Z", "2025-06-27t16:00:00z"])
+def test_dates_take_ascii_digits_and_capital_letters_only(minimal: dict[str, Any], when: str) -> None:
+    minimal["validFrom"] = when
+    problems = problems_of(minimal)
+    assert [problem.path for problem in problems] == ["/validFrom"]
+    assert "is not an RFC 3339 date-time with a timezone" in problems[0].message
+
+
 def test_unknown_properties_are_reported_with_a_suggestion(minimal: dict[str, Any]) -> None:
     minimal["credentialSubject"]["achievement"]["creditAvailable"] = 3
     minimal["validuntil"] = "2030-01-01T00:00:00Z"

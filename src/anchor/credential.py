@@ -52,8 +52,10 @@ Everything else is hashed, including two anchor fields at the top level:
   hashes anything. An unknown version is rejected with :class:`~anchor.errors.UnknownFormatError`.
 
 Text is normalised to Unicode NFC on intake and again before hashing, so a credential typed twice (once
-with precomposed, once with combining characters) has one digest. Parsing is strict I-JSON (RFC 7493).
-This module is pure: it imports nothing from the chain side.
+with precomposed, once with combining characters) has one digest. Parsing is strict I-JSON (RFC 7493):
+numbers must be exact in every JSON implementation, so integers beyond ±(2**53-1) are refused, and so are
+floats of magnitude in [2**53, 1e21), which RFC 8785 would write as such integers. This module is pure:
+it imports nothing from the chain side.
 """
 
 from __future__ import annotations
@@ -159,7 +161,7 @@ _LONG_DIGITS_RE: Final = re.compile(rb"[0-9]{16}")
 _STRING_RE: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET_RE: Final = re.compile(r"[^\[\]{}]+")
 _DATETIME_RE: Final = re.compile(
-    r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})",
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})",
 )
 _DATE_POINTERS: Final = (
     ("validFrom",),
