@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import string
 import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -483,6 +485,21 @@ def test_dates_take_ascii_digits_and_capital_letters_only(minimal: dict[str, Any
     problems = problems_of(minimal)
     assert [problem.path for problem in problems] == ["/validFrom"]
     assert "is not an RFC 3339 date-time with a timezone" in problems[0].message
+
+
+def test_every_assigned_country_code_is_accepted(minimal: dict[str, Any]) -> None:
+    """Cross-checks the embedded ISO 3166-1 list against tzdata's copy of it."""
+    tzdata = pytest.importorskip("tzdata", reason="tzdata holds the reference copy of ISO 3166-1")
+    table = (resources.files(tzdata) / "zoneinfo" / "iso3166.tab").read_text(encoding="utf-8")
+    assigned = {line.split("\t")[0] for line in table.splitlines() if line and not line.startswith("#")}
+    assert len(assigned) == 249
+    for code in sorted(assigned | {"XK"}):
+        minimal["issuer"]["address"]["addressCountryCode"] = code
+        validate_credential(minimal)
+    unassigned = {a + b for a in string.ascii_uppercase for b in string.ascii_uppercase} - assigned - {"XK"}
+    for code in sorted(unassigned)[::40]:
+        minimal["issuer"]["address"]["addressCountryCode"] = code
+        assert "is not an ISO 3166-1 alpha-2 code" in message_at(minimal, "/issuer/address/addressCountryCode")
 
 
 def test_unknown_properties_are_reported_with_a_suggestion(minimal: dict[str, Any]) -> None:
