@@ -215,7 +215,7 @@ def _normalise_scalar(t: AbiType, x: object, where: str) -> Scalar:
         number = _to_int(x, label)
         low, high = (0, 1 << t.size) if t.kind == "uint" else (-(1 << (t.size - 1)), 1 << (t.size - 1))
         if not low <= number < high:
-            raise MerkleInputError(f"{label}: {number} is out of range [{low}, {high})")
+            raise MerkleInputError(f"{label}: {number} is out of range [{_power(low)}, {_power(high)})")
         return number
     if t.kind == "fixed_bytes":
         data = _to_bytes(x, label)
@@ -295,6 +295,14 @@ def _scalar_to_json(t: AbiType, x: Scalar) -> JsonScalar:
     if isinstance(x, int):
         return str(x)
     return "0x" + x.hex()
+
+
+def _power(bound: int) -> str:
+    """A range bound as ``2**N`` (or ``-2**N``) when it is a large power of two."""
+    magnitude = abs(bound)
+    if magnitude > 1 << 16 and magnitude & (magnitude - 1) == 0:
+        return f"{'-' if bound < 0 else ''}2**{magnitude.bit_length() - 1}"
+    return str(bound)
 
 
 def _kind_of(x: object) -> str:
