@@ -7,7 +7,7 @@ sentence built from the decoded custom error.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -289,6 +289,10 @@ class Registry:
         call = self.contract.functions.credentialStatus(batch_id, index, digest, list(proof))
         status, issuer_id, at, at_block, revoked_at, reason = self._call(call, block)
         return CredentialCheck(CredentialStatus(status), issuer_id, at, at_block, revoked_at, reason)
+
+    def explained(self) -> AbstractContextManager[None]:
+        """A context in which the registry's reverts become readable :class:`ContractRevertError`."""
+        return _explained(self.decoder)
 
     def _call(self, call: ContractFunction, block: BlockIdentifier = "latest") -> Any:
         with _explained(self.decoder):
