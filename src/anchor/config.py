@@ -63,6 +63,30 @@ class Settings(BaseModel):
     max_fee_gwei: float | None = Field(default=None, gt=0)
     """Ceiling on the max fee per gas in gwei; a transaction needing more is refused (``ANCHOR_MAX_FEE_GWEI``)."""
 
+    finality: str = "finalized"
+    """When a transaction counts as final: a block tag (finalized, safe, latest) or a number of confirmations
+    (``ANCHOR_FINALITY``). Polygon PoS finalizes with milestones within seconds; ``finalized`` is the default."""
+
+    stuck_after: float = Field(default=60.0, gt=0)
+    """Seconds without a receipt before a transaction is replaced with fees raised 20% (``ANCHOR_STUCK_AFTER``)."""
+
+    @field_validator("finality")
+    @classmethod
+    def _check_finality(cls, value: str) -> str:
+        if value in {"finalized", "safe", "latest"} or (value.isdigit() and int(value) >= 1):
+            return value
+        raise ValueError(f"{value!r} is neither finalized, safe, latest nor a number of confirmations >= 1")
+
+    @property
+    def finality_policy(self) -> str | int:
+        """``finality`` as a block tag or a confirmation count."""
+        return int(self.finality) if self.finality.isdigit() else self.finality
+
+    @property
+    def receipts_dir(self) -> Path:
+        """Default folder for receipts written by ``anchor batch run``."""
+        return self.resolved_home / "receipts"
+
     @field_validator("rpc_url")
     @classmethod
     def _check_rpc_url(cls, value: str | None) -> str | None:
@@ -118,6 +142,8 @@ class Settings(BaseModel):
             "node_port": self.node_port,
             "node_block_time": self.node_block_time,
             "max_fee_gwei": self.max_fee_gwei if self.max_fee_gwei is not None else "(network default)",
+            "finality": self.finality,
+            "stuck_after": self.stuck_after,
         }
         return values
 
@@ -133,6 +159,8 @@ ENV_VARIABLES: dict[str, str] = {
     "ANCHOR_NODE_PORT": "node_port",
     "ANCHOR_NODE_BLOCK_TIME": "node_block_time",
     "ANCHOR_MAX_FEE_GWEI": "max_fee_gwei",
+    "ANCHOR_FINALITY": "finality",
+    "ANCHOR_STUCK_AFTER": "stuck_after",
 }
 
 
