@@ -111,7 +111,7 @@ def test_imports_outside_the_allowed_paths_are_refused(tmp_path: Path) -> None:
 
 def test_cli_check_passes_on_the_committed_artifacts() -> None:
     run = subprocess.run(
-        [sys.executable, "-m", "anchor.cli", "build", "--check"], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "anchor", "build", "--check"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert run.returncode == 0, run.stderr
     assert "artifacts match" in run.stdout

@@ -14,6 +14,3 @@ for command in (build, provision_solc, config, node, key, deploy, issuer, admin,
     main.add_command(command)
 
 __all__ = ["main"]
-
-if __name__ == "__main__":
-    main()
