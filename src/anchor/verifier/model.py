@@ -1,0 +1,273 @@
+"""What a verification returns: named checks, each passed, failed or not checked, and a verdict.
+
+Pure data: no chain access here. :meth:`Verification.to_json` is the machine-readable form that
+``anchor verify --json`` prints and ``POST /verify`` returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class CheckState(StrEnum):
+    """The outcome of one check."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_CHECKED = "not-checked"
+
+
+class Verdict(StrEnum):
+    """The overall answer.
+
+    ``VALID``: every check passed. ``INVALID``: a check failed (tampered, untrusted, not anchored, revoked,
+    expired, endpoints disagree...). ``ERROR``: the input is not a usable receipt, or an RPC endpoint could not
+    be asked, so nothing can be said either way (CLI exit code 2).
+    """
+
+    VALID = "VALID"
+    INVALID = "INVALID"
+    ERROR = "ERROR"
+
+
+#: The checks, in the order they run and are shown: (name, title).
+CHECKS: tuple[tuple[str, str], ...] = (
+    ("receipt", "Receipt readable, format anchor-receipt-v1"),
+    ("schema", "Credential complete (EU micro-credential elements)"),
+    ("integrity", "Credential unchanged (digest and Merkle proof)"),
+    ("chain", "Chain and trusted registry"),
+    ("anchored", "Root anchored for the batch, final"),
+    ("issuer", "Anchored by the credential's issuer"),
+    ("revocation", "Not revoked"),
+    ("validity", "Within its validity period"),
+)
+CHECK_TITLES: dict[str, str] = dict(CHECKS)
+
+#: Which failure names the overall status when several checks fail (most telling first).
+_HEADLINE_ORDER = ("receipt", "integrity", "chain", "anchored", "issuer", "revocation", "schema", "validity")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check and its outcome.
+
+    ``code`` is a stable machine-readable word for the outcome (``ok``, ``tampered``, ``revoked``,
+    ``untrusted-registry``...); ``reason`` says it for a person.
+    """
+
+    name: str
+    state: CheckState
+    reason: str
+    code: str = "ok"
+
+    @property
+    def title(self) -> str:
+        """The check's human title."""
+        return CHECK_TITLES.get(self.name, self.name)
+
+    def to_json(self) -> dict[str, str]:
+        """The check as JSON."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "state": self.state.value,
+            "code": self.code,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """A revocation found on chain: of the credential alone, or of its whole batch."""
+
+    scope: str
+    """``credential`` or ``batch``."""
+    reason_code: int
+    """The on-chain reason code (1..255)."""
+    reason: str
+    """The reason in words (``fraud``, ``issued-in-error``...; ``code N`` for codes anchor does not name)."""
+    revoked_at: datetime | None
+    """Block time of the revocation, when it could be read."""
+    block_number: int | None = None
+    """Block of the revocation, when known."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The revocation as JSON."""
+        return {
+            "scope": self.scope,
+            "reasonCode": self.reason_code,
+            "reason": self.reason,
+            "revokedAt": _iso(self.revoked_at),
+            "blockNumber": self.block_number,
+        }
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where the credential is anchored: what the receipt claims and what the registry answered."""
+
+    chain_id: int
+    network: str | None
+    registry: str
+    batch_id: int
+    index: int
+    issuer_id: int
+    root: str
+    digest: str
+    transaction_hash: str
+    block_number: int
+    anchored_at: datetime
+    issuer_name: str | None = None
+    issuer_uri: str | None = None
+    issuer_country: str | None = None
+    anchored_at_block_onchain: int | None = None
+    anchored_at_onchain: datetime | None = None
+    finalized_block: int | None = None
+    revocation: Revocation | None = None
+    explorer_tx: str | None = None
+    explorer_registry: str | None = None
+    explorer_block: str | None = None
+    endpoints: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The evidence as JSON."""
+        return {
+            "chainId": self.chain_id,
+            "network": self.network,
+            "registry": self.registry,
+            "batchId": self.batch_id,
+            "index": self.index,
+            "issuerId": self.issuer_id,
+            "issuerName": self.issuer_name,
+            "issuerUri": self.issuer_uri,
+            "issuerCountry": self.issuer_country,
+            "root": self.root,
+            "digest": self.digest,
+            "transactionHash": self.transaction_hash,
+            "blockNumber": self.block_number,
+            "anchoredAt": _iso(self.anchored_at),
+            "anchoredAtBlockOnChain": self.anchored_at_block_onchain,
+            "anchoredAtOnChain": _iso(self.anchored_at_onchain),
+            "finalizedBlock": self.finalized_block,
+            "revocation": self.revocation.to_json() if self.revocation else None,
+            "explorer": {
+                "transaction": self.explorer_tx,
+                "registry": self.explorer_registry,
+                "block": self.explorer_block,
+            },
+            "endpoints": list(self.endpoints),
+        }
+
+
+@dataclass(frozen=True)
+class CredentialSummary:
+    """What a person reads on a credential: learner, title, awarding body, workload, level, outcomes."""
+
+    credential_id: str | None
+    learner: str | None
+    title: str | None
+    description: str | None
+    awarding_body: str | None
+    awarding_body_id: str | None
+    country: str | None
+    ects: float | None
+    eqf_level: int | None
+    learning_outcomes: tuple[str, ...]
+    grade: str | None
+    valid_from: str | None
+    valid_until: str | None
+    participation: str | None
+    assessment: str | None
+    quality_assurance: str | None
+    language: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as JSON."""
+        return {
+            "id": self.credential_id,
+            "learner": self.learner,
+            "title": self.title,
+            "description": self.description,
+            "awardingBody": self.awarding_body,
+            "awardingBodyId": self.awarding_body_id,
+            "country": self.country,
+            "ects": self.ects,
+            "eqfLevel": self.eqf_level,
+            "learningOutcomes": list(self.learning_outcomes),
+            "grade": self.grade,
+            "validFrom": self.valid_from,
+            "validUntil": self.valid_until,
+            "participation": self.participation,
+            "assessment": self.assessment,
+            "qualityAssurance": self.quality_assurance,
+            "language": self.language,
+        }
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The result of verifying one receipt: every check in order, the verdict and a one-line summary.
+
+    ``status`` is the word to show in large letters: ``VALID``, or what went wrong (``REVOKED``,
+    ``TAMPERED``, ``EXPIRED``, ``UNTRUSTED REGISTRY``, ``ENDPOINTS DISAGREE``...).
+    """
+
+    checks: tuple[Check, ...]
+    verdict: Verdict
+    status: str
+    summary: str
+    checked_at: datetime
+    source: str | None = None
+    evidence: Evidence | None = None
+    credential: CredentialSummary | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        """Whether the verdict is VALID."""
+        return self.verdict is Verdict.VALID
+
+    def check(self, name: str) -> Check:
+        """The check called ``name``."""
+        for item in self.checks:
+            if item.name == name:
+                return item
+        raise KeyError(name)
+
+    @property
+    def failed(self) -> tuple[Check, ...]:
+        """The checks that failed, in order."""
+        return tuple(item for item in self.checks if item.state is CheckState.FAILED)
+
+    def with_source(self, source: str | None) -> Verification:
+        """The same result, labelled with where the receipt came from."""
+        return replace(self, source=source)
+
+    def to_json(self) -> dict[str, Any]:
+        """The machine-readable result."""
+        return {
+            "verdict": self.verdict.value,
+            "status": self.status,
+            "summary": self.summary,
+            "source": self.source,
+            "checkedAt": _iso(self.checked_at),
+            "checks": [item.to_json() for item in self.checks],
+            "evidence": self.evidence.to_json() if self.evidence else None,
+            "credential": self.credential.to_json() if self.credential else None,
+        }
+
+
+def headline(checks: tuple[Check, ...]) -> Check | None:
+    """The failed check that names the overall status, or None when nothing failed."""
+    failed = {item.name: item for item in checks if item.state is CheckState.FAILED}
+    for name in _HEADLINE_ORDER:
+        if name in failed:
+            return failed[name]
+    return next(iter(failed.values()), None)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
