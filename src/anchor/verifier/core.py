@@ -126,6 +126,15 @@ def trusted_from_deployments(folder: Path) -> list[TrustedRegistry]:
     return found
 
 
+def configured_trust(deployments_dir: Path, registry: str | None, extra: Iterable[str] = ()) -> list[TrustedRegistry]:
+    """The registries a command trusts: recorded deployments, ``ANCHOR_REGISTRY`` (``registry``) and ``extra``."""
+    trusted = trusted_from_deployments(deployments_dir)
+    if registry:
+        trusted.append(TrustedRegistry(registry, None, "ANCHOR_REGISTRY"))
+    trusted.extend(TrustedRegistry(address, None, "--registry") for address in extra)
+    return trusted
+
+
 def _as_trusted(item: TrustedRegistry | str) -> TrustedRegistry:
     if isinstance(item, TrustedRegistry):
         return TrustedRegistry(check_address(item.address), item.chain_id, item.source)

@@ -1,0 +1,249 @@
+"""``anchor verify``: check receipts against the chain, one or thousands; exit 0 valid, 1 invalid, 2 unusable."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import click
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from anchor.cli.context import app_context
+from anchor.cli.output import console, err_console
+from anchor.credential import MAX_CREDENTIAL_BYTES, parse_credential
+from anchor.errors import InvalidInputError
+from anchor.networks import NETWORKS
+from anchor.receipt import split_receipt
+from anchor.verifier import (
+    Verdict,
+    Verification,
+    Verifier,
+    configured_trust,
+    receipt_link,
+)
+
+#: Exit codes of ``anchor verify`` (the same as every anchor command: 1 refused, 2 unusable input).
+EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
+#: From this many receipts on, one line per receipt that is not VALID instead of every check of each.
+COMPACT_FROM = 10
+#: From this many receipts on, a progress bar (on a terminal).
+PROGRESS_FROM = 200
+_MARKS = {"passed": "[green]✓[/]", "failed": "[bold red]✗[/]", "not-checked": "[dim]–[/]"}
+_VERDICT_STYLE = {"VALID": "bold green", "INVALID": "bold red", "ERROR": "bold yellow"}
+
+
+@click.command()
+@click.argument("receipts", nargs=-1, required=True, metavar="RECEIPT... | DIR | -")
+@click.option(
+    "--network",
+    type=click.Choice(sorted(NETWORKS)),
+    help="Network whose default RPC endpoint is used when no --rpc is given. Default: local.",
+)
+@click.option(
+    "--rpc",
+    "rpc_urls",
+    multiple=True,
+    metavar="URL",
+    help="JSON-RPC endpoint; give several and every one must give the same answer (default: the network's).",
+)
+@click.option(
+    "--registry",
+    "registries",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Trust this registry address too (besides ANCHOR_HOME/deployments/*.json and ANCHOR_REGISTRY).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result instead.")
+@click.option("--verbose", "-v", is_flag=True, help="Print every check of every receipt, also for many receipts.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=8,
+    show_default=True,
+    help="Receipts verified at once (threads) when there are several.",
+)
+@click.option(
+    "--timeout", type=click.FloatRange(0.1, 300), default=10.0, show_default=True, help="Seconds per RPC request."
+)
+@click.option(
+    "--link",
+    is_flag=True,
+    help="Print a shareable link to the verification page carrying each receipt, and do not verify.",
+)
+@click.option(
+    "--base-url",
+    default="http://127.0.0.1:8000/",
+    show_default=True,
+    metavar="URL",
+    help="The verification page the --link links point to (where `anchor serve` runs).",
+)
+def verify(
+    receipts: tuple[str, ...],
+    network: str | None,
+    rpc_urls: tuple[str, ...],
+    registries: tuple[str, ...],
+    as_json: bool,
+    verbose: bool,
+    workers: int,
+    timeout: float,
+    link: bool,
+    base_url: str,
+) -> None:
+    """Verify credential receipts: integrity, anchoring, issuer, revocation, validity.
+
+    RECEIPT is a receipt file, a directory (every *.json below it) or - for standard input.
+    Each receipt is checked offline (format, EU elements, digest, Merkle proof), then with one
+    call to the registry's status view at the finalized block. The registry must be a trusted
+    one: recorded in ANCHOR_HOME/deployments/<chain-id>.json, ANCHOR_REGISTRY or --registry.
+
+    Exit status: 0 when every receipt is VALID, 1 when any is INVALID (tampered, untrusted,
+    not anchored or not final, revoked, expired, endpoints disagree), 2 when any could not be
+    verified at all (unreadable, not JSON, not a receipt, RPC endpoint unreachable).
+    """
+    app = app_context()
+    app.overrides["network"] = network
+    sources = list(_expand(receipts))
+    if not sources:
+        raise InvalidInputError("no receipts found: the directories hold no *.json files")
+    if link:
+        _print_links(sources, base_url)
+        return
+    settings = app.settings
+    urls = list(rpc_urls) or [settings.effective_rpc_url]
+    trusted = configured_trust(settings.deployments_dir, settings.registry, registries)
+
+    compact = len(sources) >= COMPACT_FROM and not verbose
+    counts: Counter[Verdict] = Counter()
+    results = []
+    with Verifier(urls, trusted, timeout=timeout) as verifier:
+        stream = verifier.verify_many(sources, _verify_source(verifier), workers=min(workers, len(sources)))
+        with _Progress(len(sources), enabled=len(sources) >= PROGRESS_FROM) as advance:
+            for result in stream:
+                counts[result.verdict] += 1
+                advance()
+                if as_json:
+                    results.append(result.to_json())
+                elif compact:
+                    if not result.valid:
+                        _show_line(result)
+                else:
+                    _show_detail(result)
+    if as_json:
+        document = results[0] if len(sources) == 1 else {"summary": _summary_json(counts), "results": results}
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    elif len(sources) > 1:
+        parts = [f"{counts[v]} {v.value.lower()}" for v in (Verdict.VALID, Verdict.INVALID, Verdict.ERROR)]
+        console.print(f"{len(sources)} receipts: " + ", ".join(parts))
+    if counts[Verdict.ERROR]:
+        sys.exit(EXIT_UNUSABLE)
+    if counts[Verdict.INVALID]:
+        sys.exit(EXIT_INVALID)
+
+
+def _expand(arguments: tuple[str, ...]) -> Iterator[str]:
+    """Files as given, directories as every *.json below them (sorted), - as standard input."""
+    for argument in arguments:
+        path = Path(argument)
+        if argument != "-" and path.is_dir():
+            yield from (str(item) for item in sorted(path.rglob("*.json")) if item.is_file())
+        else:
+            yield argument
+
+
+def _verify_source(verifier: Verifier) -> Callable[[str], Verification]:
+    """Verify one command-line source: a file, or - for standard input."""
+
+    def one(source: str) -> Verification:
+        if source == "-":
+            data = sys.stdin.buffer.read(MAX_CREDENTIAL_BYTES + 1)
+            return verifier.verify(data, source="(standard input)")
+        return verifier.verify_file(source)
+
+    return one
+
+
+def _print_links(sources: list[str], base_url: str) -> None:
+    """Print the shareable link of each receipt (checked to be one, not verified)."""
+    for source in sources:
+        try:
+            data = (
+                sys.stdin.buffer.read(MAX_CREDENTIAL_BYTES + 1)
+                if source == "-"
+                else Path(source).read_bytes()[: MAX_CREDENTIAL_BYTES + 1]
+            )
+        except OSError as error:
+            raise InvalidInputError(f"cannot read {source}: {error.strerror or error}") from error
+        document = parse_credential(data, source=source)
+        split_receipt(document)
+        click.echo(receipt_link(document, base_url))
+
+
+class _Progress:
+    """A rich progress bar on standard error, when it is a terminal and there are many receipts."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self.total = total
+        self.bar: Progress | None = None
+        if enabled and err_console.is_terminal:
+            self.bar = Progress(
+                TextColumn("verifying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err_console,
+                transient=True,
+            )
+
+    def __enter__(self) -> Callable[[], None]:
+        if self.bar is None:
+            return lambda: None
+        self.bar.start()
+        task = self.bar.add_task("verify", total=self.total)
+        bar = self.bar
+        return lambda: bar.advance(task)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _summary_json(counts: Counter[Verdict]) -> dict[str, int]:
+    return {verdict.value.lower(): counts[verdict] for verdict in Verdict}
+
+
+def _show_line(result: Verification) -> None:
+    """One line: status, source, the reason it is not valid."""
+    style = _VERDICT_STYLE[result.verdict.value]
+    console.print(
+        f"[{style}]{escape(result.status)}[/] {escape(result.source or '')}: {escape(result.summary)}",
+    )
+
+
+def _show_detail(result: Verification) -> None:
+    """The credential in one line, every check with its mark and reason, and the verdict."""
+    if result.source:
+        console.print(f"[bold]{escape(result.source)}[/]")
+    summary = result.credential
+    if summary is not None:
+        facts = [
+            summary.learner,
+            summary.title,
+            f"{summary.ects:g} ECTS" if summary.ects is not None else None,
+            f"EQF {summary.eqf_level}" if summary.eqf_level is not None else None,
+            summary.awarding_body,
+        ]
+        console.print("  " + escape(" · ".join(fact for fact in facts if fact)))
+    width = max(len(check.title) for check in result.checks)
+    for check in result.checks:
+        console.print(f"  {_MARKS[check.state.value]} {check.title.ljust(width)}  {escape(check.reason)}")
+    evidence = result.evidence
+    if evidence is not None and evidence.explorer_tx:
+        console.print(f"  [dim]transaction {evidence.explorer_tx}[/]")
+    style = _VERDICT_STYLE[result.verdict.value]
+    verdict = result.verdict.value
+    label = result.status if result.status == verdict else f"{result.status} ({verdict})"
+    console.print(f"  [{style}]{escape(label)}[/]" + ("" if result.valid else f": {escape(result.summary)}"))
