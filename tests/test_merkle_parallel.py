@@ -97,6 +97,17 @@ def test_a_failing_child_is_recomputed_here() -> None:
     assert (5, 10) in calls  # recomputed in this process
 
 
+def test_workers_from_a_daemonic_process_fall_back_to_one(values: list[tuple[bytes, int]]) -> None:
+    # multiprocessing refuses to start children from a daemonic process: compute everything here instead.
+    import multiprocessing
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(multiprocessing.process.current_process(), "_config", {"daemon": True})
+        mine, theirs = _parallel.run_split(lambda: 1, [lambda: b"x"])
+        assert (mine, theirs) == (1, [None])
+        assert StandardMerkleTree.of(values, ANCHOR, workers=2).root == StandardMerkleTree.of(values, ANCHOR).root
+
+
 def test_effective_workers() -> None:
     per = _parallel.MIN_ITEMS_PER_WORKER
     assert _parallel.effective_workers(1, 10**9) == 1

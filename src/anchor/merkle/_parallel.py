@@ -51,35 +51,47 @@ def run_split(local: Callable[[], T], remote: Sequence[Callable[[], bytes]]) -> 
     """Run each of ``remote`` in a forked child and ``local`` here, at the same time.
 
     Returns ``local()``'s result and the children's results in order; ``None``
-    for a child that failed or died (the caller recomputes its share).
+    for a child that could not start (e.g. from a daemonic process), failed or
+    died: the caller recomputes its share.
     """
     if not remote:
         return local(), []
     context = multiprocessing.get_context("fork")
-    children: list[tuple[BaseProcess, Connection]] = []
+    children: list[tuple[BaseProcess, Connection] | None] = []
     try:
         for task in remote:
             receiver, sender = context.Pipe(duplex=False)
             process = context.Process(target=_child_main, args=(task, sender), daemon=True)
-            process.start()
-            sender.close()
-            children.append((process, receiver))
-        mine = local()
-        results: list[bytes | None] = []
-        for child, receiver in children:
             try:
-                message = receiver.recv_bytes()
-            except (EOFError, OSError):
-                message = b""
-            child.join()
-            results.append(message[1:] if message[:1] == b"+" and child.exitcode == 0 else None)
-        return mine, results
+                process.start()
+            except (AssertionError, OSError):  # daemonic parent, no more processes, ...
+                receiver.close()
+                children.append(None)
+            else:
+                children.append((process, receiver))
+            finally:
+                sender.close()
+        mine = local()
+        return mine, [_collect(child) for child in children]
     finally:
-        for child, receiver in children:
-            receiver.close()
-            if child.is_alive():
-                child.kill()
-                child.join()
+        for child in children:
+            if child is not None:
+                child[1].close()
+                if child[0].is_alive():
+                    child[0].kill()
+                    child[0].join()
+
+
+def _collect(child: tuple[BaseProcess, Connection] | None) -> bytes | None:
+    if child is None:
+        return None
+    process, receiver = child
+    try:
+        message = receiver.recv_bytes()
+    except (EOFError, OSError):
+        message = b""
+    process.join()
+    return message[1:] if message[:1] == b"+" and process.exitcode == 0 else None
 
 
 def run_chunks(task: Callable[[int, int], bytes], bounds: Sequence[tuple[int, int]]) -> list[bytes]:
