@@ -25,6 +25,7 @@ from anchor.verifier import (
     configured_trust,
     receipt_link,
 )
+from anchor.verifier.bulk import verify_paths
 
 #: Exit codes of ``anchor verify`` (the same as every anchor command: 1 refused, 2 unusable input).
 EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
@@ -62,9 +63,14 @@ _VERDICT_STYLE = {"VALID": "bold green", "INVALID": "bold red", "ERROR": "bold y
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
-    default=8,
+    default=4,
     show_default=True,
-    help="Receipts verified at once (threads) when there are several.",
+    help="Receipts verified at once per process (threads), when there are several.",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 64),
+    help="Worker processes for many receipts (default: one per CPU; the checks are CPU-bound).",
 )
 @click.option(
     "--timeout", type=click.FloatRange(0.1, 300), default=10.0, show_default=True, help="Seconds per RPC request."
@@ -89,6 +95,7 @@ def verify(
     as_json: bool,
     verbose: bool,
     workers: int,
+    processes: int | None,
     timeout: float,
     link: bool,
     base_url: str,
@@ -120,7 +127,10 @@ def verify(
     counts: Counter[Verdict] = Counter()
     results = []
     with Verifier(urls, trusted, timeout=timeout) as verifier:
-        stream = verifier.verify_many(sources, _verify_source(verifier), workers=min(workers, len(sources)))
+        if "-" in sources:
+            stream = verifier.verify_many(sources, _verify_source(verifier), workers=min(workers, len(sources)))
+        else:
+            stream = verify_paths(verifier, sources, processes=processes, threads=min(workers, len(sources)))
         with _Progress(len(sources), enabled=len(sources) >= PROGRESS_FROM) as advance:
             for result in stream:
                 counts[result.verdict] += 1

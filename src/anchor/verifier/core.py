@@ -160,6 +160,7 @@ class Verifier:
         if not urls:
             raise InvalidInputError("a verifier needs at least one RPC endpoint")
         self.endpoints = [JsonRpcEndpoint(url, timeout=timeout) for url in urls]
+        self.timeout = timeout
         self.trusted = [_as_trusted(item) for item in trusted]
         self.block = block
         self._abi = registry_abi()
