@@ -174,6 +174,13 @@ def test_openzeppelin_non_canonical_dump_values_load() -> None:
     assert loaded.dump()["values"][1]["value"] == ["0x" + "cd" * 32, "16"]
 
 
+def test_long_decimal_strings_with_leading_zeros() -> None:
+    value = ["0x" + "00" * 32, "0" * 5000 + "5"]
+    assert StandardMerkleTree.of([value], ANCHOR).at(0) == (bytes(32), 5)
+    assert StandardMerkleTree.of([[-(2**255) + 1]], ["int256"]).at(0) == (-(2**255) + 1,)
+    assert StandardMerkleTree.of([["-" + "0" * 90 + "7"]], ["int8"]).at(0) == (-7,)
+
+
 def test_openzeppelin_rejects_what_it_should(oz: dict[str, dict[str, Any]]) -> None:
     # our bytes32 rule is stricter than abi-utils (which right-pads short values); make the difference visible
     [short] = run_oz([{"op": "of", "encoding": ANCHOR, "values": [["0x1234", "1"]]}])
@@ -321,6 +328,13 @@ GOOD = (bytes(32), 0)
         (b"\x00" * 64, r"values\[1\]: expected a tuple of 2 elements \(bytes32, uint256\), got a bytes"),
         ("0x" + "00" * 64, r"values\[1\]: expected a tuple of 2 elements \(bytes32, uint256\), got a str"),
         (7, r"values\[1\]: expected a tuple of 2 elements \(bytes32, uint256\), got a int"),
+        # the JSON form, as in dumps and multiproofs
+        (["0x" + "00" * 31 + " 0", "1"], r"values\[1\]\[0\] \(bytes32\): expected bytes or a 0x-hex string"),
+        (["0x" + "00" * 32, "1" * 79], r"values\[1\]\[1\] \(uint256\): 1+\.\.\. \(79 digits\) is out of range"),
+        (["0x" + "00" * 32, "2" * 78], r"values\[1\]\[1\] \(uint256\): 2+ is out of range \[0, 2\*\*256\)"),
+        (["0x" + "00" * 32, "9" * 5000], r"values\[1\]\[1\] \(uint256\): 9+\.\.\. \(5000 digits\) is out of range"),
+        (["0x" + "00" * 32, "\u0663"], r"values\[1\]\[1\] \(uint256\): expected an integer or a decimal"),
+        (["0x" + "00" * 32, ""], r"values\[1\]\[1\] \(uint256\): expected an integer or a decimal"),
     ],
 )
 def test_bad_anchor_value(value: object, message: str) -> None:

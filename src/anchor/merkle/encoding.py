@@ -61,6 +61,7 @@ _HEX = re.compile(r"0x([0-9a-fA-F]*)")
 _DECIMAL = re.compile(r"-?[0-9]+")
 _SUPPORTED = "uintN, intN (N = 8..256, step 8), bytesN (N = 1..32), address, bool, string, bytes"
 _UINT256_BOUND = 1 << 256
+_MAX_UINT256_DIGITS = len(str(_UINT256_BOUND - 1))  # 78
 _FAST_TYPES = ("bytes32", "uint256")
 
 
@@ -124,8 +125,11 @@ class LeafEncoding:
 
         ``where`` names the value in error messages, e.g. ``values[3]``.
         """
-        if self.fast and _is_fast_normal(value):
-            return value  # type: ignore[return-value]  # checked by _is_fast_normal
+        if self.fast:
+            if _is_fast_normal(value):
+                return value  # type: ignore[return-value]  # checked by _is_fast_normal
+            if (parsed := _fast_from_json(value)) is not None:
+                return parsed
         if isinstance(value, str | bytes | bytearray | memoryview) or not isinstance(value, Sequence):
             raise MerkleInputError(
                 f"{where}: expected a tuple of {len(self.types)} elements ({', '.join(self.names)}), "
@@ -174,6 +178,8 @@ class LeafEncoding:
 
     def to_json(self, value: LeafValue) -> list[JsonScalar]:
         """The JSON form of a normalised value (as OpenZeppelin dumps it)."""
+        if self.fast:
+            return ["0x" + cast(bytes, value[0]).hex(), str(value[1])]
         return [_scalar_to_json(t, x) for t, x in zip(self.types, value, strict=True)]
 
     def _encode_generic(self, value: LeafValue) -> bytes:
@@ -207,6 +213,25 @@ def _is_fast_normal(v: object) -> bool:
         and type(v[1]) is int
         and 0 <= v[1] < _UINT256_BOUND
     )
+
+
+def _fast_from_json(v: object) -> LeafValue | None:
+    """``["0x" + 64 hex digits, "decimal"]`` (the JSON form of an anchor leaf) parsed, or None for anything else."""
+    if type(v) is not list or len(v) != 2:
+        return None
+    digest, number = v
+    if not (type(digest) is str and len(digest) == 66 and digest[:2] == "0x"):
+        return None
+    if not (type(number) is str and 0 < len(number) <= _MAX_UINT256_DIGITS and number.isascii() and number.isdigit()):
+        return None
+    try:
+        raw = bytes.fromhex(digest[2:])
+    except ValueError:
+        return None
+    value = int(number)
+    if len(raw) != 32 or value >= _UINT256_BOUND:
+        return None
+    return (raw, value)
 
 
 def _normalise_scalar(t: AbiType, x: object, where: str) -> Scalar:
@@ -247,7 +272,11 @@ def _to_int(x: object, label: str) -> int:
         return int(x)
     if isinstance(x, str):
         if _DECIMAL.fullmatch(x):
-            return int(x, 10)
+            sign, digits = ("-", x[1:]) if x.startswith("-") else ("", x)
+            digits = digits.lstrip("0") or "0"
+            if len(digits) > _MAX_UINT256_DIGITS:  # also keeps int() under its digit limit
+                raise MerkleInputError(f"{label}: {x[:20]}... ({len(x)} digits) is out of range for any ABI integer")
+            return int(sign + digits, 10)
         if (match := _HEX.fullmatch(x)) and match.group(1):
             return int(match.group(1), 16)
         raise MerkleInputError(f"{label}: expected an integer or a decimal or 0x-hex string, got {x!r}")

@@ -133,7 +133,11 @@ class StandardMerkleTree:
         values: list[LeafValue] = []
         order = [-1] * count
         for i, entry in enumerate(raw_values):
-            if not isinstance(entry, Mapping) or "value" not in entry or "treeIndex" not in entry:
+            if (
+                not (type(entry) is dict or isinstance(entry, Mapping))
+                or "value" not in entry
+                or "treeIndex" not in entry
+            ):
                 raise MerkleInputError(f"values[{i}]: expected an object with 'value' and 'treeIndex'")
             values.append(encoding.normalise(entry["value"], f"values[{i}].value"))
             index = entry["treeIndex"]
@@ -390,6 +394,13 @@ class StandardMerkleTree:
 
 
 def _node(x: object, where: str) -> bytes:
+    if type(x) is str and len(x) == 66 and x[:2] == "0x":  # the common case, checked without a regex
+        try:
+            node = bytes.fromhex(x[2:])
+        except ValueError:
+            node = b""
+        if len(node) == 32:
+            return node
     if isinstance(x, bytes | bytearray | memoryview):
         if len(x) != 32:
             raise MerkleInputError(f"{where}: expected a 32-byte node, got {len(x)} bytes")
