@@ -122,7 +122,7 @@ def trusted_from_deployments(folder: Path) -> list[TrustedRegistry]:
         if path.stem.isdigit():
             deployment = load_deployment(folder, int(path.stem))
             if deployment is not None:
-                found.append(TrustedRegistry(deployment.address, deployment.chain_id, str(path)))
+                found.append(TrustedRegistry(deployment.address, deployment.chain_id, f"deployments/{path.name}"))
     return found
 
 
@@ -560,7 +560,7 @@ class _Run:
             reason = reason_name(status.batch_revocation_reason)
             self._revoked(Revocation("batch", status.batch_revocation_reason, reason, revoked_at))
             self.failed(
-                "revocation", "batch-revoked", f"the whole batch was revoked on {_moment(revoked_at)}: {reason}"
+                "revocation", "batch-revoked", f"the whole batch was revoked on {_moment(revoked_at)}, reason: {reason}"
             )
         elif code is Status.REVOKED:
             event = answer.revocation
@@ -571,7 +571,9 @@ class _Run:
             reason = reason_name(event.reason_code)
             self._revoked(Revocation("credential", event.reason_code, reason, when, event.block_number))
             on = f" on {_moment(when)}" if when else ""
-            self.failed("revocation", "revoked", f"revoked by its issuer{on} (block {event.block_number}): {reason}")
+            self.failed(
+                "revocation", "revoked", f"revoked by its issuer{on} (block {event.block_number}), reason: {reason}"
+            )
         elif code is Status.VALID:
             self.passed("revocation", "neither the credential nor its batch is revoked")
         else:
@@ -632,7 +634,7 @@ class _Run:
             status, summary = "VALID", "every check passed"
         elif first is not None:
             status = _STATUS_WORDS.get(first.code, first.code.upper().replace("-", " "))
-            summary = f"{first.title}: {first.reason}"
+            summary = first.reason[:1].upper() + first.reason[1:]
         else:
             status = "RPC UNREACHABLE" if self.error else "NOT VERIFIED"
             summary = self.error or "not every check could run"

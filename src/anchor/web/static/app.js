@@ -96,6 +96,7 @@ function showPending(text) {
   $("credential").replaceChildren();
   $("outcomes").replaceChildren();
   $("evidence").replaceChildren();
+  $("credential-note").hidden = true;
 }
 
 async function showResult(result) {
@@ -124,6 +125,7 @@ async function showResult(result) {
   $("verdict-summary").textContent = result.verdict === "VALID"
     ? "Every check passed: the credential is authentic, anchored by its issuer, not revoked and within its validity period."
     : result.summary;
+  $("credential-note").hidden = result.verdict === "VALID";
   document.title = `${result.status} · anchor verifier`;
 }
 
