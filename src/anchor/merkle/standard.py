@@ -111,6 +111,9 @@ class StandardMerkleTree:
         Raises :class:`UnknownFormatError` if ``format`` is not ``standard-v1`` and
         :class:`MerkleInputError` if anything else is wrong: the encoding, a value, a
         tree index, a node, or a node or leaf that is not the hash it should be.
+        ``workers`` as in :meth:`of`. Values come back in normal form, so ``dump()``
+        of a loaded OpenZeppelin dump may differ in spelling (e.g. a number ``5``
+        becomes ``"5"``), never in meaning.
         """
         if not isinstance(data, Mapping):
             raise MerkleInputError(f"a tree dump must be a JSON object, got a {type(data).__name__}")
@@ -129,7 +132,7 @@ class StandardMerkleTree:
             raise MerkleInputError(
                 f"tree dump has {count} values, so its tree needs {2 * count - 1} nodes, not {len(raw_tree)}"
             )
-        tree = [_node(x, f"tree[{i}]") for i, x in enumerate(raw_tree)]
+        tree = [_node(x, "tree", i) for i, x in enumerate(raw_tree)]
         values: list[LeafValue] = []
         order = [-1] * count
         for i, entry in enumerate(raw_values):
@@ -170,7 +173,7 @@ class StandardMerkleTree:
         root_node = _node(root, "root")
         if isinstance(proof, str | bytes) or not isinstance(proof, Sequence):
             raise MerkleInputError(f"proof: expected a list of nodes, got a {type(proof).__name__}")
-        nodes = [_node(x, f"proof[{i}]") for i, x in enumerate(proof)]
+        nodes = [_node(x, "proof", i) for i, x in enumerate(proof)]
         return core.process_proof(standard_leaf_hash(leaf_encoding, value), nodes) == root_node
 
     @staticmethod
@@ -192,7 +195,7 @@ class StandardMerkleTree:
             raise MerkleInputError("multiproof: proofFlags must all be booleans")
         encoding = parse_encoding(leaf_encoding)
         hashed = [encoding.leaf_hash(encoding.normalise(v, f"multiproof.leaves[{i}]")) for i, v in enumerate(leaves)]
-        nodes = [_node(x, f"multiproof.proof[{i}]") for i, x in enumerate(proof)]
+        nodes = [_node(x, "multiproof.proof", i) for i, x in enumerate(proof)]
         return core.process_multiproof(hashed, nodes, flags) == root_node
 
     # -- reading --------------------------------------------------------------------------------
@@ -302,6 +305,12 @@ class StandardMerkleTree:
         processes), which makes every sibling path lead to the root; then one proof
         in :data:`PROOF_SAMPLE_EVERY`, and the last, is verified in full from its value
         (leaf hash and root recomputed) as :meth:`get_proof` does with every proof.
+
+        NOTE: checking every proof in full would recompute the root once per value
+        (about 13 times the cost of generating the proofs: 59 s instead of 4.5 s for
+        a million values); the inner-node check gives the same guarantee for n - 1
+        hashes. Leaves are hashed from the values by :meth:`of` and re-checked by
+        :meth:`load` and :meth:`validate`.
         """
         self._check_nodes(workers)
         return self._iter_checked_proofs()
@@ -393,7 +402,8 @@ class StandardMerkleTree:
             yield from zip(indices, proofs, strict=True)
 
 
-def _node(x: object, where: str) -> bytes:
+def _node(x: object, where: str, index: int | None = None) -> bytes:
+    """A 32-byte node from bytes or ``0x`` + 64 hex digits; ``where[index]`` names it in errors."""
     if type(x) is str and len(x) == 66 and x[:2] == "0x":  # the common case, checked without a regex
         try:
             node = bytes.fromhex(x[2:])
@@ -401,6 +411,8 @@ def _node(x: object, where: str) -> bytes:
             node = b""
         if len(node) == 32:
             return node
+    if index is not None:
+        where = f"{where}[{index}]"
     if isinstance(x, bytes | bytearray | memoryview):
         if len(x) != 32:
             raise MerkleInputError(f"{where}: expected a 32-byte node, got {len(x)} bytes")
