@@ -400,6 +400,19 @@ def test_an_endpoint_on_another_chain_fails_the_chain_check(world: World, proxy:
         assert "is chain 137" in result.check("chain").reason
 
 
+def test_a_polygon_receipt_links_to_the_explorer(world: World, verifier: Verifier) -> None:
+    receipt = world.receipt("valid")
+    receipt["proof"]["chainId"] = 137
+    result = check_it(verifier, receipt)
+    assert_fails(result, "chain", "wrong-chain")
+    assert "chain 137 (polygon)" in result.check("chain").reason
+    evidence = result.evidence
+    assert evidence is not None
+    assert evidence.explorer_tx == f"https://polygonscan.com/tx/{receipt['proof']['transactionHash']}"
+    assert evidence.explorer_registry == f"https://polygonscan.com/address/{receipt['proof']['registry']}"
+    assert check_it(verifier, world.text("valid")).evidence.explorer_tx is None  # type: ignore[union-attr]
+
+
 def test_an_endpoint_answering_nonsense_is_an_error(world: World, proxy: RpcProxy) -> None:
     proxy.lie = lambda request, response: {
         "jsonrpc": "2.0",

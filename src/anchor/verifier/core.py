@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from eth_utils.address import to_checksum_address
+
 from anchor.credential import (
     MAX_CREDENTIAL_BYTES,
     credential_digest,
@@ -137,8 +139,8 @@ def configured_trust(deployments_dir: Path, registry: str | None, extra: Iterabl
 
 def _as_trusted(item: TrustedRegistry | str) -> TrustedRegistry:
     if isinstance(item, TrustedRegistry):
-        return TrustedRegistry(check_address(item.address), item.chain_id, item.source)
-    return TrustedRegistry(check_address(item), None, "given")
+        return TrustedRegistry(to_checksum_address(check_address(item.address)), item.chain_id, item.source)
+    return TrustedRegistry(to_checksum_address(check_address(item)), None, "given")
 
 
 class Verifier:

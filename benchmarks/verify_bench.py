@@ -1,0 +1,245 @@
+"""Verifier speed against a local anvil chain: receipts per second for a directory, one receipt end to end.
+
+    .venv/bin/python benchmarks/verify_bench.py [--count 5000] [--single-runs 7]
+
+Starts anvil in a temporary ANCHOR_HOME, deploys the registry, registers an issuer, anchors COUNT generated
+credentials as one batch and writes their receipts to a directory. Then, in the same run:
+
+- status calls per second, one thread: web3.py's contract ``.call()`` (the baseline; it sends ``eth_chainId``
+  before each call) against anchor's plain JSON-RPC ``eth_call`` on a kept-alive connection;
+- whole verifications per second, one thread: every check, with the status read by web3's ``.call()``
+  (``anchor.registry``) against :class:`anchor.verifier.Verifier`;
+- a directory: :func:`anchor.verifier.bulk.verify_paths` (worker processes and threads) and the
+  ``anchor verify DIR`` command, process start included;
+- one receipt: ``anchor verify FILE`` as a new process, start included (median of several runs), and the
+  same receipt verified in-process by a fresh :class:`~anchor.verifier.Verifier` (first call, cold caches).
+
+Targets (issue 6): at least 500 receipts/s for a directory; one receipt in under 0.5 s including start.
+The machine's load is printed too: figures on a shared 2-core machine move with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from anchor import node
+from anchor.chain import connect, wait_for_block
+from anchor.config import Settings
+from anchor.credential import credential_digest, validate_credential
+from anchor.credential_examples import generate_credentials, issuer_for_country
+from anchor.deployments import Deployment, artifact_hash, record_deployment
+from anchor.keys import development_accounts
+from anchor.merkle import StandardMerkleTree
+from anchor.receipt import AnchorProof, make_receipt, split_receipt
+from anchor.registry import CredentialStatus, Registry
+from anchor.verifier import Verdict, Verifier, trusted_from_deployments
+from anchor.verifier.bulk import default_processes, verify_paths
+from anchor.verifier.onchain import registry_abi
+
+ENCODING = ["bytes32", "uint256"]
+ROOT = Path(__file__).resolve().parents[1]
+ANCHOR = str(Path(sys.executable).with_name("anchor"))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def setup(home: Path, count: int) -> tuple[Settings, Registry, list[dict[str, Any]]]:
+    """A chain with one anchored, final batch of ``count`` receipts."""
+    settings = Settings(home=home, node_port=free_port(), node_block_time=0.5)
+    node.start(settings)
+    chain = connect(settings)
+    operator, signer = development_accounts()[0], development_accounts()[1]
+    registry, deployed = Registry.deploy(chain, operator, operator.address, 0)
+    record_deployment(
+        settings.deployments_dir,
+        Deployment(
+            chain_id=chain.chain_id,
+            address=registry.address,
+            block=int(deployed["blockNumber"]),
+            tx_hash=deployed["transactionHash"].to_0x_hex(),
+            deployer=operator.address,
+            admin=operator.address,
+            admin_delay=0,
+            artifact_hash=artifact_hash(),
+            network="local",
+        ),
+    )
+    issuer = issuer_for_country("DE")
+    registry.register_issuer(operator, issuer.name, "DE", issuer.id, [signer.address])
+    credentials = list(generate_credentials(count, seed=7, issuer=issuer))
+    digests = [credential_digest(credential) for credential in credentials]
+    tree = StandardMerkleTree.of([(digest, index) for index, digest in enumerate(digests)], ENCODING)
+    batch_id, receipt = registry.anchor(signer, tree.root, count)
+    block = chain.w3.eth.get_block(receipt["blockNumber"])
+    wait_for_block(chain, int(receipt["blockNumber"]), "finalized")
+    proofs = tree.get_all_proofs()
+    receipts = [
+        make_receipt(
+            credential,
+            AnchorProof(
+                chain_id=chain.chain_id,
+                registry=registry.address,
+                batch_id=batch_id,
+                issuer_id=1,
+                index=index,
+                digest="0x" + digests[index].hex(),
+                merkle_proof=tuple(proofs[index]),
+                root=tree.root,
+                transaction_hash=receipt["transactionHash"].to_0x_hex(),
+                block_number=int(receipt["blockNumber"]),
+                anchored_at=datetime.fromtimestamp(int(block["timestamp"]), UTC),
+            ),
+        )
+        for index, credential in enumerate(credentials)
+    ]
+    return settings, registry, receipts
+
+
+def rate(count: int, seconds: float) -> float:
+    return count / seconds if seconds > 0 else float("inf")
+
+
+def status_calls(registry: Registry, verifier: Verifier, receipts: list[dict[str, Any]]) -> tuple[float, float]:
+    """Status calls per second, one thread: web3 ``.call()`` and plain JSON-RPC, on the same receipts."""
+    proofs = [split_receipt(receipt)[1] for receipt in receipts]
+    started = time.perf_counter()
+    for proof in proofs:
+        check = registry.credential_status(
+            proof.batch_id, proof.index, proof.digest, list(proof.merkle_proof), block="finalized"
+        )
+        assert check.status is CredentialStatus.VALID
+    web3_rate = rate(len(proofs), time.perf_counter() - started)
+    endpoint = verifier.endpoints[0]
+    abi = registry_abi()
+    endpoint.chain_id()
+    started = time.perf_counter()
+    for proof in proofs:
+        data = abi.status_call(proof.batch_id, proof.index, proof.digest, proof.merkle_proof)
+        answer = abi.decode_status(endpoint.eth_call(proof.registry, data, "finalized"))
+        assert answer.status.name == "VALID"
+    return web3_rate, rate(len(proofs), time.perf_counter() - started)
+
+
+def whole_verifications(registry: Registry, verifier: Verifier, texts: list[bytes]) -> tuple[float, float]:
+    """Whole verifications per second, one thread: web3 ``.call()`` for the status, and anchor's Verifier."""
+    from anchor.credential import parse_credential
+
+    started = time.perf_counter()
+    for text in texts:  # the same offline work as the Verifier, then web3's contract call
+        credential, proof = split_receipt(parse_credential(text))
+        validate_credential(credential)
+        digest = credential_digest(credential)
+        leaf = (digest, proof.index)
+        assert StandardMerkleTree.verify(proof.root, ENCODING, leaf, proof.merkle_proof)
+        check = registry.credential_status(
+            proof.batch_id, proof.index, digest, list(proof.merkle_proof), block="finalized"
+        )
+        assert check.status is CredentialStatus.VALID
+        assert registry.issuer(check.issuer_id).uri == credential["issuer"]["id"]
+    baseline = rate(len(texts), time.perf_counter() - started)
+    started = time.perf_counter()
+    for text in texts:
+        assert verifier.verify(text).verdict is Verdict.VALID
+    return baseline, rate(len(texts), time.perf_counter() - started)
+
+
+def run_cli(settings: Settings, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    env = {**os.environ, "ANCHOR_HOME": str(settings.home), "ANCHOR_NODE_PORT": str(settings.node_port)}
+    started = time.perf_counter()
+    done = subprocess.run([ANCHOR, "verify", *args], env=env, capture_output=True, text=True, check=False)
+    return time.perf_counter() - started, done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--count", type=int, default=5000, help="receipts in the directory (default 5000)")
+    parser.add_argument("--sample", type=int, default=500, help="receipts for the one-thread comparisons")
+    parser.add_argument("--single-runs", type=int, default=7, help="runs of `anchor verify FILE` (median)")
+    options = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="anchor-verify-bench-") as folder:
+        home = Path(folder) / "home"
+        print(f"setting up: anvil, registry, one batch of {options.count} receipts ...", flush=True)
+        started = time.perf_counter()
+        settings, registry, receipts = setup(home, options.count)
+        receipt_dir = Path(folder) / "receipts"
+        receipt_dir.mkdir()
+        texts = []
+        for index, receipt in enumerate(receipts):
+            text = json.dumps(receipt, ensure_ascii=False)
+            (receipt_dir / f"{index:06d}.json").write_text(text, encoding="utf-8")
+            texts.append(text.encode())
+        print(f"  ready in {time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.2f}\n")
+        try:
+            trusted = trusted_from_deployments(settings.deployments_dir)
+            rpc = settings.effective_rpc_url
+            sample = receipts[: options.sample]
+            with Verifier([rpc], trusted) as verifier:
+                web3_calls, plain_calls = status_calls(registry, verifier, sample)
+                web3_whole, ours_whole = whole_verifications(registry, verifier, texts[: options.sample])
+                paths = [str(path) for path in sorted(receipt_dir.iterdir())]
+                started = time.perf_counter()
+                results = list(verify_paths(verifier, paths))
+                library_dir = rate(len(results), time.perf_counter() - started)
+                assert all(result.verdict is Verdict.VALID for result in results)
+
+            cli_seconds, done = run_cli(settings, str(receipt_dir))
+            assert done.returncode == 0, done.stdout + done.stderr
+            cli_dir = rate(options.count, cli_seconds)
+
+            single = receipt_dir / "000000.json"
+            times = []
+            for _ in range(options.single_runs):
+                seconds, done = run_cli(settings, str(single))
+                assert done.returncode == 0, done.stdout + done.stderr
+                times.append(seconds)
+            single_cli = statistics.median(times)
+            started = time.perf_counter()
+            with Verifier([rpc], trusted) as cold:
+                assert cold.verify(texts[0]).verdict is Verdict.VALID
+            single_lib = time.perf_counter() - started
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "import anchor.cli"], check=True)
+            import_cli = time.perf_counter() - started
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "import anchor.verifier"], check=True)
+            import_verifier = time.perf_counter() - started
+        finally:
+            node.stop(settings)
+
+    print(f"load average now {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs, {default_processes()} worker processes")
+    print()
+    print("status call, one thread (same receipts)")
+    print(f"  web3 contract .call()          {web3_calls:8.0f} calls/s")
+    print(f"  plain JSON-RPC eth_call        {plain_calls:8.0f} calls/s   x{plain_calls / web3_calls:.1f}")
+    print("whole verification, one thread (every check)")
+    print(f"  with web3 .call() status       {web3_whole:8.0f} receipts/s")
+    print(f"  anchor Verifier                {ours_whole:8.0f} receipts/s   x{ours_whole / web3_whole:.1f}")
+    print(f"directory of {options.count} receipts (target >= 500/s)")
+    print(f"  verify_paths (library)         {library_dir:8.0f} receipts/s   x{library_dir / web3_whole:.1f} baseline")
+    print(f"  anchor verify DIR (process)    {cli_dir:8.0f} receipts/s   ({cli_seconds:.2f} s incl. start)")
+    print("one receipt (target < 0.5 s incl. process start)")
+    print(f"  anchor verify FILE             {single_cli:8.3f} s (median of {len(times)}, min {min(times):.3f} s)")
+    print(f"  Verifier, cold, in-process     {single_lib:8.3f} s")
+    print(f"  python -c 'import anchor.cli'  {import_cli:8.3f} s")
+    print(f"  python -c 'import anchor.verifier' {import_verifier:4.3f} s")
+
+
+if __name__ == "__main__":
+    main()
