@@ -490,3 +490,14 @@ def test_verifications_are_independent_copies(world: World, verifier: Verifier) 
     check_it(verifier, receipt)
     verifier.verify(receipt, now=NOW)
     assert receipt == before
+
+
+def test_an_endpoint_without_the_registry_is_outvoted_not_believed(world: World, proxy: RpcProxy) -> None:
+    def empty(request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any] | None:
+        return {**response, "result": "0x"} if request["method"] == "eth_call" else None
+
+    proxy.lie = empty
+    with Verifier([proxy.url], [world.registry.address]) as alone:
+        assert_fails(check_it(alone, world.text("valid")), "anchored", "no-contract")
+    with Verifier([world.rpc_url, proxy.url], [world.registry.address]) as both:
+        assert_fails(check_it(both, world.text("valid")), "anchored", "endpoints-disagree")

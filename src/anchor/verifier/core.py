@@ -454,6 +454,14 @@ class _Run:
             self.failed("anchored", "no-contract", f"registry {proof.registry}: {no_contract[0]}")
             self.skipped(later[1:], "not asked: the registry did not answer")
             return
+        if no_contract and all(isinstance(answer, ChainAnswer | NoContractError) for answer in answers):
+            said = "; ".join(
+                f"{endpoint.shown_url}: {'no registry there' if isinstance(answer, NoContractError) else 'a registry'}"
+                for endpoint, answer in zip(verifier.endpoints, answers, strict=True)
+            )
+            self.failed("anchored", "endpoints-disagree", f"the RPC endpoints disagree, so none is believed: {said}")
+            self.skipped(later[1:], "not decided: the RPC endpoints disagree")
+            return
         errors = [answer for answer in answers if isinstance(answer, RpcError)]
         if errors:
             self.error = "; ".join(str(error) for error in errors)
