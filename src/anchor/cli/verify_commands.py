@@ -7,10 +7,10 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from anchor.cli.context import app_context
 from anchor.cli.output import console, err_console
@@ -26,6 +26,9 @@ from anchor.verifier import (
     receipt_link,
 )
 from anchor.verifier.bulk import verify_paths
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 #: Exit codes of ``anchor verify`` (the same as every anchor command: 1 refused, 2 unusable input).
 EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
@@ -199,6 +202,8 @@ class _Progress:
         self.total = total
         self.bar: Progress | None = None
         if enabled and err_console.is_terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
             self.bar = Progress(
                 TextColumn("verifying"),
                 BarColumn(),

@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from multiprocessing.pool import Pool
 
 from anchor.verifier.core import TrustedRegistry, Verifier
 from anchor.verifier.model import Verification
@@ -67,15 +68,21 @@ def verify_paths(
 
     With ``processes`` > 1 (default: one per CPU) and enough receipts, worker processes verify chunks of
     :data:`CHUNK`, each with ``threads`` threads; otherwise ``verifier`` does it here with ``threads`` threads.
+    The worker processes start before this returns (so before the caller starts threads of its own, such
+    as a progress bar's); they stop when the results are consumed or the iterator is closed.
     """
     count = default_processes() if processes is None else processes
     if count <= 1 or len(paths) < 2 * CHUNK:
-        yield from verifier.verify_many(paths, lambda path: verifier.verify_file(path, now=now), workers=threads)
-        return
+        return iter(verifier.verify_many(paths, lambda path: verifier.verify_file(path, now=now), workers=threads))
     urls = tuple(endpoint.url for endpoint in verifier.endpoints)
     setup = _Setup(urls, tuple(verifier.trusted), verifier.timeout, verifier.block)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     jobs = [(list(paths[start : start + CHUNK]), now, threads) for start in range(0, len(paths), CHUNK)]
-    with multiprocessing.get_context(method).Pool(count, initializer=_start_worker, initargs=(setup,)) as pool:
+    pool = multiprocessing.get_context(method).Pool(count, initializer=_start_worker, initargs=(setup,))
+    return _collect(pool, jobs)
+
+
+def _collect(pool: Pool, jobs: list[tuple[list[str], datetime | None, int]]) -> Iterator[Verification]:
+    with pool:
         for results in pool.imap(_verify_chunk, jobs):
             yield from results
