@@ -7,7 +7,8 @@ Every error the package raises on purpose is an :class:`AnchorError`::
     │   ├── MerkleInputError       a value, encoding, index or proof a tree cannot take
     │   ├── UnknownFormatError     a dump, receipt or credential of an unknown format version
     │   ├── CredentialParseError   text that is not strict I-JSON
-    │   └── CredentialValidationError  a credential that breaks the schema (lists every problem)
+    │   ├── CredentialValidationError  a credential that breaks the schema (lists every problem)
+    │   └── CredentialConflictError    credential ids already issued with other content
     ├── CompilerError              the Solidity compiler is missing or rejected the sources
     │   └── CompilerNotFoundError  neither a native solc nor the pinned solcjs is available
     ├── ArtifactError              a compiled contract artifact is missing or inconsistent
@@ -16,6 +17,7 @@ Every error the package raises on purpose is an :class:`AnchorError`::
     │   └── ContractRevertError    the registry refused a call with one of its custom errors
     ├── DeploymentError            no registry is known for a chain, or a deployment record is unusable
     ├── NodeError                  the local anvil node cannot be found, started or stopped
+    ├── StoreError                 the issuer database is unreachable, of a newer schema, or refused a change
     └── InvariantError             an internal bug: a result failed its own check
 
 Bad input is never reported as an internal bug, and an internal bug is never
@@ -74,6 +76,22 @@ class CredentialValidationError(InvalidInputError):
         super().__init__(f"{where}invalid credential ({count} problem{'s' if count != 1 else ''}):\n{lines}")
 
 
+class CredentialConflictError(InvalidInputError):
+    """Credential ids already in the issuer database with other content; nothing was queued.
+
+    ``conflicts`` maps each such id to what holds it (``"queued"``, ``"batch 3 (anchored)"``...).
+    """
+
+    def __init__(self, conflicts: dict[str, str]) -> None:
+        self.conflicts = dict(conflicts)
+        shown = "; ".join(f"{key} ({held})" for key, held in list(self.conflicts.items())[:5])
+        more = f" and {len(self.conflicts) - 5} more" if len(self.conflicts) > 5 else ""
+        super().__init__(
+            f"{len(self.conflicts)} credential id(s) already issued with other content: {shown}{more}; "
+            "a changed credential needs a new id"
+        )
+
+
 class CompilerError(AnchorError):
     """The Solidity compiler is missing or rejected the sources."""
 
@@ -112,6 +130,10 @@ class DeploymentError(AnchorError):
 
 class NodeError(AnchorError):
     """The local anvil node cannot be found, started or stopped (missing binary, port taken, bad state)."""
+
+
+class StoreError(AnchorError):
+    """The issuer database is unreachable, has a schema newer than this release, or refused a change."""
 
 
 class InvariantError(AnchorError):
