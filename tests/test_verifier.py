@@ -501,3 +501,16 @@ def test_an_endpoint_without_the_registry_is_outvoted_not_believed(world: World,
         assert_fails(check_it(alone, world.text("valid")), "anchored", "no-contract")
     with Verifier([world.rpc_url, proxy.url], [world.registry.address]) as both:
         assert_fails(check_it(both, world.text("valid")), "anchored", "endpoints-disagree")
+
+
+def test_a_revocation_whose_event_cannot_be_read_is_still_revoked(world: World, proxy: RpcProxy) -> None:
+    def no_logs(request: dict[str, Any], response: dict[str, Any]) -> dict[str, Any] | None:
+        if request["method"] == "eth_getLogs":
+            return {"jsonrpc": "2.0", "id": request["id"], "error": {"code": -32005, "message": "range too large"}}
+        return None
+
+    proxy.lie = no_logs
+    with Verifier([proxy.url], [world.registry.address]) as verifier:
+        result = check_it(verifier, world.text("revoked"))
+        assert_fails(result, "revocation", "revoked")
+        assert "range too large" in result.check("revocation").reason

@@ -575,7 +575,8 @@ class _Run:
         elif code is Status.REVOKED:
             event = answer.revocation
             if event is None:
-                self.failed("revocation", "revoked", "revoked by its issuer (the revocation event was not found)")
+                why = answer.revocation_error or "the revocation event was not found"
+                self.failed("revocation", "revoked", f"revoked by its issuer (reason and time unknown: {why})")
                 return
             when = datetime.fromtimestamp(event.timestamp, UTC) if event.timestamp is not None else None
             reason = reason_name(event.reason_code)

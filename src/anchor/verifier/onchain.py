@@ -103,6 +103,8 @@ class ChainAnswer:
     """The finalized height, asked only when the batch is unknown at the finalized block."""
     revocation: RevocationEvent | None = None
     """The revoking event, looked up only for a revoked credential (None if it was not found)."""
+    revocation_error: str | None = None
+    """Why the revoking event could not be read (a node may refuse a long ``eth_getLogs`` range)."""
 
 
 class NoContractError(RpcError):
@@ -244,9 +246,12 @@ def ask(
         head = endpoint.call("eth_getBlockByNumber", [block, False])
         finalized = parse_quantity(head.get("number") if isinstance(head, dict) else None, f"{block} block number")
         return ChainAnswer(status, issuer, latest=latest, finalized_block=finalized)
-    revocation = None
-    if status.status is Status.REVOKED:
+    if status.status is not Status.REVOKED:
+        return ChainAnswer(status, issuer)
+    try:  # the status is the verdict; the event only adds the reason and time
         revocation = _revocation(endpoint, abi, registry, batch_id, status, index, block)
+    except RpcError as error:
+        return ChainAnswer(status, issuer, revocation_error=str(error))
     return ChainAnswer(status, issuer, revocation=revocation)
 
 
