@@ -6,6 +6,7 @@ from anchor.cli.build_commands import build, provision_solc
 from anchor.cli.config_commands import config
 from anchor.cli.demo_commands import demo
 from anchor.cli.governance_commands import admin, deploy, issuer
+from anchor.cli.issue_commands import issue
 from anchor.cli.key_commands import key
 from anchor.cli.main import main
 from anchor.cli.node_commands import node
@@ -14,5 +15,6 @@ from anchor.cli.verify_commands import verify
 
 for command in (build, provision_solc, config, node, key, deploy, issuer, admin, demo, verify, serve):
     main.add_command(command)
+main.add_command(issue)
 
 __all__ = ["main"]

@@ -1,0 +1,135 @@
+"""``anchor issue FILE... | DIR | -``: validate credentials and queue them for the nightly batch."""
+
+from __future__ import annotations
+
+import time
+from types import TracebackType
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from anchor import intake
+from anchor.cli.context import app_context
+from anchor.cli.output import console, err_console
+from anchor.errors import InvalidInputError
+from anchor.store import QueueOutcome, Store
+
+PROGRESS_FROM = 200
+"""Inputs from which a progress bar is shown."""
+DUPLICATES_SHOWN = 20
+"""Duplicates listed one by one; beyond this only their number is given."""
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="FILE|DIR|-...")
+@click.option(
+    "--partial",
+    is_flag=True,
+    help="Queue the valid credentials even if others are refused (the exit code is still 2).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    help=f"Processes validating inputs of {intake.PARALLEL_FROM} files or more (default: one per CPU).",
+)
+def issue(inputs: tuple[str, ...], partial: bool, workers: int | None) -> None:
+    """Validate credentials and queue them for the next batch (`anchor batch run`).
+
+    \b
+    FILE  one credential (JSON), refused by size above 1 MiB before it is read
+    DIR   every *.json file under it, recursively, in name order
+    -     standard input: one credential, or JSON Lines (one credential per line)
+
+    Every problem of every input is reported, naming the input and the field. Nothing is queued
+    unless all inputs are valid (or with --partial, the valid ones). Each credential gets a random
+    32-byte salt (one it already carries is kept). Issuing is idempotent: a credential already queued,
+    batched or anchored is reported as a duplicate and left as it is; a different credential under an
+    id already issued is refused. Exit code 2 when any input is refused.
+    """
+    store = Store.open(app_context().settings)
+    started = time.monotonic()
+    duplicates_shown = 0
+
+    def rejected(item: intake.Rejected) -> None:
+        err_console.print(f"[bold red]refused:[/] {item.source}: {item.message}", highlight=False)
+        for problem in item.problems:
+            err_console.print(f"  - {problem}", markup=False, highlight=False)
+
+    def duplicate(source: str, outcome: QueueOutcome) -> None:
+        nonlocal duplicates_shown
+        duplicates_shown += 1
+        if duplicates_shown <= DUPLICATES_SHOWN:
+            where = "" if outcome.batch_id is None else f" in batch {outcome.batch_id}"
+            console.print(f"  = {source}: already {outcome.state}{where}", markup=False, highlight=False)
+
+    with _ProgressBar() as progress:
+        summary = intake.issue(
+            store,
+            inputs,
+            partial=partial,
+            stdin=click.get_binary_stream("stdin"),
+            workers=workers,
+            on_rejected=rejected,
+            on_duplicate=duplicate,
+            on_progress=progress.advance,
+        )
+    seconds = time.monotonic() - started
+    duplicates = sum(summary.duplicates.values())
+    if duplicates > DUPLICATES_SHOWN:
+        console.print(f"  = ... and {duplicates - DUPLICATES_SHOWN} more duplicates", highlight=False)
+    if summary.inputs == 0:
+        err_console.print("[yellow]nothing to issue:[/] the inputs hold no credentials (*.json)", highlight=False)
+        return
+    states = ", ".join(f"{count} {state}" for state, count in sorted(summary.duplicates.items()))
+    mark = "[red]✗[/]" if summary.refused else "[green]✓[/]"
+    console.print(
+        f"{mark} queued {summary.queued}, duplicates {duplicates}{f' ({states})' if states else ''}, "
+        f"invalid {summary.invalid}, conflicts {summary.conflicts}: {summary.inputs} input(s) in {seconds:.1f} s"
+        f" ({summary.inputs / max(seconds, 1e-9):,.0f}/s)",
+        highlight=False,
+    )
+    if summary.refused:
+        if summary.committed:
+            raise InvalidInputError(
+                f"{summary.refused} input(s) refused; the {summary.queued} valid new credential(s) "
+                "were queued (--partial)"
+            )
+        raise InvalidInputError(
+            f"{summary.refused} of {summary.inputs} input(s) refused: nothing queued "
+            "(fix them, or pass --partial to queue the valid ones)"
+        )
+
+
+class _ProgressBar:
+    """A progress bar on stderr for large inputs; appears once the total is known to be large."""
+
+    def __init__(self) -> None:
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def advance(self, done: int, total: int | None) -> None:
+        """Show ``done`` inputs of ``total``."""
+        if self.bar is None:
+            if total is None or total < PROGRESS_FROM:
+                return
+            self.bar = Progress(
+                TextColumn("validating"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err_console,
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("validating", total=total)
+        assert self.task is not None
+        self.bar.update(self.task, completed=done)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if self.bar is not None:
+            self.bar.stop()

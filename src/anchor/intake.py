@@ -1,0 +1,379 @@
+"""Intake: validate credential files and queue them in the issuer database (``anchor issue``).
+
+Inputs are files, directories and ``-`` (standard input):
+
+- a file is one credential (any name), refused by its size before it is read if it is over
+  :data:`~anchor.credential.MAX_CREDENTIAL_BYTES`;
+- a directory contributes every ``*.json`` file under it, recursively, in name order (hidden names and
+  symbolic links to directories are skipped); it is walked lazily, one directory listing at a time;
+- ``-`` reads either one credential (a JSON object, pretty-printed or not) or JSON Lines: one credential
+  per line. The first line decides: if it is a whole JSON object by itself, the input is JSON Lines.
+
+Every credential is parsed strictly, validated (every problem of every input is reported, naming the input
+and the field), salted with 32 random bytes (a credential that carries a valid ``anchorSalt`` keeps it) and
+hashed. Then, in one database transaction, all of them are queued, but only if every input was valid, or
+with ``partial`` the valid ones. Issuing is idempotent: a credential already in the database with the same
+content (whatever its salt) is a *duplicate* and changes nothing, whether it is queued, batched or anchored;
+a different credential under an id already used is a *conflict*, refused like invalid input.
+
+Memory stays bounded however many inputs there are: prepared credentials are spooled to a temporary file
+until the verdict, problems are reported as they are found, and large inputs are validated in worker
+processes (JSON Schema validation dominates the cost).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import IO, Any, BinaryIO, Final
+
+import sha3
+
+from anchor.credential import (
+    MAX_CREDENTIAL_BYTES,
+    SALT_KEY,
+    canonical_bytes,
+    credential_digest,
+    credential_id,
+    issuer_id,
+    load_credential_file,
+    parse_credential,
+    validate_credential,
+    with_salt,
+)
+from anchor.errors import (
+    CredentialConflictError,
+    CredentialValidationError,
+    FieldProblem,
+    InvalidInputError,
+)
+from anchor.store import NewCredential, QueueOutcome, Store
+
+__all__ = [
+    "STDIN",
+    "IntakeSummary",
+    "Rejected",
+    "count_inputs",
+    "issue",
+    "iter_inputs",
+    "prepare_bytes",
+    "prepare_credential",
+    "prepare_file",
+]
+
+STDIN: Final = "-"
+PARALLEL_FROM: Final = 2000
+"""Inputs from which validation runs in worker processes (when more than one CPU is available)."""
+_TASK_SIZE: Final = 64
+_STDIN_SOURCE: Final = "<stdin>"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """An input that cannot be queued: which one, what is wrong, and (for schema errors) each field."""
+
+    source: str
+    message: str
+    problems: tuple[FieldProblem, ...] = ()
+
+    def __str__(self) -> str:
+        lines = [f"{self.source}: {self.message}"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+
+@dataclass
+class IntakeSummary:
+    """What one ``issue`` did."""
+
+    inputs: int = 0
+    """Credentials read (valid or not)."""
+    queued: int = 0
+    duplicates: Counter[str] = field(default_factory=Counter)
+    """Duplicates by the state of the credential already in the database (queued, batched, anchored)."""
+    invalid: int = 0
+    conflicts: int = 0
+    committed: bool = False
+    """Whether the database was changed (false when anything was refused without ``partial``)."""
+
+    @property
+    def refused(self) -> int:
+        """Inputs refused: invalid or conflicting."""
+        return self.invalid + self.conflicts
+
+
+# --------------------------------------------------------------------------------------------------------
+# One credential
+
+
+def prepare_credential(credential: Mapping[str, Any], *, source: str | None = None) -> NewCredential:
+    """Validate, salt (unless it carries a salt) and hash one credential; the record to queue.
+
+    Raises :class:`CredentialValidationError` (every problem, naming ``source``) or another
+    :class:`InvalidInputError`. The stored document is the credential re-read strictly (NFC text).
+    """
+    where = f"{source}: " if source else ""
+    try:
+        text = json.dumps(credential, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise InvalidInputError(f"{where}not a JSON credential: {error}") from None
+    clean = parse_credential(text, source=source)
+    validate_credential(clean, source=source)
+    salted = clean if SALT_KEY in clean else with_salt(clean)
+    unsalted = {key: value for key, value in salted.items() if key != SALT_KEY}
+    return NewCredential(
+        credential_id=credential_id(salted),
+        content_hash=bytes(sha3.keccak_256(canonical_bytes(unsalted)).digest()),
+        digest=credential_digest(salted),
+        document=json.dumps(salted, ensure_ascii=False, separators=(",", ":")),
+        issuer=issuer_id(salted),
+    )
+
+
+def prepare_bytes(data: bytes, source: str) -> NewCredential:
+    """Parse credential text strictly, then :func:`prepare_credential`."""
+    return prepare_credential(parse_credential(data, source=source), source=source)
+
+
+def prepare_file(path: str | os.PathLike[str]) -> NewCredential:
+    """Read one credential file (refused by size before reading if too large), then :func:`prepare_credential`."""
+    return prepare_credential(load_credential_file(path, validate=False), source=str(path))
+
+
+def _prepare(source: str, data: bytes | None) -> NewCredential | Rejected:
+    """Prepare one input (a file when ``data`` is None), turning bad input into a :class:`Rejected`."""
+    try:
+        return prepare_file(source) if data is None else prepare_bytes(data, source)
+    except CredentialValidationError as error:
+        count = len(error.problems)
+        return Rejected(
+            source, f"invalid credential ({count} problem{'s' if count != 1 else ''})", tuple(error.problems)
+        )
+    except InvalidInputError as error:
+        message = str(error)
+        return Rejected(source, message.removeprefix(f"{source}: "))
+
+
+def _prepare_many(jobs: list[tuple[str, bytes | None]]) -> list[NewCredential | Rejected]:
+    """Worker-process entry point: prepare a chunk of inputs."""
+    return [_prepare(source, data) for source, data in jobs]
+
+
+# --------------------------------------------------------------------------------------------------------
+# Inputs
+
+
+def iter_inputs(inputs: Sequence[str], stdin: BinaryIO | None = None) -> Iterator[tuple[str, bytes | None]]:
+    """``(source, data)`` for every credential the inputs name: ``data`` is None for a file to read.
+
+    A path that is neither a directory nor a readable file is still yielded: reading it reports why.
+    """
+    for item in inputs:
+        if item == STDIN:
+            if stdin is None:
+                raise InvalidInputError("'-' reads standard input, which is not available here")
+            yield from _stdin_jobs(stdin)
+            continue
+        path = Path(item)
+        if path.is_dir():
+            yield from ((str(file), None) for file in _walk(path))
+        else:
+            yield str(path), None
+
+
+def count_inputs(inputs: Sequence[str]) -> int | None:
+    """How many credentials the file and directory inputs hold; None when standard input is one of them."""
+    if STDIN in inputs:
+        return None
+    return sum(sum(1 for _ in _walk(Path(item))) if Path(item).is_dir() else 1 for item in inputs)
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Every ``*.json`` file under ``folder``, recursively, in name order; hidden names skipped."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(
+                (entry.name, entry.is_dir(follow_symlinks=False)) for entry in listing if entry.name[0] != "."
+            )
+    except OSError as error:
+        raise InvalidInputError(f"{folder}: cannot list the directory: {error.strerror or error}") from error
+    for name, is_dir in entries:
+        if is_dir:
+            yield from _walk(folder / name)
+        elif name.endswith(".json"):
+            yield folder / name
+
+
+def _stdin_jobs(stream: BinaryIO) -> Iterator[tuple[str, bytes | None]]:
+    first = stream.readline(MAX_CREDENTIAL_BYTES + 1)
+    if _is_whole_object(first):
+        number = 1
+        line = first
+        while line:
+            if line.strip():
+                yield f"{_STDIN_SOURCE}:{number}", _bounded(line, stream)
+            number += 1
+            line = stream.readline(MAX_CREDENTIAL_BYTES + 1)
+        return
+    data = first + stream.read(MAX_CREDENTIAL_BYTES + 1 - len(first))
+    yield _STDIN_SOURCE, data
+
+
+def _bounded(line: bytes, stream: BinaryIO) -> bytes:
+    """A JSON line, or (when over the size limit) its first bytes plus one, which parsing refuses by size."""
+    if len(line) > MAX_CREDENTIAL_BYTES and not line.endswith(b"\n"):
+        while chunk := stream.readline(1 << 20):  # skip the rest of the overlong line
+            if chunk.endswith(b"\n"):
+                break
+    return line.rstrip(b"\r\n")
+
+
+def _is_whole_object(line: bytes) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+# --------------------------------------------------------------------------------------------------------
+# Issue
+
+
+def issue(
+    store: Store,
+    inputs: Sequence[str],
+    *,
+    partial: bool = False,
+    stdin: BinaryIO | None = None,
+    workers: int | None = None,
+    on_rejected: Callable[[Rejected], None] | None = None,
+    on_duplicate: Callable[[str, QueueOutcome], None] | None = None,
+    on_progress: Callable[[int, int | None], None] | None = None,
+) -> IntakeSummary:
+    """Validate every credential the inputs hold, then queue them in one transaction (see the module doc).
+
+    Nothing is queued if any input is refused, unless ``partial``. ``on_rejected`` hears of every refused
+    input as it is found, ``on_duplicate`` of every duplicate (with its source), ``on_progress`` of the
+    inputs done so far and their total (None when reading standard input). ``workers``: validating
+    processes for large inputs (default: one per CPU).
+    """
+    summary = IntakeSummary()
+    total = count_inputs(inputs)
+
+    def reject(rejected: Rejected) -> None:
+        if on_rejected is not None:
+            on_rejected(rejected)
+
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        for source, result in _prepared(inputs, stdin, workers, total):
+            summary.inputs += 1
+            if isinstance(result, Rejected):
+                summary.invalid += 1
+                reject(result)
+            else:
+                spool.write(json.dumps(_to_row(source, result), ensure_ascii=False) + "\n")
+            if on_progress is not None:
+                on_progress(summary.inputs, total)
+        if summary.invalid and not partial:
+            return summary
+        spool.seek(0)
+        try:
+            outcomes = store.queue((item for _, item in _spooled(spool)), skip_conflicts=partial)
+        except CredentialConflictError as error:
+            spool.seek(0)
+            for source, item in _spooled(spool):
+                held = error.conflicts.get(item.credential_id)
+                if held is not None:
+                    summary.conflicts += 1
+                    reject(_conflict(source, item.credential_id, held))
+            return summary
+        summary.committed = True
+        spool.seek(0)
+        for (source, item), outcome in zip(_spooled(spool), outcomes, strict=True):
+            if outcome.status == "queued":
+                summary.queued += 1
+            elif outcome.status == "duplicate":
+                summary.duplicates[outcome.state] += 1
+                if on_duplicate is not None:
+                    on_duplicate(source, outcome)
+            else:
+                summary.conflicts += 1
+                held = "queued" if outcome.batch_id is None else f"batch {outcome.batch_id} ({outcome.state})"
+                reject(_conflict(source, item.credential_id, held))
+    return summary
+
+
+def _conflict(source: str, credential: str, held: str) -> Rejected:
+    return Rejected(
+        source,
+        "id already issued with other content",
+        (
+            FieldProblem(
+                "/id",
+                f"{credential} is already in the issuer database ({held}) with other content; "
+                "a changed credential needs a new id",
+            ),
+        ),
+    )
+
+
+def _prepared(
+    inputs: Sequence[str], stdin: BinaryIO | None, workers: int | None, total: int | None
+) -> Iterator[tuple[str, NewCredential | Rejected]]:
+    """Each input prepared, in input order: here, or in worker processes for many files."""
+    jobs = iter_inputs(inputs, stdin)
+    processes = workers if workers is not None else (os.cpu_count() or 1)
+    if processes <= 1 or total is None or total < PARALLEL_FROM:
+        for source, data in jobs:
+            yield source, _prepare(source, data)
+        return
+    yield from _in_workers(jobs, processes)
+
+
+def _in_workers(
+    jobs: Iterator[tuple[str, bytes | None]], processes: int
+) -> Iterator[tuple[str, NewCredential | Rejected]]:
+    """Prepare chunks of jobs in ``processes`` worker processes, a bounded number in flight, results in order."""
+    window = processes * 4
+    pending: list[tuple[list[str], Future[list[NewCredential | Rejected]]]] = []
+    with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn")) as pool:
+        chunks = _chunks(jobs, _TASK_SIZE)
+        exhausted = False
+        while pending or not exhausted:
+            while not exhausted and len(pending) < window:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    exhausted = True
+                    break
+                pending.append(([source for source, _ in chunk], pool.submit(_prepare_many, chunk)))
+            if pending:
+                sources, future = pending.pop(0)
+                yield from zip(sources, future.result(), strict=True)
+
+
+def _chunks(jobs: Iterable[tuple[str, bytes | None]], size: int) -> Iterator[list[tuple[str, bytes | None]]]:
+    chunk: list[tuple[str, bytes | None]] = []
+    for job in jobs:
+        chunk.append(job)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _to_row(source: str, item: NewCredential) -> list[str]:
+    return [source, item.credential_id, item.content_hash.hex(), item.digest.hex(), item.issuer, item.document]
+
+
+def _spooled(spool: IO[str]) -> Iterator[tuple[str, NewCredential]]:
+    for line in spool:
+        source, credential, content_hash, digest, issuer, document = json.loads(line)
+        yield source, NewCredential(credential, bytes.fromhex(content_hash), bytes.fromhex(digest), document, issuer)
