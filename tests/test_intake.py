@@ -41,7 +41,9 @@ class Issuer:
     def snapshot(self) -> list[tuple[Any, ...]]:
         """Every credential row and batch, to show that a refused issue changed nothing."""
         with self.store.engine.connect() as connection:
-            rows = connection.exec_driver_sql("SELECT * FROM credentials ORDER BY id").all()
+            rows = connection.exec_driver_sql(
+                "SELECT * FROM credentials JOIN credential_documents ON credential = id ORDER BY id"
+            ).all()
             batches = connection.exec_driver_sql("SELECT id, state, root FROM batches ORDER BY id").all()
         return [tuple(row) for row in rows] + [tuple(row) for row in batches]
 

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Final
 
@@ -343,7 +343,12 @@ def _in_workers(
     """Prepare chunks of jobs in ``processes`` worker processes, a bounded number in flight, results in order."""
     window = processes * 4
     pending: list[tuple[list[str], Future[list[NewCredential | Rejected]]]] = []
-    with ProcessPoolExecutor(max_workers=processes, mp_context=get_context("spawn")) as pool:
+    # Fork where there is fork: no re-import of the caller's __main__ (which spawn does, and which re-runs
+    # `python -m anchor` or an unguarded script), no start-up cost. All workers are forked at the first
+    # submit, before this process starts any thread of its own (the progress bar's); they never touch the
+    # database connections they inherit and leave through os._exit.
+    method = "fork" if "fork" in get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=processes, mp_context=get_context(method)) as pool:
         chunks = _chunks(jobs, _TASK_SIZE)
         exhausted = False
         while pending or not exhausted:

@@ -9,7 +9,7 @@ functions in this module, recorded in a ``schema_version`` table (one row per ap
 store applies the missing ones in one transaction, under a lock (``BEGIN IMMEDIATE`` on SQLite, an
 advisory lock on PostgreSQL, whose DDL is transactional too), so two workers starting together migrate
 once; a database newer than this release is refused rather than guessed at. Alembic was weighed and left
-out: for five tables it would add a dependency, an ini file, a script folder and an ``env.py`` that
+out: for six tables it would add a dependency, an ini file, a script folder and an ``env.py`` that
 imports the application, to do what forty lines here do; everything ships inside the package, so nothing
 is looked up or downloaded at run time. The rule that keeps this honest: a released migration function is
 never edited; a change is a new function appended to :data:`MIGRATIONS`. The DDL lives only in the
@@ -55,7 +55,6 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    bindparam,
     column,
     create_engine,
     event,
@@ -264,7 +263,7 @@ def _row_id() -> BigInteger:
 
 
 def _migrate_1(connection: Connection) -> None:
-    """Version 1: credentials, batches, tx_attempts, revocations, leases."""
+    """Version 1: credentials (and their documents), batches, tx_attempts, revocations, leases."""
     metadata = MetaData()
     Table(
         "batches",
@@ -296,7 +295,6 @@ def _migrate_1(connection: Connection) -> None:
         Column("credential_id", Text, nullable=False),
         Column("content_hash", String(66), nullable=False),
         Column("digest", String(66), nullable=False),
-        Column("document", Text, nullable=False),
         Column("issuer", Text, nullable=False),
         Column("queued_at", Float, nullable=False),
         Column("batch_id", BigInteger, ForeignKey("batches.id", name="fk_credentials_batch")),
@@ -312,6 +310,19 @@ def _migrate_1(connection: Connection) -> None:
         credentials.c.id,
         sqlite_where=credentials.c.batch_id.is_(None),
         postgresql_where=credentials.c.batch_id.is_(None),
+    )
+    # Documents apart: claiming a credential for a batch then rewrites a short row, not a 4 KB one.
+    Table(
+        "credential_documents",
+        metadata,
+        Column(
+            "credential",
+            BigInteger,
+            ForeignKey("credentials.id", name="fk_credential_documents_credential"),
+            primary_key=True,
+            autoincrement=False,
+        ),
+        Column("document", Text, nullable=False),
     )
     Table(
         "revocations",
@@ -377,7 +388,7 @@ class Migration:
 
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
-    Migration(1, "credentials, batches, tx_attempts, revocations, leases", _migrate_1),
+    Migration(1, "credentials, credential_documents, batches, tx_attempts, revocations, leases", _migrate_1),
 )
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
@@ -395,12 +406,12 @@ _credentials = table(
     column("credential_id", Text),
     column("content_hash", String),
     column("digest", String),
-    column("document", Text),
     column("issuer", Text),
     column("queued_at", Float),
     column("batch_id", BigInteger),
     column("batch_index", Integer),
 )
+_documents = table("credential_documents", column("credential", BigInteger), column("document", Text))
 _batches = table(
     "batches",
     column("id", BigInteger),
@@ -455,10 +466,22 @@ _leases = table("leases", column("name", String), column("owner", String), colum
 #: The tables and columns queries use; a database migrated to :data:`SCHEMA_VERSION` has all of them.
 QUERIED_COLUMNS: Final = {
     clause.name: tuple(c.name for c in clause.c)
-    for clause in (_credentials, _batches, _attempts, _revocations, _leases)
+    for clause in (_credentials, _documents, _batches, _attempts, _revocations, _leases)
 }
 
 _BATCH_COLUMNS: Final = tuple(c for c in _batches.c if c.name != "tree_dump")
+#: Put the credentials whose row ids are listed (in index order) into a batch, by dialect.
+_ASSIGN_INDICES: Final = {
+    "sqlite": text(
+        "UPDATE credentials SET batch_id = :batch_id, batch_index = claimed.key"
+        " FROM json_each(:ids) AS claimed WHERE credentials.id = claimed.value"
+    ),
+    "postgresql": text(
+        "UPDATE credentials SET batch_id = :batch_id, batch_index = claimed.position - 1"
+        " FROM unnest(CAST(:ids AS BIGINT[])) WITH ORDINALITY AS claimed(id, position)"
+        " WHERE credentials.id = claimed.id"
+    ),
+}
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -612,6 +635,7 @@ class Store:
                 ).all()
                 known = {row.credential_id: (row.content_hash, row.batch_id, row.state) for row in rows}
                 new_rows: list[dict[str, Any]] = []
+                documents: dict[str, str] = {}
                 now = time.time()
                 for item in chunk:
                     content = _hex(item.content_hash)
@@ -625,11 +649,11 @@ class Store:
                                 "credential_id": item.credential_id,
                                 "content_hash": content,
                                 "digest": _hex(item.digest),
-                                "document": item.document,
                                 "issuer": item.issuer,
                                 "queued_at": now,
                             }
                         )
+                        documents[item.credential_id] = item.document
                         continue
                     held_content, batch_id, batch_state = held
                     state = _credential_state(batch_id, batch_state)
@@ -646,6 +670,15 @@ class Store:
                         )
                 if new_rows:
                     connection.execute(insert(_credentials), new_rows)
+                    row_ids = connection.execute(
+                        select(_credentials.c.credential_id, _credentials.c.id).where(
+                            _credentials.c.credential_id.in_(documents)
+                        )
+                    ).all()
+                    connection.execute(
+                        insert(_documents),
+                        [{"credential": row.id, "document": documents[row.credential_id]} for row in row_ids],
+                    )
             if conflicts and not skip_conflicts:
                 raise CredentialConflictError(conflicts)
         return outcomes
@@ -675,8 +708,12 @@ class Store:
         """The credential with this ``id``, or None."""
         with self._transaction() as connection:
             row = connection.execute(
-                select(*_credentials.c, _batches.c.state.label("batch_state"))
-                .select_from(_credentials.outerjoin(_batches, _credentials.c.batch_id == _batches.c.id))
+                select(*_credentials.c, _documents.c.document, _batches.c.state.label("batch_state"))
+                .select_from(
+                    _credentials.join(_documents, _documents.c.credential == _credentials.c.id).outerjoin(
+                        _batches, _credentials.c.batch_id == _batches.c.id
+                    )
+                )
                 .where(_credentials.c.credential_id == credential_id)
             ).one_or_none()
         if row is None:
@@ -743,11 +780,11 @@ class Store:
                 )
                 .returning(_batches.c.id)
             ).scalar_one()
+            # One set-based statement: each claimed row's index is its position in the list of ids.
+            ids = [row.id for row in claimed]
             connection.execute(
-                update(_credentials)
-                .where(_credentials.c.id == bindparam("row_id"))
-                .values(batch_id=batch_id, batch_index=bindparam("index")),
-                [{"row_id": row.id, "index": index} for index, row in enumerate(claimed)],
+                _ASSIGN_INDICES[self.dialect],
+                {"batch_id": batch_id, "ids": json.dumps(ids) if self.dialect == "sqlite" else ids},
             )
             return _batch_record(connection.execute(select(*_BATCH_COLUMNS).where(_batches.c.id == batch_id)).one())
 
@@ -842,7 +879,8 @@ class Store:
             try:
                 connection.begin()
                 result = connection.execution_options(yield_per=STREAM_CHUNK).execute(
-                    select(_credentials.c.batch_index, _credentials.c.credential_id, _credentials.c.document)
+                    select(_credentials.c.batch_index, _credentials.c.credential_id, _documents.c.document)
+                    .select_from(_credentials.join(_documents, _documents.c.credential == _credentials.c.id))
                     .where(_credentials.c.batch_id == batch_id)
                     .order_by(_credentials.c.batch_index)
                 )
