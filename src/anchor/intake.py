@@ -61,6 +61,7 @@ __all__ = [
     "IntakeSummary",
     "Rejected",
     "count_inputs",
+    "default_workers",
     "issue",
     "iter_inputs",
     "prepare_bytes",
@@ -71,6 +72,8 @@ __all__ = [
 STDIN: Final = "-"
 PARALLEL_FROM: Final = 2000
 """Inputs from which validation runs in worker processes (when more than one CPU is available)."""
+MAX_DEFAULT_WORKERS: Final = 8
+"""Cap on the default number of validating processes (each holds its own validator, ~50 MB)."""
 _TASK_SIZE: Final = 64
 _STDIN_SOURCE: Final = "<stdin>"
 
@@ -329,12 +332,21 @@ def _prepared(
 ) -> Iterator[tuple[str, NewCredential | Rejected]]:
     """Each input prepared, in input order: here, or in worker processes for many files."""
     jobs = iter_inputs(inputs, stdin)
-    processes = workers if workers is not None else (os.cpu_count() or 1)
+    processes = workers if workers is not None else default_workers()
     if processes <= 1 or total is None or total < PARALLEL_FROM:
         for source, data in jobs:
             yield source, _prepare(source, data)
         return
     yield from _in_workers(jobs, processes)
+
+
+def default_workers() -> int:
+    """Validating processes by default: the CPUs this process may run on, at most :data:`MAX_DEFAULT_WORKERS`."""
+    try:
+        available = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        available = os.cpu_count() or 1
+    return max(1, min(available, MAX_DEFAULT_WORKERS))
 
 
 def _in_workers(

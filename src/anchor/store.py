@@ -510,14 +510,16 @@ class Store:
                 self.engine = create_engine(self.url, pool_pre_ping=True)
         except (ArgumentError, NoSuchModuleError) as error:
             raise InvalidInputError(f"database {self._shown_url}: {error}") from None
-        if migrate:
-            self.migrate()
-        else:
-            version = self.schema_version()
-            if version != SCHEMA_VERSION:
+        try:
+            if migrate:
+                self.migrate()
+            elif (version := self.schema_version()) != SCHEMA_VERSION:
                 raise StoreError(
                     f"database {self._shown_url} is at schema version {version}, this release uses {SCHEMA_VERSION}"
                 )
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     @classmethod
     def open(cls, settings: Settings) -> Store:

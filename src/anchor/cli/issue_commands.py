@@ -30,7 +30,8 @@ DUPLICATES_SHOWN = 20
 @click.option(
     "--workers",
     type=click.IntRange(1, 256),
-    help=f"Processes validating inputs of {intake.PARALLEL_FROM} files or more (default: one per CPU).",
+    help=f"Processes validating inputs of {intake.PARALLEL_FROM} files or more (default: one per CPU, at most "
+    f"{intake.MAX_DEFAULT_WORKERS}).",
 )
 def issue(inputs: tuple[str, ...], partial: bool, workers: int | None) -> None:
     """Validate credentials and queue them for the next batch (`anchor batch run`).
