@@ -6,6 +6,7 @@ import dataclasses
 import json
 import random
 import secrets
+import sqlite3
 import threading
 import time
 import tracemalloc
@@ -106,7 +107,7 @@ def test_reopening_is_idempotent_and_keeps_the_data(database: str) -> None:
 
 def test_workers_opening_an_empty_database_together_migrate_it_once(database: str) -> None:
     errors: list[BaseException] = []
-    barrier = threading.Barrier(4)
+    barrier = threading.Barrier(12)
 
     def open_store() -> None:
         try:
@@ -115,7 +116,7 @@ def test_workers_opening_an_empty_database_together_migrate_it_once(database: st
         except BaseException as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=open_store) for _ in range(4)]
+    threads = [threading.Thread(target=open_store) for _ in range(12)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -123,6 +124,22 @@ def test_workers_opening_an_empty_database_together_migrate_it_once(database: st
     assert errors == []
     with Store(database) as store, store.engine.connect() as connection:
         assert connection.execute(text("SELECT COUNT(*) FROM schema_version")).scalar() == len(MIGRATIONS)
+
+
+def test_a_new_sqlite_file_locked_by_another_connection_is_waited_for(tmp_path: Path) -> None:
+    path = tmp_path / "issuer.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN EXCLUSIVE")  # as another process creating the file at the same moment
+    timer = threading.Timer(0.5, other.execute, ["COMMIT"])
+    timer.start()
+    try:
+        with Store(f"sqlite:///{path}") as store:
+            assert store.schema_version() == SCHEMA_VERSION
+            with store.engine.connect() as connection:
+                assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    finally:
+        timer.join()
+        other.close()
 
 
 def test_a_newer_schema_is_refused(database: str) -> None:

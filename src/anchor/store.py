@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -1127,13 +1128,32 @@ def _configure_sqlite(engine: Engine, *, file: bool) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_SECONDS * 1000)}")
         if file:
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _use_write_ahead_log(cursor)
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
         write = connection.get_execution_options().get("anchor_write", False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _use_write_ahead_log(cursor: Any) -> None:
+    """Switch a SQLite file to WAL (persistent, so once per file).
+
+    Switching needs the file to itself, and SQLite reports "database is locked" without waiting when a
+    writer holds it (or recovers its log): when several connections open a new file together, the
+    others retry until the first one's switch shows.
+    """
+    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _current_version(connection: Connection) -> int:
