@@ -18,8 +18,8 @@ from empty has every column they name.
 
 Concurrency. On PostgreSQL, :meth:`Store.build_batch` claims queued credentials with
 ``SELECT ... FOR UPDATE SKIP LOCKED``, so concurrent workers take disjoint sets and a credential lands in
-exactly one batch; :meth:`Store.queue` takes a transaction-scoped advisory lock, so two intakes of the same
-new credential id cannot both insert it. On SQLite every writing transaction starts with
+exactly one batch; :meth:`Store.queue` takes a transaction-scoped advisory lock, so intakes take turns and
+two of them cannot both insert the same new credential id. On SQLite every writing transaction starts with
 ``BEGIN IMMEDIATE``: writers take turns (waiting up to :data:`SQLITE_BUSY_SECONDS`), readers never block
 (write-ahead log). Leases (:meth:`Store.acquire_lease`) are one portable upsert; their times are the
 workers' clocks (unix seconds), which must agree to within much less than a lease's length.
