@@ -233,7 +233,7 @@ class Sender:
                 return
             except Web3RPCError as error:
                 message = str(error).lower()
-                if "already known" in message or "known transaction" in message:
+                if any(text in message for text in ("already known", "known transaction", "already imported")):
                     self.journal.state(tx, "broadcast")
                     return
                 if "nonce too low" in message or "nonce has already been used" in message:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anchor.cli.batch_commands import batch, receipt, revoke
 from anchor.cli.build_commands import build, provision_solc
 from anchor.cli.config_commands import config
 from anchor.cli.demo_commands import demo
@@ -15,6 +16,7 @@ from anchor.cli.verify_commands import verify
 
 for command in (build, provision_solc, config, node, key, deploy, issuer, admin, demo, verify, serve):
     main.add_command(command)
-main.add_command(issue)
+for command in (issue, batch, receipt, revoke):
+    main.add_command(command)
 
 __all__ = ["main"]
