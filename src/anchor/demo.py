@@ -1,10 +1,9 @@
 """The demo behind ``make demo`` / ``anchor demo``: the whole path on the local chain, with real pieces.
 
 Starts the local anvil chain if needed, deploys the registry (once), registers a demo issuer (once),
-generates realistic EU micro-credentials, salts and hashes them, builds the Merkle tree, anchors its root,
-waits for the ``finalized`` block, checks credentials through the registry's status view, shows a tampered
-credential failing, revokes one credential and shows it failing, and writes the batch (tree dump and
-credentials) under ``ANCHOR_HOME/demo/``.
+issues generated EU micro-credentials into the issuer database (validated, salted, hashed, queued), runs the
+nightly batch (tree, one anchoring transaction, finality, one receipt per credential), verifies receipts
+as a verifier would, shows a tampered receipt failing, revokes one credential and shows its receipt failing.
 """
 
 from __future__ import annotations
@@ -22,14 +21,17 @@ from eth_utils.address import to_checksum_address
 from anchor import node
 from anchor.chain import Chain, connect, wait_for_block
 from anchor.config import Settings
-from anchor.credential import credential_digest
 from anchor.credential_examples import generate_credentials, issuer_for_country
 from anchor.deployments import Deployment, artifact_hash, load_deployment, record_deployment
+from anchor.intake import prepare_credential
+from anchor.issuer import IssuerService
 from anchor.keys import development_accounts
-from anchor.merkle import StandardMerkleTree
-from anchor.registry import REVOCATION_REASONS, CredentialStatus, Registry
+from anchor.receipt import split_receipt
+from anchor.registry import REVOCATION_REASONS, Registry
+from anchor.store import Store
+from anchor.transactions import TxPolicy
+from anchor.verifier import verify
 
-LEAF_ENCODING = ("bytes32", "uint256")
 DEMO_COUNTRY = "DE"
 
 
@@ -44,11 +46,11 @@ class DemoResult:
     size: int
     tx_hash: str
     gas_used: int
-    checked: dict[int, CredentialStatus]
-    tampered: CredentialStatus
-    revoked_index: int
-    revoked: CredentialStatus
-    output: Path
+    checked: dict[str, str]
+    tampered: str
+    revoked_id: str
+    revoked: str
+    receipts: Path
     seconds: float
 
 
@@ -63,58 +65,57 @@ def run_demo(settings: Settings, count: int, say: Callable[[str], None] = print)
     registry = _registry(settings, chain, operator, say)
     issuer_id = _demo_issuer(registry, operator, signer, say)
 
-    say(f"generating {count} credentials ...")
+    say(f"issuing {count} generated credentials (validate, salt, hash, queue) ...")
     issuer = issuer_for_country(DEMO_COUNTRY)
-    credentials = list(generate_credentials(count, seed=time.time_ns() % 2**32, issuer=issuer))
-    values = [(credential_digest(credential), index) for index, credential in enumerate(credentials)]
-    tree = StandardMerkleTree.of(values, list(LEAF_ENCODING))
-    say(f"Merkle root {tree.root} over {count} salted credential digests")
+    store = Store.open(settings)
+    credentials = generate_credentials(count, seed=time.time_ns() % 2**32, issuer=issuer, salted=False)
+    outcomes = store.queue(prepare_credential(credential) for credential in credentials)
+    say(f"{sum(o.status == 'queued' for o in outcomes)} credentials queued in {settings.effective_database_url}")
 
-    batch_id, receipt = registry.anchor(signer, tree.root, count)
-    say(f"anchored as batch {batch_id} in tx {receipt['transactionHash'].to_0x_hex()} (gas {receipt['gasUsed']})")
-    finalized = wait_for_block(chain, int(receipt["blockNumber"]), "finalized")
-    say(f"finalized block {finalized} has reached the anchoring block {receipt['blockNumber']}")
+    policy = TxPolicy(finality=settings.finality_policy, stuck_after=settings.stuck_after)
+    service = IssuerService(store, registry, signer, policy, settings.receipts_dir)
+    service.hook = lambda transition, batch: say(f"batch {batch.id}: {transition}")
+    summaries = service.run(max_size=max(count, 1))
+    summary = summaries[-1]
+    say(f"anchored as on-chain batch {summary.onchain_batch_id}, tx {summary.tx_hash} (gas {summary.gas_used:,})")
 
-    def status_of(index: int, digest: bytes | None = None) -> CredentialStatus:
-        leaf_digest, leaf_index = values[index]
-        check = registry.credential_status(
-            batch_id, leaf_index, digest or leaf_digest, tree.get_proof(index), block="finalized"
-        )
-        return check.status
+    files = sorted(summary.receipts.glob("*.json"))
+    rpc = [settings.effective_rpc_url]
+    trusted = [registry.address]
 
-    sample = sorted({0, count // 2, count - 1})
-    checked = {index: status_of(index) for index in sample}
-    for index, verdict in checked.items():
-        say(f"credential {index}: {verdict.name}")
-    forged = dict(credentials[sample[-1]])
-    forged["name"] = str(forged.get("name", "")) + " (with distinction)"
-    tampered = status_of(sample[-1], credential_digest(forged))
-    say(f"credential {sample[-1]} with its title altered: {tampered.name}")
+    def verdict(receipt: dict[str, Any]) -> str:
+        return verify(receipt, rpc_urls=rpc, trusted_registries=trusted).status
 
-    revoked_index = sample[len(sample) // 2]
-    revoke = registry.contract.functions.revokeCredentials(
-        batch_id, [revoked_index], REVOCATION_REASONS["issued-in-error"]
-    )
-    revocation = registry.transact(signer, revoke)
-    wait_for_block(chain, int(revocation["blockNumber"]), "finalized")
-    revoked = status_of(revoked_index)
-    say(f"credential {revoked_index} revoked (issued in error): {revoked.name}")
+    sample = [files[0], files[len(files) // 2], files[-1]] if len(files) > 2 else files
+    checked = {path.name: verdict(json.loads(path.read_text(encoding="utf-8"))) for path in sample}
+    for name, status in checked.items():
+        say(f"verify {name}: {status}")
+    forged = json.loads(sample[-1].read_text(encoding="utf-8"))
+    forged["credentialSubject"]["achievement"]["creditsAvailable"] = 60
+    tampered = verdict(forged)
+    say(f"verify {sample[-1].name} with its ECTS changed to 60: {tampered}")
 
-    output = _write_batch(settings, batch_id, tree, credentials)
-    say(f"batch written to {output}")
+    revoked_receipt = json.loads(sample[0].read_text(encoding="utf-8"))
+    _, proof = split_receipt(revoked_receipt)
+    service.hook = None
+    service.revoke(proof.batch_id, [proof.index], REVOCATION_REASONS["issued-in-error"])
+    wait_for_block(chain, chain.w3.eth.block_number, "finalized")
+    revoked = verdict(revoked_receipt)
+    say(f"revoked {sample[0].name} (issued in error); verify again: {revoked}")
+    say(f"receipts: {summary.receipts}")
     return DemoResult(
         registry=registry.address,
         issuer_id=issuer_id,
-        batch_id=batch_id,
-        root=tree.root,
-        size=count,
-        tx_hash=receipt["transactionHash"].to_0x_hex(),
-        gas_used=int(receipt["gasUsed"]),
+        batch_id=summary.onchain_batch_id,
+        root=summary.root,
+        size=summary.size,
+        tx_hash=summary.tx_hash,
+        gas_used=summary.gas_used,
         checked=checked,
         tampered=tampered,
-        revoked_index=revoked_index,
+        revoked_id=str(revoked_receipt["id"]),
         revoked=revoked,
-        output=output,
+        receipts=summary.receipts,
         seconds=time.monotonic() - started,
     )
 
@@ -153,15 +154,3 @@ def _demo_issuer(registry: Registry, operator: LocalAccount, signer: LocalAccoun
     issuer_id, _ = registry.register_issuer(operator, issuer.name, issuer.country_code, issuer.id, [signer.address])
     say(f"issuer {issuer_id} registered: {issuer.name} ({issuer.id}), signer {signer.address}")
     return issuer_id
-
-
-def _write_batch(
-    settings: Settings, batch_id: int, tree: StandardMerkleTree, credentials: list[dict[str, Any]]
-) -> Path:
-    folder = settings.resolved_home / "demo" / f"batch-{batch_id}"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "tree.json").write_text(json.dumps(tree.dump()) + "\n", encoding="utf-8")
-    with (folder / "credentials.jsonl").open("w", encoding="utf-8") as handle:
-        for credential in credentials:
-            handle.write(json.dumps(credential, ensure_ascii=False) + "\n")
-    return folder

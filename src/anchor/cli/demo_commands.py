@@ -33,5 +33,5 @@ def demo(count: int, port: int | None) -> None:
     result = run_demo(app.settings, count, say=lambda text: console.print(f"  {text}"))
     console.print(
         f"[green]✓[/] demo done in {result.seconds:.1f} s: batch {result.batch_id} of {result.size} credentials, "
-        f"root {result.root}"
+        f"root {result.root}; receipts in {result.receipts}"
     )
