@@ -1,22 +1,29 @@
-"""The ``anchor`` command line: one group, commands in the modules of this package."""
+"""The ``anchor`` command line: one group, commands in the modules of this package (imported on use)."""
 
 from __future__ import annotations
 
-from anchor.cli.batch_commands import batch, receipt, revoke
-from anchor.cli.build_commands import build, provision_solc
-from anchor.cli.config_commands import config
-from anchor.cli.demo_commands import demo
-from anchor.cli.governance_commands import admin, deploy, issuer
-from anchor.cli.issue_commands import issue
-from anchor.cli.key_commands import key
 from anchor.cli.main import main
-from anchor.cli.node_commands import node
-from anchor.cli.serve_commands import serve
-from anchor.cli.verify_commands import verify
 
-for command in (build, provision_solc, config, node, key, deploy, issuer, admin, demo, verify, serve):
-    main.add_command(command)
-for command in (issue, batch, receipt, revoke):
-    main.add_command(command)
+#: command name -> "module:attribute" under anchor.cli; a command's module is imported when it is used,
+#: so `anchor verify` does not pay for web3 and the operator commands.
+_COMMANDS = {
+    "build": "build_commands:build",
+    "provision-solc": "build_commands:provision_solc",
+    "config": "config_commands:config",
+    "node": "node_commands:node",
+    "key": "key_commands:key",
+    "deploy": "governance_commands:deploy",
+    "issuer": "governance_commands:issuer",
+    "admin": "governance_commands:admin",
+    "demo": "demo_commands:demo",
+    "issue": "issue_commands:issue",
+    "batch": "batch_commands:batch",
+    "receipt": "batch_commands:receipt",
+    "revoke": "batch_commands:revoke",
+    "verify": "verify_commands:verify",
+    "serve": "serve_commands:serve",
+}
+for _name, _target in _COMMANDS.items():
+    main.add_lazy(_name, f"anchor.cli.{_target}")
 
 __all__ = ["main"]

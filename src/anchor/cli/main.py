@@ -18,7 +18,29 @@ EXIT_INVALID_INPUT = 2
 
 
 class AnchorGroup(click.Group):
-    """A click group that turns :class:`AnchorError` into a one-line message and an exit code."""
+    """A click group that turns :class:`AnchorError` into a one-line message and an exit code.
+
+    Commands are registered by import path (:meth:`add_lazy`) and imported when invoked or listed, so
+    ``anchor verify`` does not load the operator commands' dependencies.
+    """
+
+    lazy: dict[str, str]
+
+    def add_lazy(self, name: str, target: str) -> None:
+        """Register command ``name`` as ``module:attribute``, imported on first use."""
+        self.lazy = {**getattr(self, "lazy", {}), name: target}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *getattr(self, "lazy", {})})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = getattr(self, "lazy", {}).get(cmd_name)
+        if target is not None and cmd_name not in self.commands:
+            import importlib
+
+            module, attribute = target.split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
