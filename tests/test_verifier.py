@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from test_verifier_support import NOW, RpcProxy, World, build_world, stop_world
 
 from anchor.registry import REVOCATION_REASONS, CredentialStatus
+from anchor.registry_codes import REASON_NAMES
 from anchor.verifier import (
     CHECKS,
     CheckState,
@@ -32,7 +33,7 @@ from anchor.verifier import (
     trusted_from_deployments,
     verify,
 )
-from anchor.verifier.onchain import REASON_NAMES, Status
+from anchor.verifier.onchain import Status
 
 pytestmark = pytest.mark.slow
 STATUS_SELECTOR = (

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -24,31 +23,10 @@ from anchor.artifacts import load_artifact
 from anchor.chain import Chain, build_transaction, send_and_wait
 from anchor.contract_errors import DecodedError, ErrorDecoder
 from anchor.errors import ChainError, ContractRevertError, DeploymentError, InvalidInputError
+from anchor.registry_codes import REVOCATION_REASONS, CredentialStatus
 
 ARTIFACT = "CredentialRegistry"
-
-
-class CredentialStatus(IntEnum):
-    """Mirror of ``CredentialStatus`` in CredentialRegistryTypes.sol (same order)."""
-
-    VALID = 0
-    UNKNOWN_BATCH = 1
-    BAD_PROOF = 2
-    ISSUER_INACTIVE = 3
-    SIGNER_REMOVED = 4
-    BATCH_REVOKED = 5
-    REVOKED = 6
-
-
-#: Revocation reason codes (1..255 on chain; 0 means "not revoked").
-REVOCATION_REASONS: dict[str, int] = {
-    "unspecified": 1,
-    "issued-in-error": 2,
-    "fraud": 3,
-    "superseded": 4,
-    "key-compromise": 5,
-    "withdrawn": 6,
-}
+__all__ = ["REVOCATION_REASONS", "CredentialStatus", "Registry"]
 
 
 @dataclass(frozen=True)

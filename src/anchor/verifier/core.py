@@ -47,6 +47,7 @@ from anchor.errors import CredentialValidationError, InvalidInputError, MerkleIn
 from anchor.merkle import StandardMerkleTree
 from anchor.networks import network_for_chain_id
 from anchor.receipt import AnchorProof, split_receipt
+from anchor.registry_codes import reason_name
 from anchor.verifier.model import (
     CHECKS,
     Check,
@@ -65,7 +66,6 @@ from anchor.verifier.onchain import (
     Status,
     ask,
     check_address,
-    reason_name,
     registry_abi,
 )
 from anchor.verifier.rpc import JsonRpcEndpoint, RpcError

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 from functools import cache
 from typing import Any
 
@@ -23,37 +22,14 @@ from eth_abi.exceptions import DecodingError
 
 from anchor.artifacts import load_artifact
 from anchor.errors import InvalidInputError
+from anchor.registry_codes import CredentialStatus
 from anchor.verifier.rpc import JsonRpcEndpoint, RpcError, RpcRevertError, parse_quantity
 
 ARTIFACT = "CredentialRegistry"
 
 
-class Status(IntEnum):
-    """``CredentialStatus`` of CredentialRegistryTypes.sol (same order as :class:`anchor.registry.CredentialStatus`)."""
-
-    VALID = 0
-    UNKNOWN_BATCH = 1
-    BAD_PROOF = 2
-    ISSUER_INACTIVE = 3
-    SIGNER_REMOVED = 4
-    BATCH_REVOKED = 5
-    REVOKED = 6
-
-
-#: Revocation reason codes in words (the inverse of :data:`anchor.registry.REVOCATION_REASONS`).
-REASON_NAMES: dict[int, str] = {
-    1: "unspecified",
-    2: "issued-in-error",
-    3: "fraud",
-    4: "superseded",
-    5: "key-compromise",
-    6: "withdrawn",
-}
-
-
-def reason_name(code: int) -> str:
-    """A revocation reason code in words."""
-    return REASON_NAMES.get(code, f"code {code}")
+#: ``CredentialStatus`` of CredentialRegistryTypes.sol.
+Status = CredentialStatus
 
 
 @dataclass(frozen=True)
