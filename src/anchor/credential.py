@@ -615,11 +615,11 @@ def _describe(error: ValidationError) -> list[FieldProblem]:
     return [FieldProblem(where, message)]
 
 
-def _lookup(credential: Mapping[str, Any], path: tuple[str | int, ...]) -> Any:
-    """The value at ``path``, or None when any step is missing or of the wrong kind."""
+def lookup(credential: Mapping[str, Any], path: tuple[str | int, ...]) -> Any:
+    """The value at ``path`` (keys and list positions), or None when any step is missing or of the wrong kind."""
     value: Any = credential
     for part in path:
-        if isinstance(part, str) and isinstance(value, dict):
+        if isinstance(part, str) and isinstance(value, Mapping):
             value = value.get(part)
         elif isinstance(part, int) and isinstance(value, list) and 0 <= part < len(value):
             value = value[part]
@@ -647,7 +647,7 @@ def _semantic_problems(credential: Credential) -> list[FieldProblem]:
     problems: list[FieldProblem] = []
     dates: dict[tuple[str, ...], datetime] = {}
     for path in _DATE_POINTERS:
-        text = _lookup(credential, path)
+        text = lookup(credential, path)
         if isinstance(text, str):
             try:
                 moment = _to_datetime(text)
@@ -670,7 +670,7 @@ def _semantic_problems(credential: Credential) -> list[FieldProblem]:
         )
 
     country_path = ("issuer", "address", "addressCountryCode")
-    country = _lookup(credential, country_path)
+    country = lookup(credential, country_path)
     if isinstance(country, str) and re.fullmatch(r"[A-Z]{2}", country) and country not in _ISO_3166_ALPHA2:
         hint = _COUNTRY_HINTS.get(country, "no such code is assigned")
         problems.append(
@@ -678,8 +678,8 @@ def _semantic_problems(credential: Credential) -> list[FieldProblem]:
         )
 
     achievement_path: tuple[str, ...] = ("credentialSubject", "achievement")
-    ects = _lookup(credential, (*achievement_path, "creditsAvailable"))
-    hours = _lookup(credential, (*achievement_path, "euMicroCredential", "workloadHours"))
+    ects = lookup(credential, (*achievement_path, "creditsAvailable"))
+    hours = lookup(credential, (*achievement_path, "euMicroCredential", "workloadHours"))
     if _is_number(ects) and _is_number(hours) and ects > 0 and hours > 0:
         low, high = _HOURS_PER_ECTS[0] * ects, _HOURS_PER_ECTS[1] * ects
         if not low <= hours <= high:
@@ -690,14 +690,14 @@ def _semantic_problems(credential: Credential) -> list[FieldProblem]:
                     f" (1 ECTS is 25-30 hours of work; expected {low:g}-{high:g})",
                 )
             )
-    earned = _lookup(credential, ("credentialSubject", "creditsEarned"))
+    earned = lookup(credential, ("credentialSubject", "creditsEarned"))
     if _is_number(ects) and _is_number(earned) and earned > ects:
         problems.append(
             FieldProblem("/credentialSubject/creditsEarned", f"{earned} is more than the {ects} ECTS available")
         )
 
     descriptions: dict[str, Mapping[str, Any]] = {}
-    listed = _lookup(credential, (*achievement_path, "resultDescription"))
+    listed = lookup(credential, (*achievement_path, "resultDescription"))
     for index, item in enumerate(listed if isinstance(listed, list) else []):
         if isinstance(item, dict) and isinstance(item.get("id"), str):
             if item["id"] in descriptions:
@@ -708,7 +708,7 @@ def _semantic_problems(credential: Credential) -> list[FieldProblem]:
                     )
                 )
             descriptions[item["id"]] = item
-    results = _lookup(credential, ("credentialSubject", "result"))
+    results = lookup(credential, ("credentialSubject", "result"))
     for index, result in enumerate(results if isinstance(results, list) else []):
         if not isinstance(result, dict):
             continue
@@ -839,7 +839,7 @@ def credential_digest(credential: Mapping[str, Any]) -> bytes:
 
 
 def _field(credential: Mapping[str, Any], path: tuple[str, ...]) -> str:
-    value = _lookup(dict(credential), path)
+    value = lookup(credential, path)
     if not isinstance(value, str):
         problem = "is missing" if value is None else f"expected a string, got {_json_type(value)}"
         raise CredentialValidationError([FieldProblem(_pointer(path), problem)])
@@ -873,7 +873,7 @@ def learner_id(credential: Mapping[str, Any]) -> str:
 
 def learner_name(credential: Mapping[str, Any]) -> str:
     """The learner's name: the first plaintext ``IdentityObject`` of identityType "name"."""
-    identifiers = _lookup(dict(credential), ("credentialSubject", "identifier"))
+    identifiers = lookup(credential, ("credentialSubject", "identifier"))
     for item in identifiers if isinstance(identifiers, list) else []:
         if (
             isinstance(item, dict)
@@ -894,7 +894,7 @@ def credential_title(credential: Mapping[str, Any]) -> str:
 
 
 def _moment(credential: Mapping[str, Any], key: str) -> datetime | None:
-    text = _lookup(dict(credential), (key,))
+    text = lookup(credential, (key,))
     if text is None:
         return None
     problem = f"{_show(text)} is not an RFC 3339 date-time with a timezone"

@@ -249,27 +249,13 @@ class IssuerService:
         folder = self.receipts_dir / str(self.chain.chain_id) / f"batch-{batch.onchain_batch_id}"
         folder.mkdir(parents=True, exist_ok=True)
         tree = StandardMerkleTree.load(json.loads(self.store.tree_dump(batch.id)))
-        anchored_at = datetime.fromtimestamp(batch.anchored_at or 0, UTC)
         # Credentials stream in index order and each proof is made (and checked) when its receipt is written,
         # so a batch of a million never holds all its documents or proofs in memory.
         for done, (index, credential_id, document) in enumerate(self.store.batch_credentials(batch.id), start=1):
-            digest, leaf_index = tree.at(index)
+            _, leaf_index = tree.at(index)
             if leaf_index != index:
                 raise InvariantError(f"batch {batch.id}: tree value {index} holds index {leaf_index!r}")
-            siblings = tree.get_proof(index)
-            proof = AnchorProof(
-                chain_id=self.chain.chain_id,
-                registry=self.registry.address,
-                batch_id=batch.onchain_batch_id,
-                issuer_id=issuer_id,
-                index=index,
-                digest="0x" + bytes(digest).hex() if isinstance(digest, bytes) else str(digest),
-                merkle_proof=tuple(siblings),
-                root=tree.root,
-                transaction_hash=batch.tx_hash,
-                block_number=batch.block_number,
-                anchored_at=anchored_at,
-            )
+            proof = _anchor_proof(batch, tree, index, issuer_id)
             _write_json(folder / receipt_file_name(credential_id), make_receipt(json.loads(document), proof))
             if self.on_receipt_progress is not None:
                 self.on_receipt_progress(done, batch.size)
@@ -286,20 +272,7 @@ class IssuerService:
         if batch.state != "anchored" or batch.onchain_batch_id is None:
             raise InvalidInputError(f"credential {credential_id!r} is in batch {batch.id}, which is {batch.state}")
         tree = StandardMerkleTree.load(json.loads(self.store.tree_dump(batch.id)))
-        digest, _ = tree.at(record.batch_index)
-        proof = AnchorProof(
-            chain_id=batch.chain_id,
-            registry=to_checksum_address(batch.registry),
-            batch_id=batch.onchain_batch_id,
-            issuer_id=self._issuer_id(),
-            index=record.batch_index,
-            digest="0x" + bytes(digest).hex() if isinstance(digest, bytes) else str(digest),
-            merkle_proof=tuple(tree.get_proof(record.batch_index)),
-            root=tree.root,
-            transaction_hash=batch.tx_hash or "",
-            block_number=batch.block_number or 0,
-            anchored_at=datetime.fromtimestamp(batch.anchored_at or 0, UTC),
-        )
+        proof = _anchor_proof(batch, tree, record.batch_index, self._issuer_id())
         return make_receipt(json.loads(record.document), proof)
 
     # ------------------------------------------------------------------ revocation
@@ -434,6 +407,24 @@ def plan_revocations(indices: Sequence[int], budget: int = DEFAULT_REVOKE_GAS_BU
 def receipt_file_name(credential_id: str) -> str:
     """A safe file name for a credential id (``urn:uuid:…`` -> ``urn_uuid_….json``)."""
     return re.sub(r"[^A-Za-z0-9._-]", "_", credential_id)[:200] + ".json"
+
+
+def _anchor_proof(batch: BatchRecord, tree: StandardMerkleTree, index: int, issuer_id: int) -> AnchorProof:
+    """The anchor proof of credential ``index`` of an anchored batch (its Merkle proof made and checked here)."""
+    digest, _ = tree.at(index)
+    return AnchorProof(
+        chain_id=batch.chain_id,
+        registry=to_checksum_address(batch.registry),
+        batch_id=batch.onchain_batch_id or 0,
+        issuer_id=issuer_id,
+        index=index,
+        digest="0x" + bytes(digest).hex() if isinstance(digest, bytes) else str(digest),
+        merkle_proof=tuple(tree.get_proof(index)),
+        root=tree.root,
+        transaction_hash=batch.tx_hash or "",
+        block_number=batch.block_number or 0,
+        anchored_at=datetime.fromtimestamp(batch.anchored_at or 0, UTC),
+    )
 
 
 def _build_tree(digests: list[bytes]) -> tuple[str, str]:

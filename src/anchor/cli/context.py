@@ -124,6 +124,34 @@ def chain_options(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def verifier_endpoint_options(command: F) -> F:
+    """Add --network, --rpc (repeatable: a quorum) and --registry (repeatable: trusted) for the verifier."""
+    options = [
+        click.option(
+            "--network",
+            type=click.Choice(sorted(NETWORKS)),
+            help="Network whose default RPC endpoint is used when no --rpc is given. Default: local.",
+        ),
+        click.option(
+            "--rpc",
+            "rpc_urls",
+            multiple=True,
+            metavar="URL",
+            help="JSON-RPC endpoint; give several and every one must give the same answer (default: the network's).",
+        ),
+        click.option(
+            "--registry",
+            "registries",
+            multiple=True,
+            metavar="ADDRESS",
+            help="Trust this registry address too (besides ANCHOR_HOME/deployments/*.json and ANCHOR_REGISTRY).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def app_context() -> AppContext:
     """The AppContext of the running command."""
     app = click.get_current_context().find_object(AppContext)

@@ -109,10 +109,7 @@ def register(name: str, country: str, uri: str, signers: tuple[str, ...]) -> Non
 @click.argument("address", type=ADDRESS)
 def add_signer(issuer_id: int, address: str) -> None:
     """Allow key ADDRESS to anchor and revoke for ISSUER_ID (admin only)."""
-    app = app_context()
-    registry = app.registry()
-    receipt = registry.transact(app.signer(), registry.contract.functions.addSigner(issuer_id, address))
-    show_transaction(f"signer {address} added to issuer {issuer_id}", receipt_summary(app.chain, receipt))
+    _send("addSigner", [issuer_id, address], f"signer {address} added to issuer {issuer_id}")
 
 
 @issuer.command("remove-signer")
@@ -120,10 +117,7 @@ def add_signer(issuer_id: int, address: str) -> None:
 @click.argument("address", type=ADDRESS)
 def remove_signer(address: str) -> None:
     """Remove key ADDRESS (admin, or a signer of the same issuer). Its earlier batches stay valid."""
-    app = app_context()
-    registry = app.registry()
-    receipt = registry.transact(app.signer(), registry.contract.functions.removeSigner(address))
-    show_transaction(f"signer {address} removed", receipt_summary(app.chain, receipt))
+    _send("removeSigner", [address], f"signer {address} removed")
 
 
 @issuer.command("deactivate")
@@ -131,10 +125,7 @@ def remove_signer(address: str) -> None:
 @click.argument("issuer_id", type=click.IntRange(min=1))
 def deactivate(issuer_id: int) -> None:
     """Deactivate ISSUER_ID (admin only): no anchoring, and its credentials stop verifying."""
-    app = app_context()
-    registry = app.registry()
-    receipt = registry.transact(app.signer(), registry.contract.functions.deactivateIssuer(issuer_id))
-    show_transaction(f"issuer {issuer_id} deactivated", receipt_summary(app.chain, receipt))
+    _send("deactivateIssuer", [issuer_id], f"issuer {issuer_id} deactivated")
 
 
 @issuer.command("reactivate")
@@ -142,10 +133,7 @@ def deactivate(issuer_id: int) -> None:
 @click.argument("issuer_id", type=click.IntRange(min=1))
 def reactivate(issuer_id: int) -> None:
     """Reactivate ISSUER_ID (admin only)."""
-    app = app_context()
-    registry = app.registry()
-    receipt = registry.transact(app.signer(), registry.contract.functions.reactivateIssuer(issuer_id))
-    show_transaction(f"issuer {issuer_id} reactivated", receipt_summary(app.chain, receipt))
+    _send("reactivateIssuer", [issuer_id], f"issuer {issuer_id} reactivated")
 
 
 @issuer.command("list")
@@ -165,6 +153,14 @@ def list_issuers() -> None:
     console.print(table)
 
 
+def _send(function: str, args: list[object], done: str) -> None:
+    """Send registry ``function(*args)`` from the signing key and show the mined transaction."""
+    app = app_context()
+    registry = app.registry()
+    receipt = registry.transact(app.signer(), getattr(registry.contract.functions, function)(*args))
+    show_transaction(done, receipt_summary(app.chain, receipt))
+
+
 def _when(timestamp: int) -> str:
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
@@ -178,20 +174,14 @@ def admin() -> None:
 @chain_options
 def pause() -> None:
     """Stop all anchoring (revocation and reads keep working)."""
-    app = app_context()
-    registry = app.registry()
-    receipt = registry.transact(app.signer(), registry.contract.functions.pause())
-    show_transaction("registry paused", receipt_summary(app.chain, receipt))
+    _send("pause", [], "registry paused")
 
 
 @admin.command("unpause")
 @chain_options
 def unpause() -> None:
     """Resume anchoring."""
-    app = app_context()
-    registry = app.registry()
-    receipt = registry.transact(app.signer(), registry.contract.functions.unpause())
-    show_transaction("registry unpaused", receipt_summary(app.chain, receipt))
+    _send("unpause", [], "registry unpaused")
 
 
 @admin.command("transfer")
@@ -213,10 +203,7 @@ def transfer(new_admin: str) -> None:
 @chain_options
 def accept() -> None:
     """Accept a pending admin transfer (signed by the new admin, after the delay)."""
-    app = app_context()
-    registry = app.registry()
-    receipt = registry.transact(app.signer(), registry.contract.functions.acceptDefaultAdminTransfer())
-    show_transaction(f"{app.signer().address} is now the registry admin", receipt_summary(app.chain, receipt))
+    _send("acceptDefaultAdminTransfer", [], f"{app_context().signer().address} is now the registry admin")
 
 
 @admin.command("status")

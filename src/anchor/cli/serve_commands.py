@@ -4,33 +4,14 @@ from __future__ import annotations
 
 import click
 
-from anchor.cli.context import app_context
+from anchor.cli.context import app_context, verifier_endpoint_options
 from anchor.cli.output import console
-from anchor.networks import NETWORKS
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
-@click.option(
-    "--network",
-    type=click.Choice(sorted(NETWORKS)),
-    help="Network whose default RPC endpoint is used when no --rpc is given. Default: local.",
-)
-@click.option(
-    "--rpc",
-    "rpc_urls",
-    multiple=True,
-    metavar="URL",
-    help="JSON-RPC endpoint; give several and every one must give the same answer (default: the network's).",
-)
-@click.option(
-    "--registry",
-    "registries",
-    multiple=True,
-    metavar="ADDRESS",
-    help="Trust this registry address too (besides ANCHOR_HOME/deployments/*.json and ANCHOR_REGISTRY).",
-)
+@verifier_endpoint_options
 @click.option(
     "--timeout", type=click.FloatRange(0.1, 300), default=10.0, show_default=True, help="Seconds per RPC request."
 )

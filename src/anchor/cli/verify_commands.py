@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING
 import click
 from rich.markup import escape
 
-from anchor.cli.context import app_context
+from anchor.cli.context import app_context, verifier_endpoint_options
 from anchor.cli.output import console, err_console
 from anchor.credential import MAX_CREDENTIAL_BYTES, parse_credential
 from anchor.errors import InvalidInputError
-from anchor.networks import NETWORKS
 from anchor.receipt import split_receipt
 from anchor.verifier import (
     Verdict,
@@ -42,25 +41,7 @@ _VERDICT_STYLE = {"VALID": "bold green", "INVALID": "bold red", "ERROR": "bold y
 
 @click.command()
 @click.argument("receipts", nargs=-1, required=True, metavar="RECEIPT... | DIR | -")
-@click.option(
-    "--network",
-    type=click.Choice(sorted(NETWORKS)),
-    help="Network whose default RPC endpoint is used when no --rpc is given. Default: local.",
-)
-@click.option(
-    "--rpc",
-    "rpc_urls",
-    multiple=True,
-    metavar="URL",
-    help="JSON-RPC endpoint; give several and every one must give the same answer (default: the network's).",
-)
-@click.option(
-    "--registry",
-    "registries",
-    multiple=True,
-    metavar="ADDRESS",
-    help="Trust this registry address too (besides ANCHOR_HOME/deployments/*.json and ANCHOR_REGISTRY).",
-)
+@verifier_endpoint_options
 @click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result instead.")
 @click.option("--verbose", "-v", is_flag=True, help="Print every check of every receipt, also for many receipts.")
 @click.option(

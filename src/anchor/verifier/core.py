@@ -38,6 +38,7 @@ from anchor.credential import (
     is_expired,
     is_not_yet_valid,
     issuer_id,
+    lookup,
     parse_credential,
     valid_from,
     valid_until,
@@ -695,15 +696,7 @@ def summarize(credential: Mapping[str, Any]) -> CredentialSummary:
     """What a person reads on ``credential``; missing fields are None (nothing here raises)."""
 
     def get(*path: str | int) -> Any:
-        value: Any = credential
-        for part in path:
-            if isinstance(part, str) and isinstance(value, Mapping):
-                value = value.get(part)
-            elif isinstance(part, int) and isinstance(value, list) and 0 <= part < len(value):
-                value = value[part]
-            else:
-                return None
-        return value
+        return lookup(credential, path)
 
     def text(*path: str | int) -> str | None:
         value = get(*path)
