@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from eth_hash.auto import keccak
-from eth_utils.address import is_address, to_checksum_address
+import sha3
 
+from anchor.addresses import is_address, to_checksum_address
 from anchor.artifacts import load_artifact
 from anchor.errors import DeploymentError
 
@@ -40,7 +40,7 @@ class Deployment:
 def artifact_hash(name: str = "CredentialRegistry") -> str:
     """keccak256 of the deployed artifact's creation bytecode: which build a deployment came from."""
     bytecode = load_artifact(name)["bytecode"]
-    return "0x" + keccak(bytes.fromhex(bytecode.removeprefix("0x"))).hex()
+    return "0x" + str(sha3.keccak_256(bytes.fromhex(bytecode.removeprefix("0x"))).hexdigest())
 
 
 def deployment_path(folder: Path, chain_id: int) -> Path:

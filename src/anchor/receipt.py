@@ -34,8 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from eth_utils.address import is_address, to_checksum_address
-
+from anchor.addresses import is_address, to_checksum_address
 from anchor.errors import InvalidInputError, UnknownFormatError
 
 RECEIPT_FORMAT = "anchor-receipt-v1"

@@ -30,8 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from eth_utils.address import to_checksum_address
-
+from anchor.addresses import to_checksum_address
 from anchor.credential import (
     MAX_CREDENTIAL_BYTES,
     credential_digest,
