@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
 
-from anchor.config import load_settings, mask_url
+from anchor.config import (
+    _CONVERTERS,
+    ENV_VARIABLES,
+    NETWORK_NAMES,
+    NetworkName,
+    Secret,
+    Settings,
+    load_settings,
+    mask_url,
+)
 from anchor.errors import InvalidInputError, SigningKeyError
 from anchor.keys import Keystore, development_accounts, is_development_key, read_password, refuse_development_key
 from anchor.networks import get_network, is_public_chain
@@ -71,6 +85,188 @@ def test_shown_configuration_masks_secrets(tmp_path: Path) -> None:
         assert secret not in shown
     assert "********" in shown
     assert "postgresql://anchor:****@db.example/anchor" in shown
+
+
+def test_importing_the_configuration_skips_pydantic() -> None:
+    code = "import sys, anchor.config; assert 'pydantic' not in sys.modules, 'pydantic was imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_field_has_a_check() -> None:
+    assert list(_CONVERTERS) == [field.name for field in dataclasses.fields(Settings)]
+    assert NetworkName.__args__ == NETWORK_NAMES  # type: ignore[attr-defined]
+
+
+def test_direct_construction_converts_and_checks(tmp_path: Path) -> None:
+    settings = Settings(home=str(tmp_path), node_port=9000, node_block_time=0.25)  # type: ignore[arg-type]
+    assert isinstance(settings.home, Path)
+    assert settings.home == tmp_path
+    assert (settings.node_port, settings.node_block_time, settings.network) == (9000, 0.25, "local")
+    assert Settings() == Settings(home=Path(".anchor"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.network = "amoy"  # type: ignore[misc]
+    with pytest.raises(InvalidInputError, match=r"network: 'mainnet' .*; node_port: 0 ") as info:
+        Settings(node_port=0, network="mainnet")  # type: ignore[arg-type]
+    assert str(info.value).startswith("invalid settings:")
+    with pytest.raises(InvalidInputError, match="stuck_after"):
+        dataclasses.replace(settings, stuck_after=0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("node_port", "0"),
+        ("node_port", "65536"),
+        ("node_port", "-1"),
+        ("node_port", "80.5"),
+        ("node_port", "abc"),
+        ("node_block_time", "0"),
+        ("node_block_time", "-0.5"),
+        ("node_block_time", "nan"),
+        ("node_block_time", "soon"),
+        ("max_fee_gwei", "0"),
+        ("max_fee_gwei", "-3"),
+        ("max_fee_gwei", "inf"),
+        ("stuck_after", "0"),
+        ("stuck_after", "-60"),
+        ("network", "mainnet"),
+        ("network", "Polygon"),
+        ("rpc_url", "ftp://rpc.example"),
+        ("rpc_url", "127.0.0.1:8545"),
+        ("finality", "0"),
+        ("finality", "-2"),
+        ("finality", "final"),
+        ("finality", "1.5"),
+    ],
+)
+def test_each_rule_names_the_field_and_the_value(tmp_path: Path, field: str, value: str) -> None:
+    variable = next(name for name, target in ENV_VARIABLES.items() if target == field)
+    with pytest.raises(InvalidInputError, match=f"{field}: .*{re.escape(value)}") as info:
+        load_settings({variable: value}, home=tmp_path)
+    assert str(info.value).startswith(f"invalid configuration ({tmp_path / 'config.toml'} and ANCHOR_* variables): ")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("node_port", 1),
+        ("node_port", 65535),
+        ("node_block_time", 0.001),
+        ("max_fee_gwei", 500),
+        ("stuck_after", 1),
+        ("network", "amoy"),
+        ("rpc_url", "wss://rpc.example/ws"),
+        ("rpc_url", "http://127.0.0.1:8545"),
+        ("finality", "safe"),
+        ("finality", "latest"),
+        ("finality", "1"),
+    ],
+)
+def test_each_rule_accepts_its_edge_values(tmp_path: Path, field: str, value: Any) -> None:
+    assert getattr(Settings(home=tmp_path, **{field: value}), field) == value
+
+
+def test_a_refused_rpc_url_is_shown_masked(tmp_path: Path) -> None:
+    with pytest.raises(
+        InvalidInputError, match=r"rpc_url: 'ftp://user:\*\*\*\*@rpc.example/\*\*\*\*' .*scheme 'ftp'"
+    ) as info:
+        load_settings({"ANCHOR_RPC_URL": "ftp://user:pw@rpc.example/SECRETAPIKEY"}, home=tmp_path)
+    assert "SECRETAPIKEY" not in str(info.value)
+
+
+def test_environment_strings_become_the_field_types(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "ANCHOR_NODE_PORT": " 9100 ",
+            "ANCHOR_NODE_BLOCK_TIME": "0.5",
+            "ANCHOR_MAX_FEE_GWEI": "250",
+            "ANCHOR_STUCK_AFTER": "30",
+            "ANCHOR_FINALITY": "12",
+            "ANCHOR_KEY_PASSWORD": "hunter2",
+            "ANCHOR_KEY_PASSWORD_FILE": str(tmp_path / "pw"),
+            "ANCHOR_NETWORK": "amoy",
+        },
+        home=str(tmp_path),
+    )
+    assert settings.home == tmp_path
+    assert [(type(value), value) for value in (settings.node_port, settings.node_block_time)] == [
+        (int, 9100),
+        (float, 0.5),
+    ]
+    assert [(type(value), value) for value in (settings.max_fee_gwei, settings.stuck_after)] == [
+        (float, 250),
+        (float, 30),
+    ]
+    assert (settings.finality, settings.finality_policy) == ("12", 12)
+    assert isinstance(settings.key_password, Secret)
+    assert settings.key_password.get_secret_value() == "hunter2"
+    assert settings.key_password_file == tmp_path / "pw"
+    assert settings.network == "amoy"
+    assert load_settings({"ANCHOR_FINALITY": "safe"}, home=tmp_path).finality_policy == "safe"
+
+
+def test_toml_values_of_the_wrong_type_name_the_field(tmp_path: Path) -> None:
+    for line, field in [
+        ('node_port = "abc"', "node_port"),
+        ("node_port = true", "node_port"),
+        ("node_block_time = false", "node_block_time"),
+        ("rpc_url = 8545", "rpc_url"),
+        ('network = ["amoy"]', "network"),
+        ('key_password_file = ""', "key_password_file"),
+    ]:
+        (tmp_path / "config.toml").write_text(line + "\n")
+        with pytest.raises(InvalidInputError, match=f"{field}: "):
+            load_settings({}, home=tmp_path)
+    (tmp_path / "config.toml").write_text(
+        'node_port = 9000.0\nfinality = 3\nstuck_after = 5\nkey_password_file = "pw"\n'
+    )
+    settings = load_settings({}, home=tmp_path)
+    assert (settings.node_port, settings.finality, settings.stuck_after) == (9000, "3", 5.0)
+    assert settings.key_password_file == Path("pw")
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('netwrok = "amoy"\nnode_port = 0\n')
+    with pytest.raises(InvalidInputError) as info:
+        load_settings({"ANCHOR_STUCK_AFTER": "-1", "ANCHOR_FINALITY": "never"}, home=tmp_path)
+    message = str(info.value)
+    assert message.count("; ") == 3
+    for field in ("netwrok", "node_port", "stuck_after", "finality"):
+        assert f"{field}: " in message
+
+
+def test_unknown_keys_suggest_the_closest_setting(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text('netwrok = "amoy"\n')
+    with pytest.raises(InvalidInputError, match=r"netwrok: not a setting \(did you mean 'network'\?\)"):
+        load_settings({}, home=tmp_path)
+    (tmp_path / "config.toml").write_text("nodeport = 9000\n")
+    with pytest.raises(InvalidInputError, match="did you mean 'node_port'"):
+        load_settings({}, home=tmp_path)
+    (tmp_path / "config.toml").write_text("colour = 1\n")
+    with pytest.raises(InvalidInputError, match="colour: not a setting; known: home, network"):
+        load_settings({}, home=tmp_path)
+    with pytest.raises(InvalidInputError, match="registy: not a setting"):
+        load_settings({}, home=tmp_path / "x", registy="0x00")
+
+
+def test_the_key_password_is_masked_everywhere(tmp_path: Path) -> None:
+    secret = Secret("hunter2")
+    assert secret.get_secret_value() == "hunter2"
+    for shown in (repr(secret), str(secret), f"{secret}", f"{secret!r}", repr([secret])):
+        assert "hunter2" not in shown
+        assert "****" in shown
+    assert secret == Secret("hunter2")
+    assert secret != Secret("other")
+    assert secret != "hunter2"
+    assert not Secret("")
+    settings = load_settings({"ANCHOR_KEY_PASSWORD": "hunter2"}, home=tmp_path)
+    assert "hunter2" not in repr(settings)
+    assert "hunter2" not in str(settings)
+    assert settings.key_password == secret
+    with pytest.raises(InvalidInputError) as info:
+        Settings(key_password=12345)  # type: ignore[arg-type]
+    assert "key_password: expected a string" in str(info.value)
+    assert "12345" not in str(info.value)
 
 
 def test_mask_url_keeps_plain_local_urls() -> None:

@@ -1,20 +1,22 @@
-"""anchor's configuration: one typed model read from ``ANCHOR_HOME/config.toml`` and ``ANCHOR_*`` variables.
+"""anchor's configuration: one typed record read from ``ANCHOR_HOME/config.toml`` and ``ANCHOR_*`` variables.
 
 Precedence, highest first: command-line options, environment variables, ``config.toml``, defaults.
 Secrets (key passwords) are accepted from the environment or a file only, never from ``config.toml``,
 and are masked whenever the configuration is shown.
+
+Plain dataclasses and hand-written checks, no pydantic: every command reads the configuration, and
+``anchor verify`` must start in well under half a second.
 """
 
 from __future__ import annotations
 
+import math
 import os
-import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit, urlunsplit
-
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from anchor.errors import InvalidInputError
 from anchor.networks import NETWORKS
@@ -24,16 +26,50 @@ CONFIG_FILE = "config.toml"
 #: Keys that must never be written in config.toml (they would sit on disk in plain text).
 FORBIDDEN_IN_FILE = frozenset({"key_password", "private_key", "password", "mnemonic"})
 
+NetworkName = Literal["local", "amoy", "polygon"]
+NETWORK_NAMES: tuple[NetworkName, ...] = ("local", "amoy", "polygon")
+FINALITY_TAGS = ("finalized", "safe", "latest")
+RPC_SCHEMES = ("http", "https", "ws", "wss")
 
-class Settings(BaseModel):
-    """The effective configuration of one anchor invocation."""
+_T = TypeVar("_T")
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    home: Path = Field(default=Path(DEFAULT_HOME))
+class Secret:
+    """A string that does not show itself: ``repr`` and ``str`` are masked; read it with ``get_secret_value()``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        """The secret itself."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __len__(self) -> int:
+        return len(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """The effective configuration of one anchor invocation; every field is checked on construction."""
+
+    home: Path = Path(DEFAULT_HOME)
     """Data directory: node state, deployments, keys, database, receipts (``ANCHOR_HOME``)."""
 
-    network: Literal["local", "amoy", "polygon"] = "local"
+    network: NetworkName = "local"
     """Network name: local (anvil, 31337), amoy (Polygon testnet, 80002), polygon (Polygon PoS, 137)."""
 
     rpc_url: str | None = None
@@ -48,34 +84,36 @@ class Settings(BaseModel):
     key: str | None = None
     """Keystore name (under ``home/keys``) or path of the key that signs transactions (``ANCHOR_KEY``)."""
 
-    key_password: SecretStr | None = None
+    key_password: Secret | None = None
     """Keystore password, from the environment only (``ANCHOR_KEY_PASSWORD``); prompted for if unset."""
 
     key_password_file: Path | None = None
     """File whose first line is the keystore password (``ANCHOR_KEY_PASSWORD_FILE``)."""
 
-    node_port: int = Field(default=8545, ge=1, le=65535)
+    node_port: int = 8545
     """Port of the local anvil node, always bound to 127.0.0.1 (``ANCHOR_NODE_PORT``)."""
 
-    node_block_time: float = Field(default=1.0, gt=0)
+    node_block_time: float = 1.0
     """Seconds between local blocks; with one slot per epoch ``finalized`` trails the head by 2 blocks."""
 
-    max_fee_gwei: float | None = Field(default=None, gt=0)
+    max_fee_gwei: float | None = None
     """Ceiling on the max fee per gas in gwei; a transaction needing more is refused (``ANCHOR_MAX_FEE_GWEI``)."""
 
     finality: str = "finalized"
     """When a transaction counts as final: a block tag (finalized, safe, latest) or a number of confirmations
     (``ANCHOR_FINALITY``). Polygon PoS finalizes with milestones within seconds; ``finalized`` is the default."""
 
-    stuck_after: float = Field(default=60.0, gt=0)
+    stuck_after: float = 60.0
     """Seconds without a receipt before a transaction is replaced with fees raised 20% (``ANCHOR_STUCK_AFTER``)."""
 
-    @field_validator("finality")
-    @classmethod
-    def _check_finality(cls, value: str) -> str:
-        if value in {"finalized", "safe", "latest"} or (value.isdigit() and int(value) >= 1):
-            return value
-        raise ValueError(f"{value!r} is neither finalized, safe, latest nor a number of confirmations >= 1")
+    def __post_init__(self) -> None:
+        """Convert each field to its type (``home`` from a string, say) and check it; report every problem."""
+        converted, problems = _convert({f.name: getattr(self, f.name) for f in fields(self)})
+        if problems:
+            raise InvalidInputError(f"invalid settings: {'; '.join(problems)}")
+        for name, value in converted.items():
+            if value is not getattr(self, name):
+                object.__setattr__(self, name, value)
 
     @property
     def finality_policy(self) -> str | int:
@@ -86,13 +124,6 @@ class Settings(BaseModel):
     def receipts_dir(self) -> Path:
         """Default folder for receipts written by ``anchor batch run``."""
         return self.resolved_home / "receipts"
-
-    @field_validator("rpc_url")
-    @classmethod
-    def _check_rpc_url(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in {"http", "https", "ws", "wss"}:
-            raise ValueError(f"{value!r} is not an http(s) or ws(s) URL")
-        return value
 
     @property
     def resolved_home(self) -> Path:
@@ -183,6 +214,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     """Read ``config.toml`` under ``ANCHOR_HOME`` and the ``ANCHOR_*`` variables; apply ``overrides`` last.
 
     ``overrides`` whose value is None are ignored, so CLI options can be passed through unconditionally.
+    Strings from the environment are converted to each field's type; every problem is reported at once.
     """
     env = os.environ if environ is None else environ
     home = Path(overrides.get("home") or env.get("ANCHOR_HOME") or DEFAULT_HOME)
@@ -192,16 +224,15 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         values |= _read_config_file(config_path)
     values |= {field: env[name] for name, field in ENV_VARIABLES.items() if env.get(name)}
     values |= {key: value for key, value in overrides.items() if value is not None}
-    try:
-        return Settings(**values)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors(include_url=False)
-        )
-        raise InvalidInputError(f"invalid configuration ({config_path} and ANCHOR_* variables): {problems}") from None
+    converted, problems = _convert(values)
+    if problems:
+        raise InvalidInputError(f"invalid configuration ({config_path} and ANCHOR_* variables): {'; '.join(problems)}")
+    return Settings(**converted)
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:
+    import tomllib  # only when there is a file to read
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
@@ -214,3 +245,146 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         )
     data.pop("home", None)
     return data
+
+
+# --- conversion and checks: one function per field type, raising _FieldError with the problem ---
+
+
+class _FieldError(Exception):
+    """A value a field cannot take; the message says why and shows the value (never a secret)."""
+
+
+def _shown(value: object) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    raise _FieldError(f"expected a string, got {_shown(value)}")
+
+
+def _path(value: object) -> Path:
+    if isinstance(value, Path):
+        return value
+    if isinstance(value, str) and value:
+        return Path(value)
+    raise _FieldError(f"expected a non-empty path, got {_shown(value)}")
+
+
+def _secret(value: object) -> Secret:
+    if isinstance(value, Secret):
+        return value
+    if isinstance(value, str):
+        return Secret(value)
+    raise _FieldError(f"expected a string, got a {type(value).__name__}")  # the value itself is not shown
+
+
+def _integer(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    raise _FieldError(f"expected an integer, got {_shown(value)}")
+
+
+def _number(value: object) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            pass
+    raise _FieldError(f"expected a number, got {_shown(value)}")
+
+
+def _port(value: object) -> int:
+    port = _integer(value)
+    if not 1 <= port <= 65535:
+        raise _FieldError(f"{port} is not a port number (1..65535)")
+    return port
+
+
+def _positive(value: object) -> float:
+    number = _number(value)
+    if not (math.isfinite(number) and number > 0):
+        raise _FieldError(f"{value!r} is not a number > 0")
+    return number
+
+
+def _network(value: object) -> NetworkName:
+    for name in NETWORK_NAMES:
+        if value == name:
+            return name
+    raise _FieldError(f"{value!r} is not one of {', '.join(NETWORK_NAMES)}")
+
+
+def _rpc_url(value: object) -> str:
+    url = _text(value)
+    scheme = urlsplit(url).scheme
+    if scheme not in RPC_SCHEMES:
+        raise _FieldError(f"{mask_url(url)!r} is not an http(s) or ws(s) URL (scheme {scheme!r})")
+    return url
+
+
+def _finality(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # `finality = 12` in config.toml
+    text = _text(value)
+    if text in FINALITY_TAGS or (text.isascii() and text.isdigit() and int(text) >= 1):
+        return text
+    raise _FieldError(f"{text!r} is neither {', '.join(FINALITY_TAGS)} nor a number of confirmations >= 1")
+
+
+def _optional(convert: Callable[[object], _T]) -> Callable[[object], _T | None]:
+    def optional(value: object) -> _T | None:
+        return None if value is None else convert(value)
+
+    return optional
+
+
+#: field name -> conversion and check; the keys are exactly the fields of Settings.
+_CONVERTERS: dict[str, Callable[[object], object]] = {
+    "home": _path,
+    "network": _network,
+    "rpc_url": _optional(_rpc_url),
+    "registry": _optional(_text),
+    "database_url": _optional(_text),
+    "key": _optional(_text),
+    "key_password": _optional(_secret),
+    "key_password_file": _optional(_path),
+    "node_port": _port,
+    "node_block_time": _positive,
+    "max_fee_gwei": _optional(_positive),
+    "finality": _finality,
+    "stuck_after": _positive,
+}
+
+
+def _convert(values: Mapping[str, object]) -> tuple[dict[str, Any], list[str]]:
+    """``values`` converted to the fields' types, and a ``field: problem`` line for each one refused."""
+    converted: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, value in values.items():
+        convert = _CONVERTERS.get(name)
+        if convert is None:
+            problems.append(f"{name}: {_unknown_key(name)}")
+            continue
+        try:
+            converted[name] = convert(value)
+        except _FieldError as error:
+            problems.append(f"{name}: {error}")
+    return converted, problems
+
+
+def _unknown_key(name: str) -> str:
+    import difflib  # only on this error path
+
+    close = difflib.get_close_matches(name, list(_CONVERTERS), n=1)
+    return "not a setting" + (f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(_CONVERTERS)}")
