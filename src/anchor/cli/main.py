@@ -9,7 +9,6 @@ import click
 
 from anchor import __version__
 from anchor.cli.context import AppContext
-from anchor.cli.output import err_console
 from anchor.errors import AnchorError, InvalidInputError
 
 #: Exit codes: 0 success, 1 a refusal or failure (chain, contract, verification), 2 unusable input.
@@ -46,7 +45,7 @@ class AnchorGroup(click.Group):
         try:
             return super().invoke(ctx)
         except AnchorError as error:
-            err_console.print(f"[bold red]error:[/] {error}", highlight=False, markup=True)
+            click.echo(f"{click.style('error:', fg='red', bold=True)} {error}", err=True)
             sys.exit(EXIT_INVALID_INPUT if isinstance(error, InvalidInputError) else EXIT_FAILURE)
 
 

@@ -10,10 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.markup import escape
 
 from anchor.cli.context import app_context, verifier_endpoint_options
-from anchor.cli.output import console, err_console
 from anchor.credential import MAX_CREDENTIAL_BYTES, parse_credential
 from anchor.errors import InvalidInputError
 from anchor.receipt import split_receipt
@@ -35,8 +33,13 @@ EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
 COMPACT_FROM = 10
 #: From this many receipts on, a progress bar (on a terminal).
 PROGRESS_FROM = 200
-_MARKS = {"passed": "[green]✓[/]", "failed": "[bold red]✗[/]", "not-checked": "[dim]–[/]"}
-_VERDICT_STYLE = {"VALID": "bold green", "INVALID": "bold red", "ERROR": "bold yellow"}
+#: Plain click styling, not rich: a one-receipt `anchor verify` starts faster without it.
+_MARKS = {
+    "passed": click.style("✓", fg="green"),
+    "failed": click.style("✗", fg="red", bold=True),
+    "not-checked": click.style("–", dim=True),
+}
+_VERDICT_COLOUR = {"VALID": "green", "INVALID": "red", "ERROR": "yellow"}
 
 
 @click.command()
@@ -131,7 +134,7 @@ def verify(
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     elif len(sources) > 1:
         parts = [f"{counts[v]} {v.value.lower()}" for v in (Verdict.VALID, Verdict.INVALID, Verdict.ERROR)]
-        console.print(f"{len(sources)} receipts: " + ", ".join(parts))
+        click.echo(f"{len(sources)} receipts: " + ", ".join(parts))
     if counts[Verdict.ERROR]:
         sys.exit(EXIT_UNUSABLE)
     if counts[Verdict.INVALID]:
@@ -182,8 +185,10 @@ class _Progress:
     def __init__(self, total: int, *, enabled: bool) -> None:
         self.total = total
         self.bar: Progress | None = None
-        if enabled and err_console.is_terminal:
+        if enabled and sys.stderr.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            from anchor.cli.output import err_console
 
             self.bar = Progress(
                 TextColumn("verifying"),
@@ -211,18 +216,19 @@ def _summary_json(counts: Counter[Verdict]) -> dict[str, int]:
     return {verdict.value.lower(): counts[verdict] for verdict in Verdict}
 
 
+def _verdict_text(result: Verification, text: str) -> str:
+    return click.style(text, fg=_VERDICT_COLOUR[result.verdict.value], bold=True)
+
+
 def _show_line(result: Verification) -> None:
     """One line: status, source, the reason it is not valid."""
-    style = _VERDICT_STYLE[result.verdict.value]
-    console.print(
-        f"[{style}]{escape(result.status)}[/] {escape(result.source or '')}: {escape(result.summary)}",
-    )
+    click.echo(f"{_verdict_text(result, result.status)} {result.source or ''}: {result.summary}")
 
 
 def _show_detail(result: Verification) -> None:
     """The credential in one line, every check with its mark and reason, and the verdict."""
     if result.source:
-        console.print(f"[bold]{escape(result.source)}[/]")
+        click.echo(click.style(result.source, bold=True))
     summary = result.credential
     if summary is not None:
         facts = [
@@ -232,14 +238,13 @@ def _show_detail(result: Verification) -> None:
             f"EQF {summary.eqf_level}" if summary.eqf_level is not None else None,
             summary.awarding_body,
         ]
-        console.print("  " + escape(" · ".join(fact for fact in facts if fact)))
+        click.echo("  " + " · ".join(fact for fact in facts if fact))
     width = max(len(check.title) for check in result.checks)
     for check in result.checks:
-        console.print(f"  {_MARKS[check.state.value]} {check.title.ljust(width)}  {escape(check.reason)}")
+        click.echo(f"  {_MARKS[check.state.value]} {check.title.ljust(width)}  {check.reason}")
     evidence = result.evidence
     if evidence is not None and evidence.explorer_tx:
-        console.print(f"  [dim]transaction {evidence.explorer_tx}[/]")
-    style = _VERDICT_STYLE[result.verdict.value]
+        click.echo(click.style(f"  transaction {evidence.explorer_tx}", dim=True))
     verdict = result.verdict.value
     label = result.status if result.status == verdict else f"{result.status} ({verdict})"
-    console.print(f"  [{style}]{escape(label)}[/]" + ("" if result.valid else f": {escape(result.summary)}"))
+    click.echo(f"  {_verdict_text(result, label)}" + ("" if result.valid else f": {result.summary}"))
