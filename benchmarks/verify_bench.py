@@ -12,7 +12,11 @@ credentials as one batch and writes their receipts to a directory. Then, in the 
 - a directory: :func:`anchor.verifier.bulk.verify_paths` (worker processes and threads) and the
   ``anchor verify DIR`` command, process start included;
 - one receipt: ``anchor verify FILE`` as a new process, start included (median of several runs), and the
-  same receipt verified in-process by a fresh :class:`~anchor.verifier.Verifier` (first call, cold caches).
+  same receipt verified in-process by a fresh :class:`~anchor.verifier.Verifier` (first call, cold caches);
+  anchor's sources are byte-compiled first, as an installed package is (an editable install under
+  ``PYTHONDONTWRITEBYTECODE=1`` would recompile them at every start);
+- the credential's JSON Schema check per credential: jsonschema-rs (what decides) against Python jsonschema
+  (which only explains the problems of an invalid credential).
 
 Targets (issue 6): at least 500 receipts/s for a directory; one receipt in under 0.5 s including start.
 The machine's load is printed too: figures on a shared 2-core machine move with it.
@@ -21,6 +25,7 @@ The machine's load is printed too: figures on a shared 2-core machine move with 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
@@ -159,6 +164,20 @@ def whole_verifications(registry: Registry, verifier: Verifier, texts: list[byte
     return baseline, rate(len(texts), time.perf_counter() - started)
 
 
+def schema_check_times(credentials: list[dict[str, Any]]) -> tuple[float, float]:
+    """Microseconds per credential of the schema check alone: jsonschema-rs, then Python jsonschema."""
+    from anchor import credential as credential_module
+
+    fast, explaining = credential_module._fast_validator(), credential_module._explaining_validator()
+    started = time.perf_counter()
+    assert all(fast.is_valid(item) for item in credentials)
+    rust = (time.perf_counter() - started) / len(credentials) * 1e6
+    started = time.perf_counter()
+    assert not any(True for item in credentials for _ in explaining.iter_errors(item))
+    python = (time.perf_counter() - started) / len(credentials) * 1e6
+    return rust, python
+
+
 def run_cli(settings: Settings, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
     env = {**os.environ, "ANCHOR_HOME": str(settings.home), "ANCHOR_NODE_PORT": str(settings.node_port)}
     started = time.perf_counter()
@@ -203,6 +222,7 @@ def main() -> None:
             assert done.returncode == 0, done.stdout + done.stderr
             cli_dir = rate(options.count, cli_seconds)
 
+            compileall.compile_dir(str(ROOT / "src" / "anchor"), quiet=1)
             single = receipt_dir / "000000.json"
             times = []
             for _ in range(options.single_runs):
@@ -214,6 +234,8 @@ def main() -> None:
             with Verifier([rpc], trusted) as cold:
                 assert cold.verify(texts[0]).verdict is Verdict.VALID
             single_lib = time.perf_counter() - started
+            credentials = [split_receipt(receipt)[0] for receipt in receipts[: options.sample]]
+            schema_rust, schema_python = schema_check_times(credentials)
             started = time.perf_counter()
             subprocess.run([sys.executable, "-c", "import anchor.cli"], check=True)
             import_cli = time.perf_counter() - started
@@ -239,6 +261,9 @@ def main() -> None:
     print(f"  Verifier, cold, in-process     {single_lib:8.3f} s")
     print(f"  python -c 'import anchor.cli'  {import_cli:8.3f} s")
     print(f"  python -c 'import anchor.verifier' {import_verifier:4.3f} s")
+    print("credential schema check, per credential")
+    print(f"  Python jsonschema (explains)   {schema_python:8.0f} µs")
+    print(f"  jsonschema-rs (decides)        {schema_rust:8.0f} µs   x{schema_python / schema_rust:.0f} faster")
 
 
 if __name__ == "__main__":

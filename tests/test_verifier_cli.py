@@ -162,3 +162,36 @@ def test_many_receipts_in_worker_processes_keep_their_order(world: World, tmp_pa
     cli = run(world, str(tmp_path), "--processes", "2")
     assert cli.exit_code == 1
     assert f"{len(paths)} receipts: {len(paths) // 2} valid, {len(paths) // 2} invalid, 0 error" in cli.output
+
+
+#: What a one-receipt `anchor verify` must not load: each costs tens to hundreds of milliseconds of start-up.
+HEAVY_FOR_VERIFY = ("web3", "eth_abi", "eth_utils", "eth_typing", "eth_account", "pydantic", "jsonschema", "rich")
+
+
+def test_a_one_receipt_verify_process_loads_none_of_the_heavy_libraries(world: World, files: dict[str, Path]) -> None:
+    """Start-up is most of a one-receipt verification (issue 6: under 0.5 s); this keeps it lean."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from anchor.cli import main\n"
+        "try:\n"
+        "    main(['verify', sys.argv[1]])\n"
+        "except SystemExit as done:\n"
+        "    code = done.code\n"
+        "heavy = sorted({name.split('.')[0] for name in sys.modules} & set(sys.argv[2:]))\n"
+        "print('LOADED', ' '.join(heavy))\n"
+        "sys.exit(code)\n"
+    )
+    env = {"ANCHOR_HOME": str(world.home), "ANCHOR_NODE_PORT": str(world.settings.node_port), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(files["valid"]), *HEAVY_FOR_VERIFY],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "VALID" in done.stdout
+    assert done.stdout.rstrip().splitlines()[-1] == "LOADED", done.stdout
