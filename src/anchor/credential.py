@@ -262,29 +262,17 @@ def _pointer(path: Iterable[str | int]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
-def _control_problems(value: Any, path: list[str | int], problems: list[FieldProblem]) -> None:
-    """Append a problem for each text or key of a clean ``value`` that holds a control character."""
-    if isinstance(value, str):
-        control = _CONTROL_RE.search(value)
-        if control is not None:
-            problems.append(
-                FieldProblem(
-                    _pointer(path),
-                    f"contains the control character U+{ord(control.group()):04X} at character {control.start()}; "
-                    "only tab, line feed and carriage return are allowed",
-                )
+def _control_problem(text: str, path: list[str | int], problems: list[FieldProblem]) -> None:
+    """Append a problem if ``text`` holds a control character."""
+    control = _CONTROL_RE.search(text)
+    if control is not None:
+        problems.append(
+            FieldProblem(
+                _pointer(path),
+                f"contains the control character U+{ord(control.group()):04X} at character {control.start()}; "
+                "only tab, line feed and carriage return are allowed",
             )
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            path.append(key)
-            _control_problems(key, path, problems)
-            _control_problems(item, path, problems)
-            path.pop()
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            path.append(index)
-            _control_problems(item, path, problems)
-            path.pop()
+        )
 
 
 def _clean_text(text: str, path: list[str | int], problems: list[FieldProblem]) -> str:
@@ -303,9 +291,14 @@ def _clean_text(text: str, path: list[str | int], problems: list[FieldProblem]) 
     return unicodedata.normalize("NFC", text)
 
 
-def _clean(value: Any, path: list[str | int], problems: list[FieldProblem], depth: int) -> Any:
-    """Return ``value`` as plain JSON with NFC text, appending a problem for anything I-JSON forbids."""
+def _clean(value: Any, path: list[str | int], problems: list[FieldProblem], depth: int, controls: bool = False) -> Any:
+    """Return ``value`` as plain JSON with NFC text, appending a problem for anything I-JSON forbids.
+
+    With ``controls``, also for text or keys holding a control character (a rule of credential content).
+    """
     if isinstance(value, str):
+        if controls:
+            _control_problem(value, path, problems)
         return value if value.isascii() else _clean_text(value, path, problems)
     if value is None or isinstance(value, bool):
         return value
@@ -340,6 +333,8 @@ def _clean(value: Any, path: list[str | int], problems: list[FieldProblem], dept
                 problems.append(FieldProblem(_pointer(path), f"has a key {key!r} that is not a string"))
                 continue
             path.append(key)
+            if controls:
+                _control_problem(key, path, problems)
             name = key if key.isascii() else _clean_text(key, path, problems)
             path[-1] = name
             if name in out:
@@ -355,14 +350,14 @@ def _clean(value: Any, path: list[str | int], problems: list[FieldProblem], dept
                     )
             elif name != key:
                 raw_keys[name] = key
-            out[name] = _clean(item, path, problems, depth + 1)
+            out[name] = _clean(item, path, problems, depth + 1, controls)
             path.pop()
         return out
     if isinstance(value, list | tuple):
         items: list[Any] = []
         for index, item in enumerate(value):
             path.append(index)
-            items.append(_clean(item, path, problems, depth + 1))
+            items.append(_clean(item, path, problems, depth + 1, controls))
             path.pop()
         return items
     problems.append(FieldProblem(_pointer(path), f"a {type(value).__name__} is not a JSON value"))
@@ -591,8 +586,7 @@ def validate_credential(credential: object, *, source: str | None = None) -> Non
             [FieldProblem("", f"expected a JSON object, got {type(credential).__name__}")], source
         )
     problems: list[FieldProblem] = []
-    clean: Credential = _clean(credential, [], problems, 0)
-    _control_problems(clean, [], problems)
+    clean: Credential = _clean(credential, [], problems, 0, controls=True)
     if problems:
         raise CredentialValidationError(_unique_sorted(problems), source)
     version = clean.get(FORMAT_KEY)
