@@ -120,6 +120,8 @@ def test_direct_construction_converts_and_checks(tmp_path: Path) -> None:
         ("node_port", "-1"),
         ("node_port", "80.5"),
         ("node_port", "abc"),
+        ("node_port", "8_545"),
+        ("node_port", "\u0668\u0665\u0664\u0665"),  # Arabic-Indic digits, which int() would take
         ("node_block_time", "0"),
         ("node_block_time", "-0.5"),
         ("node_block_time", "nan"),
@@ -129,6 +131,8 @@ def test_direct_construction_converts_and_checks(tmp_path: Path) -> None:
         ("max_fee_gwei", "inf"),
         ("stuck_after", "0"),
         ("stuck_after", "-60"),
+        ("stuck_after", "6_0"),
+        ("stuck_after", "\u0666\u0660"),
         ("network", "mainnet"),
         ("network", "Polygon"),
         ("rpc_url", "ftp://rpc.example"),
@@ -137,6 +141,7 @@ def test_direct_construction_converts_and_checks(tmp_path: Path) -> None:
         ("finality", "-2"),
         ("finality", "final"),
         ("finality", "1.5"),
+        ("finality", "\u0661\u0662"),
     ],
 )
 def test_each_rule_names_the_field_and_the_value(tmp_path: Path, field: str, value: str) -> None:
