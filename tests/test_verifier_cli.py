@@ -195,3 +195,46 @@ def test_a_one_receipt_verify_process_loads_none_of_the_heavy_libraries(world: W
     assert done.returncode == 0, done.stdout + done.stderr
     assert "VALID" in done.stdout
     assert done.stdout.rstrip().splitlines()[-1] == "LOADED", done.stdout
+
+
+HOSTILE = "\x1b]0;owned\x07\x1b[8m\u202eDILAV\r\b"
+
+
+def test_control_and_bidi_characters_from_a_receipt_are_printed_as_escapes(world: World, tmp_path: Path) -> None:
+    """A hostile receipt cannot hide the verdict or rewrite the screen: its controls are shown, not obeyed."""
+    hostile = world.receipt("valid")
+    hostile["credentialSubject"]["achievement"]["name"] = "Data literacy" + HOSTILE
+    hostile["credentialSubject"]["x" + HOSTILE] = "y"
+    path = tmp_path / f"receipt{HOSTILE[:3]}.json"
+    path.write_text(json.dumps(hostile), encoding="utf-8")
+    env = {"ANCHOR_HOME": str(world.home), "ANCHOR_NODE_PORT": str(world.settings.node_port)}
+    outputs = []
+    for args in ([str(path)], [str(path), str(path)] * 5):  # detailed, and one line per receipt
+        result = CliRunner().invoke(main, ["verify", *args], env=env, color=True, catch_exceptions=False)
+        assert result.exit_code == 1, result.output
+        for character in ("\x07", "\u202e", "\r", "\b", "\x1b]", "\x1b[8m"):
+            assert character not in result.output, (character, result.output)
+        assert "receipt\\u001b]0.json" in result.output
+        outputs.append(result.output)
+    detailed = outputs[0]
+    assert "Data literacy\\u001b]0;owned\\u0007\\u001b[8m\\u202eDILAV\\u000d\\u0008" in detailed  # the summary
+    assert "/credentialSubject/x\\u001b]0;owned" in detailed  # the schema problem naming the key
+
+
+def test_an_error_line_shows_control_characters_as_escapes(world: World, tmp_path: Path) -> None:
+    env = {"ANCHOR_HOME": str(world.home), "ANCHOR_NODE_PORT": str(world.settings.node_port)}
+    missing = str(tmp_path / f"missing{HOSTILE}.json")  # "cannot read <path>: ..." names the file as given
+    result = CliRunner().invoke(main, ["verify", "--link", missing], env=env, color=True, catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert "\x1b]" not in result.output
+    assert "\u202e" not in result.output
+    assert "\\u001b]0;owned" in result.output
+
+
+def test_no_color_turns_the_marks_plain(world: World, files: dict[str, Path]) -> None:
+    env = {"ANCHOR_HOME": str(world.home), "ANCHOR_NODE_PORT": str(world.settings.node_port)}
+    coloured = CliRunner().invoke(main, ["verify", str(files["valid"])], env=env, color=True)
+    plain = CliRunner().invoke(main, ["verify", str(files["valid"])], env={**env, "NO_COLOR": "1"}, color=True)
+    assert "\x1b[" in coloured.output
+    assert "\x1b[" not in plain.output
+    assert plain.output.count("✓") == 8

@@ -9,6 +9,7 @@ import click
 
 from anchor import __version__
 from anchor.cli.context import AppContext
+from anchor.cli.terminal import echo, printable
 from anchor.errors import AnchorError, InvalidInputError
 
 #: Exit codes: 0 success, 1 a refusal or failure (chain, contract, verification), 2 unusable input.
@@ -45,7 +46,7 @@ class AnchorGroup(click.Group):
         try:
             return super().invoke(ctx)
         except AnchorError as error:
-            click.echo(f"{click.style('error:', fg='red', bold=True)} {error}", err=True)
+            echo(f"{click.style('error:', fg='red', bold=True)} {printable(error, keep_lines=True)}", err=True)
             sys.exit(EXIT_INVALID_INPUT if isinstance(error, InvalidInputError) else EXIT_FAILURE)
 
 

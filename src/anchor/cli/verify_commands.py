@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from anchor.cli.context import app_context, verifier_endpoint_options
+from anchor.cli.terminal import echo, printable
 from anchor.credential import MAX_CREDENTIAL_BYTES, parse_credential
 from anchor.errors import InvalidInputError
 from anchor.receipt import split_receipt
@@ -134,7 +135,7 @@ def verify(
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
     elif len(sources) > 1:
         parts = [f"{counts[v]} {v.value.lower()}" for v in (Verdict.VALID, Verdict.INVALID, Verdict.ERROR)]
-        click.echo(f"{len(sources)} receipts: " + ", ".join(parts))
+        echo(f"{len(sources)} receipts: " + ", ".join(parts))
     if counts[Verdict.ERROR]:
         sys.exit(EXIT_UNUSABLE)
     if counts[Verdict.INVALID]:
@@ -221,14 +222,17 @@ def _verdict_text(result: Verification, text: str) -> str:
 
 
 def _show_line(result: Verification) -> None:
-    """One line: status, source, the reason it is not valid."""
-    click.echo(f"{_verdict_text(result, result.status)} {result.source or ''}: {result.summary}")
+    """One line: status, source, the reason it is not valid (outside text made printable)."""
+    echo(f"{_verdict_text(result, result.status)} {printable(result.source or '')}: {printable(result.summary)}")
 
 
 def _show_detail(result: Verification) -> None:
-    """The credential in one line, every check with its mark and reason, and the verdict."""
+    """The credential in one line, every check with its mark and reason, and the verdict.
+
+    Everything that comes from the receipt, the endpoints or the file system goes through :func:`printable`.
+    """
     if result.source:
-        click.echo(click.style(result.source, bold=True))
+        echo(click.style(printable(result.source), bold=True))
     summary = result.credential
     if summary is not None:
         facts = [
@@ -238,13 +242,13 @@ def _show_detail(result: Verification) -> None:
             f"EQF {summary.eqf_level}" if summary.eqf_level is not None else None,
             summary.awarding_body,
         ]
-        click.echo("  " + " · ".join(fact for fact in facts if fact))
+        echo("  " + printable(" · ".join(fact for fact in facts if fact)))
     width = max(len(check.title) for check in result.checks)
     for check in result.checks:
-        click.echo(f"  {_MARKS[check.state.value]} {check.title.ljust(width)}  {check.reason}")
+        echo(f"  {_MARKS[check.state.value]} {check.title.ljust(width)}  {printable(check.reason)}")
     evidence = result.evidence
     if evidence is not None and evidence.explorer_tx:
-        click.echo(click.style(f"  transaction {evidence.explorer_tx}", dim=True))
+        echo(click.style(f"  transaction {printable(evidence.explorer_tx)}", dim=True))
     verdict = result.verdict.value
     label = result.status if result.status == verdict else f"{result.status} ({verdict})"
-    click.echo(f"  {_verdict_text(result, label)}" + ("" if result.valid else f": {result.summary}"))
+    echo(f"  {_verdict_text(result, label)}" + ("" if result.valid else f": {printable(result.summary)}"))
