@@ -124,6 +124,30 @@ def test_a_trailing_line_feed_does_not_pass_an_anchored_pattern() -> None:
     with pytest.raises(CredentialValidationError) as info:
         validate_credential(credential)
     assert [problem.path for problem in info.value.problems] == ["/issuer/address/addressCountryCode"]
+    assert "white space at its start or end" in info.value.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("name",), "\ufeff"),
+        (("issuer", "id"), "https://x.example/\ufeffa"),
+        (("anchorSalt",), "0x" + "ab" * 32 + "\n"),
+    ],
+)
+def test_what_only_the_fast_engine_refuses_is_explained(path: tuple[str, ...], value: str) -> None:
+    credential = copy.deepcopy(BASES[0])
+    parent = credential
+    for part in path[:-1]:
+        parent = parent[part]
+    parent[path[-1]] = value
+    assert reference_problems(credential) == []  # Python jsonschema alone would let it through
+    with pytest.raises(CredentialValidationError) as info:
+        validate_credential(credential)
+    (problem,) = info.value.problems
+    assert problem.path == "/" + "/".join(path)
+    assert " is not " in problem.message
+    assert "U+FEFF" in problem.message or "white space" in problem.message
 
 
 def test_a_problem_only_the_fast_engine_sees_is_still_reported(monkeypatch: pytest.MonkeyPatch) -> None:

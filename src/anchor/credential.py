@@ -54,7 +54,10 @@ Everything else is hashed, including two anchor fields at the top level:
 Text is normalised to Unicode NFC on intake and again before hashing, so a credential typed twice (once
 with precomposed, once with combining characters) has one digest. Parsing is strict I-JSON (RFC 7493):
 numbers must be exact in every JSON implementation, so integers beyond ±(2**53-1) are refused, and so are
-floats of magnitude in [2**53, 1e21), which RFC 8785 would write as such integers. This module is pure:
+floats of magnitude in [2**53, 1e21), which RFC 8785 would write as such integers. Validation
+refuses control characters in text other than tab, line feed and carriage return, and matches the
+schema's patterns as ECMA-262 regular expressions (jsonschema-rs decides; Python jsonschema explains):
+``$`` does not match before a final line feed, and U+FEFF counts as white space. This module is pure:
 it imports nothing from the chain side.
 """
 
@@ -535,16 +538,38 @@ def _explaining_validator() -> Draft202012Validator:
 def _schema_problems(credential: Credential) -> list[FieldProblem]:
     """Every schema problem of a credential the fast validator rejected, described with its field.
 
-    The two engines agree on the shipped schema (a test compares them); should the Python one find nothing,
-    the fast validator's own messages are reported, so a rejected credential is never let through.
+    The fast engine is at least as strict as the Python one on the shipped schema (a property test), and
+    stricter in two ways: a pattern's ``$`` does not match before a final line feed ("en\\n" is not a
+    language code), and U+FEFF counts as white space. For those only the fast engine's errors exist; they
+    are described by :func:`_describe_fast`, so a rejected credential is never let through.
     """
     problems = [problem for error in _explaining_validator().iter_errors(credential) for problem in _describe(error)]
     if problems:
         return problems
-    return [
-        FieldProblem(_pointer(error.instance_path), error.message)
-        for error in _fast_validator().iter_errors(credential)
-    ]
+    return [_describe_fast(error) for error in _fast_validator().iter_errors(credential)]
+
+
+def _describe_fast(error: jsonschema_rs.ValidationError) -> FieldProblem:
+    """One jsonschema-rs error as a human problem: the field, what it must look like, what is wrong."""
+    where = _pointer(error.instance_path)
+    node: Any = json.loads(_schema_text())
+    for part in error.schema_path[:-1]:
+        if isinstance(node, dict) and isinstance(part, str):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    title = node.get("title") if isinstance(node, dict) else None
+    instance = error.instance
+    if not (isinstance(instance, str) and error.schema_path and error.schema_path[-1] == "pattern" and title):
+        return FieldProblem(where, error.message)
+    hints = []
+    if instance != instance.strip():
+        hints.append("remove the white space at its start or end")
+    if "\ufeff" in instance:
+        hints.append("it contains U+FEFF, an invisible zero-width no-break space")
+    return FieldProblem(where, f"{_show(instance)} is not {title}" + "".join(f"; {hint}" for hint in hints))
 
 
 def credential_schema() -> dict[str, Any]:
