@@ -156,9 +156,9 @@ def test_many_receipts_in_worker_processes_keep_their_order(world: World, tmp_pa
     with Verifier([world.rpc_url], [world.registry.address]) as verifier:
         results = list(verify_paths(verifier, paths, processes=2, threads=2))
     assert [result.source for result in results] == paths
-    for path, result in zip(paths, results, strict=True):
-        expected = Verdict.VALID if path.endswith(("-valid.json", "-valid2.json")) else Verdict.INVALID
-        assert result.verdict is expected, (path, result.summary)
+    for source, result in zip(paths, results, strict=True):
+        expected = Verdict.VALID if source.endswith(("-valid.json", "-valid2.json")) else Verdict.INVALID
+        assert result.verdict is expected, (source, result.summary)
     cli = run(world, str(tmp_path), "--processes", "2")
     assert cli.exit_code == 1
     assert f"{len(paths)} receipts: {len(paths) // 2} valid, {len(paths) // 2} invalid, 0 error" in cli.output
