@@ -78,3 +78,17 @@ def test_issue_batch_receipt_revoke_on_the_command_line(tmp_path: Path) -> None:
         assert anchor("verify", str(receipts[1])).exit_code == 0
     finally:
         anchor("node", "stop")
+
+
+def test_refusals_print_outside_text_literally(tmp_path: Path) -> None:
+    """A credential's values and a file's name are shown as they are: no rich markup, no terminal escapes."""
+    credential = json.loads(json.dumps(next(iter(generate_credentials(1, seed=5, issuer=ISSUER)))))
+    credential["credentialSubject"]["achievement"]["inLanguage"] = "[bold]en[/]"
+    source = tmp_path / "in[red]put\x1b]0;owned\x07.json"
+    source.write_text(json.dumps(credential), encoding="utf-8")
+    env = {"ANCHOR_HOME": str(tmp_path / "home")}
+    result = CliRunner().invoke(main, ["issue", str(source)], env=env, color=True, catch_exceptions=False)
+    assert result.exit_code == 2, result.output
+    assert "in[red]put\\u001b]0;owned\\u0007.json" in result.output
+    assert '"[bold]en[/]" is not a BCP 47 language tag' in result.output
+    assert "\x1b]" not in result.output

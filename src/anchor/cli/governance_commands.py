@@ -10,7 +10,7 @@ from rich.table import Table
 
 from anchor.chain import receipt_summary
 from anchor.cli.context import app_context, chain_options
-from anchor.cli.output import console, show_transaction
+from anchor.cli.output import console, safe, show_transaction
 from anchor.deployments import Deployment, artifact_hash, load_deployment, record_deployment
 from anchor.errors import InvalidInputError
 from anchor.networks import is_public_chain
@@ -149,7 +149,9 @@ def list_issuers() -> None:
             for s in registry.signers_of(info.issuer_id)
         ]
         state = "active" if info.active else f"deactivated {_when(info.deactivated_at)}"
-        table.add_row(str(info.issuer_id), info.name, info.country, info.uri, state, "\n".join(keys) or "-")
+        table.add_row(
+            str(info.issuer_id), safe(info.name), safe(info.country), safe(info.uri), state, "\n".join(keys) or "-"
+        )
     console.print(table)
 
 

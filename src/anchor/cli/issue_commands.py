@@ -10,7 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 
 from anchor import intake
 from anchor.cli.context import app_context
-from anchor.cli.output import console, err_console
+from anchor.cli.output import console, err_console, safe
+from anchor.cli.terminal import printable
 from anchor.errors import InvalidInputError
 from anchor.store import QueueOutcome, Store
 
@@ -52,16 +53,16 @@ def issue(inputs: tuple[str, ...], partial: bool, workers: int | None) -> None:
     duplicates_shown = 0
 
     def rejected(item: intake.Rejected) -> None:
-        err_console.print(f"[bold red]refused:[/] {item.source}: {item.message}", highlight=False)
+        err_console.print(f"[bold red]refused:[/] {safe(item.source)}: {safe(item.message)}", highlight=False)
         for problem in item.problems:
-            err_console.print(f"  - {problem}", markup=False, highlight=False)
+            err_console.print(f"  - {printable(problem)}", markup=False, highlight=False)
 
     def duplicate(source: str, outcome: QueueOutcome) -> None:
         nonlocal duplicates_shown
         duplicates_shown += 1
         if duplicates_shown <= DUPLICATES_SHOWN:
             where = "" if outcome.batch_id is None else f" in batch {outcome.batch_id}"
-            console.print(f"  = {source}: already {outcome.state}{where}", markup=False, highlight=False)
+            console.print(f"  = {printable(source)}: already {outcome.state}{where}", markup=False, highlight=False)
 
     with _ProgressBar() as progress:
         summary = intake.issue(

@@ -6,12 +6,20 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from anchor.cli.terminal import printable
 
 #: Output to a pipe or file is not cut at 80 columns: addresses and hashes stay whole for scripts.
 _WIDTH = None if sys.stdout.isatty() else 200
 console = Console(highlight=False, soft_wrap=True, width=_WIDTH)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
+
+
+def safe(text: object) -> str:
+    """Outside text for a rich markup string: controls shown as escapes, ``[`` not taken for markup."""
+    return escape(printable(text))
 
 
 def show_fields(title: str, fields: dict[str, Any]) -> None:
@@ -20,7 +28,7 @@ def show_fields(title: str, fields: dict[str, Any]) -> None:
     table.add_column(style="bold")
     table.add_column()
     for key, value in fields.items():
-        table.add_row(key, "" if value is None else str(value))
+        table.add_row(key, "" if value is None else safe(value))
     console.print(table)
 
 
