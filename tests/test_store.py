@@ -377,8 +377,12 @@ def test_two_workers_never_put_a_credential_in_two_batches(database: str) -> Non
     for thread in threads:
         thread.join()
     assert errors == []
-    assert built[0], "worker 0 built no batch"
-    assert built[1], "worker 1 built no batch"
+    assert built[0] or built[1], "no worker built a batch"
+    if not database.startswith("sqlite"):
+        # PostgreSQL claims rows with SKIP LOCKED, so both workers make progress. SQLite serialises writers
+        # with no fairness: on a loaded machine one worker can win every time, which is correct too.
+        assert built[0], "worker 0 built no batch"
+        assert built[1], "worker 1 built no batch"
     seen: dict[str, int] = {}
     with Store(database) as store:
         for batch_id in built[0] + built[1]:
