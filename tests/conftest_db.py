@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
+from prerequisites import missing
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -26,7 +26,7 @@ def postgres_url() -> str:
     """The PostgreSQL test server's URL, or skip the test."""
     url = os.environ.get(PG_URL_VARIABLE)
     if not url:
-        pytest.skip(
+        missing(
             f"PostgreSQL test skipped: {PG_URL_VARIABLE} is not set "
             "(`.ci/run` sets it; `.ci/run --postgres-only` starts a local server and prints it)"
         )

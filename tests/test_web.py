@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from prerequisites import missing
 from test_verifier_support import World, build_world, free_port, stop_world
 
 from anchor.cli import main
@@ -190,7 +191,7 @@ def server(config: WebConfig) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser(server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it as root)")
+        missing("Debian's chromium is not installed (.ci/run installs it as root)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
