@@ -265,29 +265,26 @@ def _pointer(path: Iterable[str | int]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
 
 
+def _character_problem(
+    pattern: re.Pattern[str], text: str, path: list[str | int], problems: list[FieldProblem], name: str, why: str
+) -> bool:
+    """Append a problem naming the first character of ``text`` that ``pattern`` finds; whether there was one."""
+    found = pattern.search(text)
+    if found is None:
+        return False
+    code, at = ord(found.group()), found.start()
+    problems.append(FieldProblem(_pointer(path), f"contains {name} U+{code:04X} at character {at}{why}"))
+    return True
+
+
 def _control_problem(text: str, path: list[str | int], problems: list[FieldProblem]) -> None:
     """Append a problem if ``text`` holds a control character."""
-    control = _CONTROL_RE.search(text)
-    if control is not None:
-        problems.append(
-            FieldProblem(
-                _pointer(path),
-                f"contains the control character U+{ord(control.group()):04X} at character {control.start()}; "
-                "only tab, line feed and carriage return are allowed",
-            )
-        )
+    why = "; only tab, line feed and carriage return are allowed"
+    _character_problem(_CONTROL_RE, text, path, problems, "the control character", why)
 
 
 def _clean_text(text: str, path: list[str | int], problems: list[FieldProblem]) -> str:
-    surrogate = _SURROGATE_RE.search(text)
-    if surrogate is not None:
-        problems.append(
-            FieldProblem(
-                _pointer(path),
-                f"contains a lone surrogate U+{ord(surrogate.group()):04X} at character {surrogate.start()}, "
-                "which is not Unicode text",
-            )
-        )
+    if _character_problem(_SURROGATE_RE, text, path, problems, "a lone surrogate", ", which is not Unicode text"):
         return text
     if unicodedata.is_normalized("NFC", text):
         return text
