@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any
 
-import sha3
+from anchor.addresses import is_address
 
 __all__ = ["AbiDecodingError", "AbiEncodingError", "decode", "encode"]
 
@@ -208,16 +208,10 @@ def _address(value: Any) -> bytes:
     if isinstance(value, str) and len(value) == 42 and value.startswith("0x"):
         digits = value[2:]
         if re.fullmatch(r"[0-9a-fA-F]{40}", digits):
-            if digits not in (digits.lower(), digits.upper()) and value != _checksummed(digits.lower()):
+            if not is_address(value):  # 0x and 40 hex digits, so only a broken mixed-case checksum fails
                 raise AbiEncodingError(f"address {value!r} is mixed case but not EIP-55 checksummed")
             return bytes.fromhex(digits)
     raise AbiEncodingError(f"address takes 20 bytes or 0x and 40 hex digits, not {value!r:.80}")
-
-
-def _checksummed(lower: str) -> str:
-    """EIP-55: upper-case each hex letter whose nibble of keccak256(lower-case hex) is 8 or more."""
-    hashed = sha3.keccak_256(lower.encode()).hexdigest()
-    return "0x" + "".join(c.upper() if int(h, 16) >= 8 else c for c, h in zip(lower, hashed, strict=False))
 
 
 def _uint_word(value: int) -> bytes:
