@@ -486,6 +486,13 @@ def _schema_text() -> str:
     return resources.files("anchor").joinpath("schemas", _SCHEMA_FILE).read_text(encoding="utf-8")
 
 
+@cache
+def _schema() -> dict[str, Any]:
+    """The parsed schema, shared: read it, never change it (:func:`credential_schema` gives a copy)."""
+    schema: dict[str, Any] = json.loads(_schema_text())
+    return schema
+
+
 def _inline_refs(node: Any, defs: Mapping[str, Any], active: tuple[str, ...] = ()) -> Any:
     """``node`` with every local ``$ref`` replaced by a copy of its target (siblings kept; clashes in allOf).
 
@@ -517,7 +524,7 @@ def _fast_validator() -> jsonschema_rs.Validator:
 
     The shipped schema is checked against its metaschema by the tests, not at every start.
     """
-    return jsonschema_rs.validator_for(json.loads(_schema_text()))
+    return jsonschema_rs.validator_for(_schema())
 
 
 @cache
@@ -528,7 +535,7 @@ def _explaining_validator() -> Draft202012Validator:
     """
     from jsonschema import Draft202012Validator
 
-    schema = json.loads(_schema_text())
+    schema = _schema()
     return Draft202012Validator(_inline_refs(schema, schema.get("$defs", {})))
 
 
@@ -549,7 +556,7 @@ def _schema_problems(credential: Credential) -> list[FieldProblem]:
 def _describe_fast(error: jsonschema_rs.ValidationError) -> FieldProblem:
     """One jsonschema-rs error as a human problem: the field, what it must look like, what is wrong."""
     where = _pointer(error.instance_path)
-    node: Any = json.loads(_schema_text())
+    node: Any = _schema()
     for part in error.schema_path[:-1]:
         if isinstance(node, dict) and isinstance(part, str):
             node = node.get(part)
