@@ -20,8 +20,8 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.providers.eth_tester import EthereumTesterProvider
 
-from anchor import build
-from anchor.artifacts import load_artifact
+from anchor.chain import compiler as build
+from anchor.chain.artifacts import load_artifact
 from anchor.merkle import StandardMerkleTree
 
 HERE = Path(__file__).parent

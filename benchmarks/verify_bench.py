@@ -8,7 +8,7 @@ credentials as one batch and writes their receipts to a directory. Then, in the 
 - status calls per second, one thread: web3.py's contract ``.call()`` (the baseline; it sends ``eth_chainId``
   before each call) against anchor's plain JSON-RPC ``eth_call`` on a kept-alive connection;
 - whole verifications per second, one thread: every check, with the status read by web3's ``.call()``
-  (``anchor.registry``) against :class:`anchor.verifier.Verifier`;
+  (``anchor.chain.registry``) against :class:`anchor.verifier.Verifier`;
 - a directory: :func:`anchor.verifier.bulk.verify_paths` (worker processes and threads) and the
   ``anchor verify DIR`` command, process start included;
 - one receipt: ``anchor verify FILE`` as a new process, start included (median of several runs), and the
@@ -37,16 +37,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from anchor import node
-from anchor.chain import connect, wait_for_block
+from anchor.chain import node
+from anchor.chain.connection import connect, wait_for_block
+from anchor.chain.deployments import Deployment, artifact_hash, record_deployment
+from anchor.chain.keys import development_accounts
+from anchor.chain.registry import CredentialStatus, Registry
 from anchor.config import Settings
-from anchor.credential import credential_digest, validate_credential
-from anchor.credential_examples import generate_credentials, issuer_for_country
-from anchor.deployments import Deployment, artifact_hash, record_deployment
-from anchor.keys import development_accounts
+from anchor.credentials import credential_digest, validate_credential
+from anchor.credentials.examples import generate_credentials, issuer_for_country
+from anchor.credentials.receipt import AnchorProof, make_receipt, split_receipt
 from anchor.merkle import StandardMerkleTree
-from anchor.receipt import AnchorProof, make_receipt, split_receipt
-from anchor.registry import CredentialStatus, Registry
 from anchor.verifier import Verdict, Verifier, trusted_from_deployments
 from anchor.verifier.bulk import default_processes, verify_paths
 from anchor.verifier.onchain import registry_abi
@@ -143,7 +143,7 @@ def status_calls(registry: Registry, verifier: Verifier, receipts: list[dict[str
 
 def whole_verifications(registry: Registry, verifier: Verifier, texts: list[bytes]) -> tuple[float, float]:
     """Whole verifications per second, one thread: web3 ``.call()`` for the status, and anchor's Verifier."""
-    from anchor.credential import parse_credential
+    from anchor.credentials import parse_credential
 
     started = time.perf_counter()
     for text in texts:  # the same offline work as the Verifier, then web3's contract call
@@ -166,7 +166,7 @@ def whole_verifications(registry: Registry, verifier: Verifier, texts: list[byte
 
 def schema_check_times(credentials: list[dict[str, Any]]) -> tuple[float, float]:
     """Microseconds per credential of the schema check alone: jsonschema-rs, then Python jsonschema."""
-    from anchor import credential as credential_module
+    from anchor import credentials as credential_module
 
     fast, explaining = credential_module._fast_validator(), credential_module._explaining_validator()
     started = time.perf_counter()

@@ -9,7 +9,7 @@ The deployment is recorded in ANCHOR_HOME/deployments/<chain-id>.json, where the
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from anchor.ape_support import deploy_registry, reported_errors
+from anchor.chain.ape_support import deploy_registry, reported_errors
 
 
 @click.command(cls=ConnectedProviderCommand)

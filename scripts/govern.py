@@ -10,7 +10,7 @@ ape run govern ... transfer-admin 0xNEW... | accept-admin
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from anchor.ape_support import reported_errors, transact
+from anchor.chain.ape_support import reported_errors, transact
 
 #: action -> (registry function, converters of its arguments)
 ACTIONS = {

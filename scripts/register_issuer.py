@@ -7,7 +7,7 @@
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from anchor.ape_support import reported_errors, transact
+from anchor.chain.ape_support import reported_errors, transact
 
 
 @click.command(cls=ConnectedProviderCommand)

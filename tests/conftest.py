@@ -15,8 +15,8 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.providers.eth_tester import EthereumTesterProvider
 
-from anchor.artifacts import load_artifact
-from anchor.contract_errors import DecodedError, ErrorDecoder
+from anchor.chain.artifacts import load_artifact
+from anchor.chain.contract_errors import DecodedError, ErrorDecoder
 
 ADMIN_DELAY = 3 * 24 * 3600  # seconds a new admin waits before accepting the role
 

@@ -1,4 +1,4 @@
-"""anchor.abi_codec against eth_abi (generated types and values), its strictness on hostile data, and the verifier."""
+"""The ABI codec against eth_abi (generated types and values), its strictness on hostile data, and the verifier."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from eth_abi.exceptions import DecodingError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from anchor.abi_codec import AbiDecodingError, AbiEncodingError, decode, encode
+from anchor.chain.abi_codec import AbiDecodingError, AbiEncodingError, decode, encode
 from anchor.verifier.onchain import NoContractError, RegistryAbi, registry_abi
 from anchor.verifier.rpc import RpcError
 
@@ -371,7 +371,7 @@ def test_answers_decode_and_bad_answers_map_to_rpc_errors(abi: RegistryAbi) -> N
 def test_the_verifier_does_not_import_eth_abi() -> None:
     code = (
         "import json, sys\n"
-        "import anchor.abi_codec\n"
+        "import anchor.chain.abi_codec\n"
         "heavy = ('eth_abi', 'eth_utils', 'eth_typing', 'web3', 'parsimonious')\n"
         "codec = sorted(m for m in heavy if m in sys.modules)\n"
         "import anchor.verifier, anchor.verifier.onchain\n"

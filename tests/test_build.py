@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from anchor import build
-from anchor.artifacts import load_artifact
+from anchor.chain import compiler as build
+from anchor.chain.artifacts import load_artifact
 from anchor.errors import ArtifactError, CompilerError, CompilerNotFoundError
 
 ROOT = build.project_root(Path(__file__).parent)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 
+from anchor.chain.keys import Keystore, development_accounts, is_development_key, read_password, refuse_development_key
 from anchor.config import (
     _CONVERTERS,
     ENV_VARIABLES,
@@ -25,7 +26,6 @@ from anchor.config import (
     mask_url,
 )
 from anchor.errors import InvalidInputError, SigningKeyError
-from anchor.keys import Keystore, development_accounts, is_development_key, read_password, refuse_development_key
 from anchor.networks import get_network, is_public_chain
 
 FAST_KDF = {"kdf": "pbkdf2", "iterations": 2}  # keystore tests need no real work factor

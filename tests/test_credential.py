@@ -1,4 +1,4 @@
-"""anchor.credential: strict parsing, validation, canonical form, digest, accessors."""
+"""anchor.credentials: strict parsing, validation, canonical form, digest, accessors."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import rfc8785
 from eth_hash.auto import keccak
 from jsonschema import Draft202012Validator
 
-from anchor.credential import (
+from anchor.credentials import (
     CONTEXTS,
     EXCLUDED_KEYS,
     MAX_CREDENTIAL_BYTES,

@@ -1,4 +1,4 @@
-"""anchor.credential_examples: the generator yields valid, realistic, reproducible credentials."""
+"""anchor.credentials.examples: the generator yields valid, realistic, reproducible credentials."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from anchor.credential import (
+from anchor.credentials import (
     credential_digest,
     issuer_country,
     issuer_id,
@@ -20,7 +20,7 @@ from anchor.credential import (
     valid_until,
     validate_credential,
 )
-from anchor.credential_examples import ISSUERS, generate_credentials, issuer_for_country
+from anchor.credentials.examples import ISSUERS, generate_credentials, issuer_for_country
 
 
 def strings(value: Any) -> list[str]:

@@ -12,8 +12,8 @@ import rfc8785
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from anchor.credential import canonical_json, credential_digest, parse_credential, with_salt
-from anchor.credential_examples import generate_credentials
+from anchor.credentials import canonical_json, credential_digest, parse_credential, with_salt
+from anchor.credentials.examples import generate_credentials
 from anchor.errors import CredentialParseError, CredentialValidationError
 
 # Any Unicode text except surrogates (which are not text and are refused on intake).

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from anchor import credential as credential_module
-from anchor.credential import validate_credential
-from anchor.credential_examples import generate_credentials
+from anchor import credentials as credential_module
+from anchor.credentials import validate_credential
+from anchor.credentials.examples import generate_credentials
 from anchor.errors import CredentialValidationError, FieldProblem, UnknownFormatError
 
 BASES = [credential_module.parse_credential(json.dumps(item)) for item in generate_credentials(4, seed=11)]
@@ -167,8 +167,8 @@ def test_a_problem_only_the_fast_engine_sees_is_still_reported(monkeypatch: pyte
 def test_validating_a_valid_credential_does_not_load_python_jsonschema() -> None:
     code = (
         "import json, sys\n"
-        "from anchor.credential import validate_credential\n"
-        "from anchor.credential_examples import generate_credentials\n"
+        "from anchor.credentials import validate_credential\n"
+        "from anchor.credentials.examples import generate_credentials\n"
         "validate_credential(json.loads(json.dumps(next(iter(generate_credentials(1, seed=3))))))\n"
         "assert 'jsonschema' not in sys.modules, 'jsonschema was imported'\n"
     )

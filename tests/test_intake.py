@@ -1,4 +1,4 @@
-"""``anchor issue`` and :mod:`anchor.intake`: validation, all-or-nothing queueing, idempotence, bad input.
+"""``anchor issue`` and :mod:`anchor.issuing.intake`: validation, all-or-nothing queueing, idempotence, bad input.
 
 The command runs through click's CliRunner with a temporary ANCHOR_HOME, against SQLite and PostgreSQL.
 """
@@ -15,12 +15,12 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest_db import BACKENDS, fresh_database
 
-from anchor import intake
 from anchor.cli import issue_commands, main
-from anchor.credential import SALT_KEY, credential_digest, parse_credential
-from anchor.credential_examples import generate_credentials
+from anchor.credentials import SALT_KEY, credential_digest, parse_credential
+from anchor.credentials.examples import generate_credentials
 from anchor.errors import CredentialValidationError, InvalidInputError
-from anchor.store import CredentialRecord, Store
+from anchor.issuing import intake
+from anchor.issuing.store import CredentialRecord, Store
 
 EXAMPLES = Path(__file__).parent.parent / "examples" / "credentials"
 

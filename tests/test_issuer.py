@@ -11,18 +11,18 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from anchor import node
-from anchor.chain import Chain, connect
+from anchor.chain import node
+from anchor.chain.connection import Chain, connect
+from anchor.chain.keys import development_accounts
+from anchor.chain.registry import CredentialStatus, Registry
+from anchor.chain.transactions import TxPolicy
 from anchor.config import Settings
-from anchor.credential_examples import generate_credentials, issuer_for_country
+from anchor.credentials.examples import generate_credentials, issuer_for_country
+from anchor.credentials.receipt import split_receipt
 from anchor.errors import ContractRevertError
-from anchor.intake import prepare_credential
-from anchor.issuer import IssuerBusyError, IssuerService, plan_revocations
-from anchor.keys import development_accounts
-from anchor.receipt import split_receipt
-from anchor.registry import CredentialStatus, Registry
-from anchor.store import BatchRecord, Store
-from anchor.transactions import TxPolicy
+from anchor.issuing.batch import IssuerBusyError, IssuerService, plan_revocations
+from anchor.issuing.intake import prepare_credential
+from anchor.issuing.store import BatchRecord, Store
 
 pytestmark = pytest.mark.slow
 DEV = development_accounts()

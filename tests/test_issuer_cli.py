@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from anchor.chain.keys import development_accounts
 from anchor.cli import main
-from anchor.credential_examples import generate_credentials, issuer_for_country
-from anchor.keys import development_accounts
+from anchor.credentials.examples import generate_credentials, issuer_for_country
 
 pytestmark = pytest.mark.slow
 ISSUER = issuer_for_country("PL")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from anchor import node
+from anchor.chain import node
 from anchor.config import Settings
 from anchor.errors import NodeError
 
@@ -126,7 +126,7 @@ def test_lifecycle(settings: Settings) -> None:
 
 def test_node_outlives_the_process_that_started_it(settings: Settings) -> None:
     script = (
-        "import sys; from anchor.config import Settings; from anchor import node; "
+        "import sys; from anchor.config import Settings; from anchor.chain import node; "
         "print(node.start(Settings(home=sys.argv[1], node_port=int(sys.argv[2]))).pid)"
     )
     launched = subprocess.run(

@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner, Result
 from web3 import Web3
 
-from anchor import node
+from anchor.chain import node
+from anchor.chain.keys import development_accounts
 from anchor.cli import main
 from anchor.config import Settings
-from anchor.keys import development_accounts
 
 pytestmark = pytest.mark.slow
 DEV = development_accounts()

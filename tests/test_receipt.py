@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from anchor.credential import credential_digest
-from anchor.credential_examples import generate_credentials
+from anchor.credentials import credential_digest
+from anchor.credentials.examples import generate_credentials
+from anchor.credentials.receipt import AnchorProof, ReceiptError, make_receipt, split_receipt
 from anchor.errors import UnknownFormatError
-from anchor.receipt import AnchorProof, ReceiptError, make_receipt, split_receipt
 
 PROOF = AnchorProof(
     chain_id=80002,

@@ -22,8 +22,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from anchor.config import Settings
 from anchor.errors import CredentialConflictError, InvalidInputError, StoreError
-from anchor.merkle import StandardMerkleTree
-from anchor.store import (
+from anchor.issuing.store import (
     MIGRATIONS,
     QUERIED_COLUMNS,
     SCHEMA_VERSION,
@@ -32,6 +31,7 @@ from anchor.store import (
     NewCredential,
     Store,
 )
+from anchor.merkle import StandardMerkleTree
 
 CHAIN = 31337
 REGISTRY = "0x5fbdb2315678afecb367f032d93f642f64180aa3"

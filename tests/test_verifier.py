@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_verifier_support import NOW, RpcProxy, World, build_world, stop_world
 
-from anchor.registry import REVOCATION_REASONS, CredentialStatus
-from anchor.registry_codes import REASON_NAMES
+from anchor.chain.registry import REVOCATION_REASONS, CredentialStatus
+from anchor.chain.registry_codes import REASON_NAMES
 from anchor.verifier import (
     CHECKS,
     CheckState,

@@ -19,16 +19,16 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from anchor import node
-from anchor.chain import Chain, connect, wait_for_block
+from anchor.chain import node
+from anchor.chain.connection import Chain, connect, wait_for_block
+from anchor.chain.deployments import Deployment, artifact_hash, record_deployment
+from anchor.chain.keys import development_accounts
+from anchor.chain.registry import REVOCATION_REASONS, Registry
 from anchor.config import Settings
-from anchor.credential import credential_digest
-from anchor.credential_examples import generate_credentials, issuer_for_country
-from anchor.deployments import Deployment, artifact_hash, record_deployment
-from anchor.keys import development_accounts
+from anchor.credentials import credential_digest
+from anchor.credentials.examples import generate_credentials, issuer_for_country
+from anchor.credentials.receipt import AnchorProof, make_receipt
 from anchor.merkle import StandardMerkleTree
-from anchor.receipt import AnchorProof, make_receipt
-from anchor.registry import REVOCATION_REASONS, Registry
 
 DEV = development_accounts()
 ENCODING = ["bytes32", "uint256"]

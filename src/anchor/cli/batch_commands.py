@@ -12,14 +12,14 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from anchor.chain.registry import REVOCATION_REASONS
+from anchor.chain.transactions import TxPolicy
 from anchor.cli.context import AppContext, app_context, chain_options
 from anchor.cli.output import console, show_fields
+from anchor.credentials.receipt import split_receipt
 from anchor.errors import InvalidInputError
-from anchor.issuer import BatchSummary, IssuerService
-from anchor.receipt import split_receipt
-from anchor.registry import REVOCATION_REASONS
-from anchor.store import BatchRecord, Store
-from anchor.transactions import TxPolicy
+from anchor.issuing.batch import BatchSummary, IssuerService
+from anchor.issuing.store import BatchRecord, Store
 
 #: Batches of at most this many credentials by default (a tree of 2**20 leaves: proofs of 20 hashes).
 DEFAULT_MAX_SIZE = 1 << 20

@@ -19,7 +19,7 @@ def build(check: bool) -> None:
     npm solcjs pinned in package.json (run `npm ci` first). The artifacts are committed:
     issuers and verifiers load them and never need a compiler.
     """
-    from anchor import build as builder
+    from anchor.chain import compiler as builder
 
     root = builder.project_root()
     compiler = builder.find_compiler(root)
@@ -44,7 +44,7 @@ def provision_solc(folder: Path) -> None:
     Writes FOLDER/solc-v<version> (default FOLDER: .solcx), a native-solc look-alike backed by the
     npm solcjs. Point SOLCX_BINARY_PATH at FOLDER (the Makefile does) and `ape compile` finds it.
     """
-    from anchor import build as builder
+    from anchor.chain import compiler as builder
 
     entry = builder.provision_solcx(folder.resolve(), builder.project_root())
     console.print(f"provisioned {entry}")

@@ -17,8 +17,8 @@ from anchor.networks import GWEI, NETWORKS, is_public_chain
 if TYPE_CHECKING:  # web3 and eth-account load in about half a second: only commands that talk to a chain pay
     from eth_account.signers.local import LocalAccount
 
-    from anchor.chain import Chain
-    from anchor.registry import Registry
+    from anchor.chain.connection import Chain
+    from anchor.chain.registry import Registry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,7 +45,7 @@ class AppContext:
     def chain(self) -> Chain:
         """The checked connection to the configured network."""
         if self._chain is None:
-            from anchor.chain import connect
+            from anchor.chain.connection import connect
 
             self._chain = connect(self.settings)
         return self._chain
@@ -58,15 +58,15 @@ class AppContext:
 
     def registry(self) -> Registry:
         """The registry recorded for this chain (or given with --registry)."""
-        from anchor.deployments import registry_address
-        from anchor.registry import Registry
+        from anchor.chain.deployments import registry_address
+        from anchor.chain.registry import Registry
 
         address = registry_address(self.settings.deployments_dir, self.chain.chain_id, self.settings.registry)
         return Registry.at(self.chain, address)
 
     def signer(self) -> LocalAccount:
         """The signing key: --key / ANCHOR_KEY, or a development account on a local chain."""
-        from anchor.keys import Keystore, development_accounts, read_password
+        from anchor.chain.keys import Keystore, development_accounts, read_password
 
         if self._signer is not None:
             return self._signer

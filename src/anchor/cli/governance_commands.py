@@ -8,13 +8,13 @@ import click
 from eth_utils.address import is_address, to_checksum_address
 from rich.table import Table
 
-from anchor.chain import receipt_summary
+from anchor.chain.connection import receipt_summary
+from anchor.chain.deployments import Deployment, artifact_hash, load_deployment, record_deployment
+from anchor.chain.registry import Registry
 from anchor.cli.context import app_context, chain_options
 from anchor.cli.output import console, safe, show_transaction
-from anchor.deployments import Deployment, artifact_hash, load_deployment, record_deployment
 from anchor.errors import InvalidInputError
 from anchor.networks import is_public_chain
-from anchor.registry import Registry
 
 #: Default wait before a new admin may accept the role on public chains (two days).
 PUBLIC_ADMIN_DELAY = 2 * 24 * 3600

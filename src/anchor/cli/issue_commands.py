@@ -8,12 +8,12 @@ from types import TracebackType
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from anchor import intake
 from anchor.cli.context import app_context
 from anchor.cli.output import console, err_console, safe
 from anchor.cli.terminal import printable
 from anchor.errors import InvalidInputError
-from anchor.store import QueueOutcome, Store
+from anchor.issuing import intake
+from anchor.issuing.store import QueueOutcome, Store
 
 PROGRESS_FROM = 200
 """Inputs from which a progress bar is shown."""

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from anchor.chain.keys import Keystore, read_password
 from anchor.cli.context import app_context
 from anchor.cli.output import console
 from anchor.config import Settings
 from anchor.errors import InvalidInputError
-from anchor.keys import Keystore, read_password
 
 
 @click.group()

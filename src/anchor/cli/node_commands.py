@@ -25,7 +25,7 @@ def node() -> None:
 )
 def start(port: int | None, chain_id: int) -> None:
     """Start the local chain in the background (harmless if it already runs)."""
-    from anchor import node as local_node
+    from anchor.chain import node as local_node
 
     app = app_context()
     app.overrides["node_port"] = port
@@ -37,7 +37,7 @@ def start(port: int | None, chain_id: int) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), help="Port on 127.0.0.1 (default 8545, or ANCHOR_NODE_PORT).")
 def stop(port: int | None) -> None:
     """Stop the local chain; its state is written to disk first."""
-    from anchor import node as local_node
+    from anchor.chain import node as local_node
 
     app = app_context()
     app.overrides["node_port"] = port
@@ -51,7 +51,7 @@ def stop(port: int | None) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), help="Port on 127.0.0.1 (default 8545, or ANCHOR_NODE_PORT).")
 def status(port: int | None) -> None:
     """Say whether the local chain runs, with its RPC URL, chain id and block height."""
-    from anchor import node as local_node
+    from anchor.chain import node as local_node
 
     app = app_context()
     app.overrides["node_port"] = port

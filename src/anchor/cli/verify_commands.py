@@ -13,9 +13,9 @@ import click
 
 from anchor.cli.context import app_context, verifier_endpoint_options
 from anchor.cli.terminal import echo, printable
-from anchor.credential import MAX_CREDENTIAL_BYTES, parse_credential
+from anchor.credentials import MAX_CREDENTIAL_BYTES, parse_credential
+from anchor.credentials.receipt import split_receipt
 from anchor.errors import InvalidInputError
-from anchor.receipt import split_receipt
 from anchor.verifier import (
     Verdict,
     Verification,

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from anchor.addresses import to_checksum_address
-from anchor.credential import (
+from anchor.chain.registry_codes import reason_name
+from anchor.credentials import (
     MAX_CREDENTIAL_BYTES,
     credential_digest,
     is_expired,
@@ -43,11 +44,10 @@ from anchor.credential import (
     valid_until,
     validate_credential,
 )
+from anchor.credentials.receipt import AnchorProof, split_receipt
 from anchor.errors import CredentialValidationError, InvalidInputError, MerkleInputError, UnknownFormatError
 from anchor.merkle import StandardMerkleTree
 from anchor.networks import network_for_chain_id
-from anchor.receipt import AnchorProof, split_receipt
-from anchor.registry_codes import reason_name
 from anchor.verifier.model import (
     CHECKS,
     Check,
@@ -115,7 +115,7 @@ class TrustedRegistry:
 
 def trusted_from_deployments(folder: Path) -> list[TrustedRegistry]:
     """The registries recorded by ``anchor deploy`` in ``folder`` (``<chain-id>.json``, one per chain)."""
-    from anchor.deployments import load_deployment
+    from anchor.chain.deployments import load_deployment
 
     found: list[TrustedRegistry] = []
     if not folder.is_dir():

@@ -1,11 +1,11 @@
-"""What a verifier asks the registry, encoded and decoded with :mod:`anchor.abi_codec` from the committed ABI.
+"""What a verifier asks the registry, encoded and decoded with :mod:`anchor.chain.abi_codec` from the committed ABI.
 
 One receipt costs one ``eth_call`` of ``credentialStatus`` per endpoint; ``getIssuer`` is asked once per
 issuer and endpoint (an issuer's name, country and URI never change once registered), ``eth_chainId`` once
 per endpoint. Only a revoked credential costs more: the ``CredentialsRevoked`` logs of its batch (for the
 reason and time), and only a batch that is not yet final: the status at ``latest`` and the finalized height.
 
-The status codes and reason names mirror :mod:`anchor.registry`, which this module does not import (it
+The status codes and reason names mirror :mod:`anchor.chain.registry`, which this module does not import (it
 would load web3, about half a second of start-up for a one-receipt ``anchor verify``); a test keeps them equal.
 For the same reason the ABI codec is anchor's own strict one rather than eth_abi (eth_utils, eth_typing and
 parsimonious: about 150 ms); it also rejects hostile answers (bad padding, offsets or lengths) cleanly.
@@ -20,10 +20,10 @@ from typing import Any
 
 import sha3
 
-from anchor.abi_codec import AbiDecodingError, decode, encode
-from anchor.artifacts import load_artifact
+from anchor.chain.abi_codec import AbiDecodingError, decode, encode
+from anchor.chain.artifacts import load_artifact
+from anchor.chain.registry_codes import CredentialStatus
 from anchor.errors import InvalidInputError
-from anchor.registry_codes import CredentialStatus
 from anchor.verifier.rpc import JsonRpcEndpoint, RpcError, RpcRevertError, parse_quantity
 
 ARTIFACT = "CredentialRegistry"

@@ -18,14 +18,14 @@ from ape.contracts import ContractContainer, ContractInstance
 from ape.exceptions import CustomError
 from ethpm_types import ContractType
 
-from anchor.artifacts import load_artifact
+from anchor.chain.artifacts import load_artifact
+from anchor.chain.contract_errors import DecodedError
+from anchor.chain.deployments import Deployment, artifact_hash, load_deployment, record_deployment, registry_address
+from anchor.chain.keys import development_accounts
+from anchor.chain.registry import ARTIFACT, explain
 from anchor.config import Settings, load_settings
-from anchor.contract_errors import DecodedError
-from anchor.deployments import Deployment, artifact_hash, load_deployment, record_deployment, registry_address
 from anchor.errors import AnchorError, ContractRevertError, DeploymentError, SigningKeyError
-from anchor.keys import development_accounts
 from anchor.networks import is_public_chain, network_for_chain_id
-from anchor.registry import ARTIFACT, explain
 
 
 def settings() -> Settings:

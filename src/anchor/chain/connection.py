@@ -14,9 +14,9 @@ from web3.exceptions import TimeExhausted, Web3Exception
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import TxParams, TxReceipt
 
+from anchor.chain.keys import refuse_development_key
 from anchor.config import Settings, mask_url
 from anchor.errors import ChainError
-from anchor.keys import refuse_development_key
 from anchor.networks import GWEI, Network, get_network
 
 #: Gas estimate head-room: storage costs of a batch can shift slightly between estimate and inclusion.

@@ -11,7 +11,7 @@ from typing import Any
 import sha3
 
 from anchor.addresses import is_address, to_checksum_address
-from anchor.artifacts import load_artifact
+from anchor.chain.artifacts import load_artifact
 from anchor.errors import DeploymentError
 
 DEPLOYMENT_FORMAT = "anchor-deployment-v1"

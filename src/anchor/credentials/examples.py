@@ -3,7 +3,7 @@
 :func:`generate_credentials` yields any number of valid ``anchor-credential-v1`` credentials, deterministic
 for a seed: eight awarding bodies (DE, FR, PL, FI, ES, PT, GR, IT), each with courses, grade scales and
 learners named in the local language. Salts come from the seeded generator, not from
-:func:`anchor.credential.new_salt`, so that a run can be repeated: use them for demos and benchmarks only.
+:func:`anchor.credentials.new_salt`, so that a run can be repeated: use them for demos and benchmarks only.
 
 The institutions are fictional; their DIDs use the reserved ``.example`` domain.
 """
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from anchor.credential import CONTEXTS, CREDENTIAL_TYPES, FORMAT_V1, Credential
+from anchor.credentials import CONTEXTS, CREDENTIAL_TYPES, FORMAT_V1, Credential
 
 __all__ = ["ISSUERS", "Course", "GradeScale", "Issuer", "generate_credentials", "issuer_for_country"]
 

@@ -20,7 +20,7 @@ A receipt is the salted credential itself with a W3C VC ``proof`` entry of type 
       }
     }
 
-The ``proof`` key is excluded from the credential digest (see :mod:`anchor.credential`), so adding it
+The ``proof`` key is excluded from the credential digest (see :mod:`anchor.credentials`), so adding it
 changes nothing that was hashed. If the credential already carries a proof (a VC Data Integrity proof), the
 receipt's ``proof`` is a list holding that proof and the anchor proof.
 """

@@ -30,9 +30,9 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import TxParams, TxReceipt
 
-from anchor.chain import GAS_MARGIN, Chain, fee_fields
+from anchor.chain.connection import GAS_MARGIN, Chain, fee_fields
+from anchor.chain.keys import refuse_development_key
 from anchor.errors import ChainError
-from anchor.keys import refuse_development_key
 
 T = TypeVar("T")
 #: Nodes refuse a replacement unless both fees rise by at least 12.5%.

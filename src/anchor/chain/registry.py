@@ -19,11 +19,11 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Web3Excepti
 from web3.logs import DISCARD
 from web3.types import BlockIdentifier, TxReceipt
 
-from anchor.artifacts import load_artifact
-from anchor.chain import Chain, build_transaction, send_and_wait
-from anchor.contract_errors import DecodedError, ErrorDecoder
+from anchor.chain.artifacts import load_artifact
+from anchor.chain.connection import Chain, build_transaction, send_and_wait
+from anchor.chain.contract_errors import DecodedError, ErrorDecoder
+from anchor.chain.registry_codes import REVOCATION_REASONS, CredentialStatus
 from anchor.errors import ChainError, ContractRevertError, DeploymentError, InvalidInputError
-from anchor.registry_codes import REVOCATION_REASONS, CredentialStatus
 
 ARTIFACT = "CredentialRegistry"
 __all__ = ["REVOCATION_REASONS", "CredentialStatus", "Registry"]

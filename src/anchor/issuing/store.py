@@ -121,7 +121,7 @@ _QUEUE_LOCK: Final = 0x616E63686F720002
 
 @dataclass(frozen=True, slots=True)
 class NewCredential:
-    """A validated, salted credential ready to queue (see :func:`anchor.intake.prepare_credential`)."""
+    """A validated, salted credential ready to queue (see :func:`anchor.issuing.intake.prepare_credential`)."""
 
     credential_id: str
     content_hash: bytes

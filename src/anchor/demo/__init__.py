@@ -18,18 +18,18 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 
-from anchor import node
-from anchor.chain import Chain, connect, wait_for_block
+from anchor.chain import node
+from anchor.chain.connection import Chain, connect, wait_for_block
+from anchor.chain.deployments import Deployment, artifact_hash, load_deployment, record_deployment
+from anchor.chain.keys import development_accounts
+from anchor.chain.registry import REVOCATION_REASONS, Registry
+from anchor.chain.transactions import TxPolicy
 from anchor.config import Settings
-from anchor.credential_examples import generate_credentials, issuer_for_country
-from anchor.deployments import Deployment, artifact_hash, load_deployment, record_deployment
-from anchor.intake import prepare_credential
-from anchor.issuer import IssuerService
-from anchor.keys import development_accounts
-from anchor.receipt import split_receipt
-from anchor.registry import REVOCATION_REASONS, Registry
-from anchor.store import Store
-from anchor.transactions import TxPolicy
+from anchor.credentials.examples import generate_credentials, issuer_for_country
+from anchor.credentials.receipt import split_receipt
+from anchor.issuing.batch import IssuerService
+from anchor.issuing.intake import prepare_credential
+from anchor.issuing.store import Store
 from anchor.verifier import verify
 
 DEMO_COUNTRY = "DE"

@@ -28,13 +28,13 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import to_checksum_address
 from web3.logs import DISCARD
 
-from anchor.chain import wait_for_block
+from anchor.chain.connection import wait_for_block
+from anchor.chain.registry import Registry
+from anchor.chain.transactions import Confirmed, NonceTakenError, Sender, SentTx, TxPolicy
+from anchor.credentials.receipt import AnchorProof, make_receipt
 from anchor.errors import AnchorError, ChainError, InvalidInputError, InvariantError
+from anchor.issuing.store import AttemptState, BatchRecord, NewAttempt, Store
 from anchor.merkle import StandardMerkleTree
-from anchor.receipt import AnchorProof, make_receipt
-from anchor.registry import Registry
-from anchor.store import AttemptState, BatchRecord, NewAttempt, Store
-from anchor.transactions import Confirmed, NonceTakenError, Sender, SentTx, TxPolicy
 
 LEAF_ENCODING = ("bytes32", "uint256")
 #: Gas of one revocation transaction: a fixed part, a fresh storage word, calldata and loop per index

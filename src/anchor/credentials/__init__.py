@@ -483,7 +483,7 @@ def load_credential_file(path: str | os.PathLike[str], *, validate: bool = True)
 
 @cache
 def _schema_text() -> str:
-    return resources.files("anchor").joinpath("schemas", _SCHEMA_FILE).read_text(encoding="utf-8")
+    return resources.files("anchor.credentials").joinpath("schemas", _SCHEMA_FILE).read_text(encoding="utf-8")
 
 
 @cache
@@ -584,7 +584,7 @@ def credential_schema() -> dict[str, Any]:
 
 def credential_context_document() -> dict[str, Any]:
     """The JSON-LD context document that :data:`EXTENSION_CONTEXT` names (anchor's extension terms)."""
-    text = resources.files("anchor").joinpath("schemas", _CONTEXT_FILE).read_text(encoding="utf-8")
+    text = resources.files("anchor.credentials").joinpath("schemas", _CONTEXT_FILE).read_text(encoding="utf-8")
     document: dict[str, Any] = json.loads(text)
     return document
 

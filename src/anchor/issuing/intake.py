@@ -3,7 +3,7 @@
 Inputs are files, directories and ``-`` (standard input):
 
 - a file is one credential (any name), refused by its size before it is read if it is over
-  :data:`~anchor.credential.MAX_CREDENTIAL_BYTES`;
+  :data:`~anchor.credentials.MAX_CREDENTIAL_BYTES`;
 - a directory contributes every ``*.json`` file under it, recursively, in name order (hidden names and
   symbolic links to directories are skipped); it is walked lazily, one directory listing at a time;
 - ``-`` reads either one credential (a JSON object, pretty-printed or not) or JSON Lines: one credential
@@ -36,7 +36,7 @@ from typing import IO, Any, BinaryIO, Final
 
 import sha3
 
-from anchor.credential import (
+from anchor.credentials import (
     MAX_CREDENTIAL_BYTES,
     SALT_KEY,
     canonical_bytes,
@@ -54,7 +54,7 @@ from anchor.errors import (
     FieldProblem,
     InvalidInputError,
 )
-from anchor.store import NewCredential, QueueOutcome, Store
+from anchor.issuing.store import NewCredential, QueueOutcome, Store
 
 __all__ = [
     "STDIN",

@@ -1,0 +1,1 @@
+"""The issuer's side: intake, store, nightly batch, durable sending, receipts, revocation."""
