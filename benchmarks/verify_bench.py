@@ -39,17 +39,17 @@ from typing import Any
 
 from anchor.chain import node
 from anchor.chain.connection import connect, wait_for_block
-from anchor.chain.deployments import Deployment, artifact_hash, record_deployment
 from anchor.chain.keys import development_accounts
-from anchor.chain.registry import CredentialStatus, Registry
+from anchor.chain.registry import Registry
+from anchor.chain.registry_abi import CredentialStatus, registry_abi
 from anchor.config import Settings
 from anchor.credentials import credential_digest, validate_credential
 from anchor.credentials.examples import generate_credentials, issuer_for_country
 from anchor.credentials.receipt import AnchorProof, make_receipt, split_receipt
 from anchor.merkle import StandardMerkleTree
+from anchor.processes import usable_cpus
 from anchor.verifier import Verdict, Verifier, trusted_from_deployments
-from anchor.verifier.bulk import default_processes, verify_paths
-from anchor.verifier.onchain import registry_abi
+from anchor.verifier.bulk import verify_paths
 
 ENCODING = ["bytes32", "uint256"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,21 +70,7 @@ def setup(home: Path, count: int) -> tuple[Settings, Registry, list[dict[str, An
     node.start(settings)
     chain = connect(settings)
     operator, signer = development_accounts()[0], development_accounts()[1]
-    registry, deployed = Registry.deploy(chain, operator, operator.address, 0)
-    record_deployment(
-        settings.deployments_dir,
-        Deployment(
-            chain_id=chain.chain_id,
-            address=registry.address,
-            block=int(deployed["blockNumber"]),
-            tx_hash=deployed["transactionHash"].to_0x_hex(),
-            deployer=operator.address,
-            admin=operator.address,
-            admin_delay=0,
-            artifact_hash=artifact_hash(),
-            network="local",
-        ),
-    )
+    registry, _, _ = Registry.deploy_and_record(chain, operator, operator.address, 0, settings.deployments_dir)
     issuer = issuer_for_country("DE")
     registry.register_issuer(operator, issuer.name, "DE", issuer.id, [signer.address])
     credentials = list(generate_credentials(count, seed=7, issuer=issuer))
@@ -166,9 +152,9 @@ def whole_verifications(registry: Registry, verifier: Verifier, texts: list[byte
 
 def schema_check_times(credentials: list[dict[str, Any]]) -> tuple[float, float]:
     """Microseconds per credential of the schema check alone: jsonschema-rs, then Python jsonschema."""
-    from anchor import credentials as credential_module
+    from anchor.credentials import schema
 
-    fast, explaining = credential_module._fast_validator(), credential_module._explaining_validator()
+    fast, explaining = schema._fast_validator(), schema._explaining_validator()
     started = time.perf_counter()
     assert all(fast.is_valid(item) for item in credentials)
     rust = (time.perf_counter() - started) / len(credentials) * 1e6
@@ -245,7 +231,7 @@ def main() -> None:
         finally:
             node.stop(settings)
 
-    print(f"load average now {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs, {default_processes()} worker processes")
+    print(f"load average now {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs, {usable_cpus()} worker processes")
     print()
     print("status call, one thread (same receipts)")
     print(f"  web3 contract .call()          {web3_calls:8.0f} calls/s")

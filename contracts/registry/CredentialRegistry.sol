@@ -20,13 +20,16 @@ contract CredentialRegistry is ICredentialRegistry, AccessControlDefaultAdminRul
     uint256 private _batchCount;
 
     mapping(uint256 issuerId => Issuer) private _issuers;
+    mapping(bytes32 uriHash => uint256 issuerId) private _issuerOfUri;
     mapping(address signer => Signer) private _signers;
     mapping(uint256 batchId => Batch) private _batches;
     mapping(uint256 issuerId => mapping(bytes32 root => uint256 batchId)) private _batchOfRoot;
-    /// @dev Bit `index % 256` of word `index / 256` is set when the credential at `index` is revoked.
+    /// @dev Bit `index % 256` of word `index / 256` is set when the credential at `index` is revoked. Only the bit:
+    /// the revocation time and reason are in the {CredentialsRevoked} event, not in storage (a gas trade-off).
     mapping(uint256 batchId => mapping(uint256 word => uint256 bits)) private _revokedBits;
 
     /**
+     * @notice Deploys the registry with its first admin and the admin transfer delay.
      * @param adminTransferDelay Seconds a new default admin must wait before accepting the role.
      * @param initialAdmin The first default admin (a multisig on public networks).
      */
@@ -46,8 +49,12 @@ contract CredentialRegistry is ICredentialRegistry, AccessControlDefaultAdminRul
     ) external onlyRole(DEFAULT_ADMIN_ROLE) returns (uint256 issuerId) {
         if (bytes(name).length == 0 || bytes(uri).length == 0) revert CredentialRegistryInvalidIssuerMetadata();
         if (!_isCountryCode(country)) revert CredentialRegistryInvalidCountry(country);
+        bytes32 uriHash = keccak256(bytes(uri));
+        uint256 holder = _issuerOfUri[uriHash];
+        if (holder != 0) revert CredentialRegistryDuplicateIssuerUri(uri, holder);
 
         issuerId = ++_issuerCount;
+        _issuerOfUri[uriHash] = issuerId;
         Issuer storage issuer = _issuers[issuerId];
         issuer.name = name;
         issuer.country = country;
@@ -196,8 +203,6 @@ contract CredentialRegistry is ICredentialRegistry, AccessControlDefaultAdminRul
             check.status = CredentialStatus.BadProof;
         } else if (_issuers[batch.issuerId].deactivatedAt != 0) {
             check.status = CredentialStatus.IssuerInactive;
-        } else if (_removedBefore(_signers[batch.signer], batch.anchoredAtBlock)) {
-            check.status = CredentialStatus.SignerRemoved;
         } else if (batch.revokedAt != 0) {
             check.status = CredentialStatus.BatchRevoked;
         } else if (_isRevoked(batchId, index)) {
@@ -208,44 +213,48 @@ contract CredentialRegistry is ICredentialRegistry, AccessControlDefaultAdminRul
     }
 
     /// @inheritdoc ICredentialRegistry
-    function leafOf(bytes32 digest, uint256 index) external pure returns (bytes32) {
+    function leafOf(bytes32 digest, uint256 index) external pure returns (bytes32 leaf) {
         return _leaf(digest, index);
     }
 
     /// @inheritdoc ICredentialRegistry
-    function isRevoked(uint256 batchId, uint256 index) external view returns (bool) {
+    function isRevoked(uint256 batchId, uint256 index) external view returns (bool revoked) {
         return _isRevoked(batchId, index);
     }
 
     /// @inheritdoc ICredentialRegistry
-    function getBatch(uint256 batchId) external view returns (Batch memory) {
-        Batch storage batch = _batches[batchId];
+    function getBatch(uint256 batchId) external view returns (Batch memory batch) {
+        batch = _batches[batchId];
         if (batch.root == bytes32(0)) revert CredentialRegistryUnknownBatch(batchId);
-        return batch;
     }
 
     /// @inheritdoc ICredentialRegistry
-    function batchIdOf(uint256 issuerId, bytes32 root) external view returns (uint256) {
+    function batchIdOf(uint256 issuerId, bytes32 root) external view returns (uint256 batchId) {
         return _batchOfRoot[issuerId][root];
     }
 
     /// @inheritdoc ICredentialRegistry
-    function getIssuer(uint256 issuerId) external view returns (Issuer memory) {
+    function issuerIdOf(string calldata uri) external view returns (uint256 issuerId) {
+        return _issuerOfUri[keccak256(bytes(uri))];
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function getIssuer(uint256 issuerId) external view returns (Issuer memory issuer) {
         return _requireIssuer(issuerId);
     }
 
     /// @inheritdoc ICredentialRegistry
-    function getSigner(address signer) external view returns (Signer memory) {
+    function getSigner(address signer) external view returns (Signer memory record) {
         return _signers[signer];
     }
 
     /// @inheritdoc ICredentialRegistry
-    function batchCount() external view returns (uint256) {
+    function batchCount() external view returns (uint256 count) {
         return _batchCount;
     }
 
     /// @inheritdoc ICredentialRegistry
-    function issuerCount() external view returns (uint256) {
+    function issuerCount() external view returns (uint256 count) {
         return _issuerCount;
     }
 
@@ -285,12 +294,6 @@ contract CredentialRegistry is ICredentialRegistry, AccessControlDefaultAdminRul
 
     function _isRevoked(uint256 batchId, uint256 index) private view returns (bool) {
         return (_revokedBits[batchId][index >> 8] >> (index & 0xff)) & 1 == 1;
-    }
-
-    /// @dev Whether the key was removed in a block before `blockNumber`. `anchor` refuses removed keys, so this
-    /// holds for no anchored batch; the status view checks it anyway rather than trust that invariant.
-    function _removedBefore(Signer storage signer, uint64 blockNumber) private view returns (bool) {
-        return signer.removedAtBlock != 0 && signer.removedAtBlock < blockNumber;
     }
 
     /// @dev The OpenZeppelin StandardMerkleTree leaf of the value (bytes32 digest, uint256 index).

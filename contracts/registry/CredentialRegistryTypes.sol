@@ -11,16 +11,18 @@ pragma solidity ^0.8.24;
  * - `UnknownBatch`: no batch has this id.
  * - `BadProof`: the leaf of (digest, index) is not in the batch's tree, or the index is not below the batch size.
  * - `IssuerInactive`: the admin has deactivated the batch's issuer; none of its credentials verify while it is.
- * - `SignerRemoved`: the key that anchored the batch had been removed before the batch was anchored.
  * - `BatchRevoked`: the issuer revoked the whole batch.
  * - `Revoked`: the issuer revoked this credential (its index in the batch).
+ * There is deliberately no status for the anchoring key: `anchor` accepts only active keys, and removing a key
+ * later (rotation, compromise) leaves what it anchored valid. Batches a stolen key anchored before it was cut
+ * off are revoked by the issuer's other keys, with `revokeBatch`.
+ * NOTE: the values are the ABI encoding (uint8); the Python `CredentialStatus` mirrors them in this order (tested).
  */
 enum CredentialStatus {
     Valid,
     UnknownBatch,
     BadProof,
     IssuerInactive,
-    SignerRemoved,
     BatchRevoked,
     Revoked
 }
@@ -29,7 +31,7 @@ enum CredentialStatus {
  * @notice A registered issuer: an institution that anchors batches through its signer keys.
  * @param name Human-readable name of the awarding body.
  * @param country ISO 3166-1 alpha-2 code of the issuer's country, e.g. "DE".
- * @param uri The issuer identifier credentials name as their issuer (a DID or an https URL).
+ * @param uri The issuer identifier credentials name as their issuer (a DID or an https URL); unique in the registry.
  * @param registeredAt Block time of registration.
  * @param deactivatedAt Block time of deactivation, 0 while the issuer is active.
  * @param signerCount Number of signer keys currently allowed to act for the issuer.
@@ -82,15 +84,17 @@ struct Batch {
 /**
  * @notice The answer of `credentialStatus`: the verdict plus the facts a verifier shows next to it.
  * @param status The first check that failed, or `Valid`.
- * @param issuerId The batch's issuer, 0 for an unknown batch.
+ * @param issuerId The batch's issuer, 0 for an unknown batch (a `uint64`, as in {Batch} and {Signer}).
  * @param anchoredAt Block time the batch was anchored, 0 for an unknown batch.
  * @param anchoredAtBlock Block number the batch was anchored, 0 for an unknown batch.
  * @param batchRevokedAt Block time of the batch revocation, 0 if the batch is not revoked.
  * @param batchRevocationReason Reason code of the batch revocation, 0 if the batch is not revoked.
+ * @dev A single credential's revocation time is not here: it is kept only in the `CredentialsRevoked` event
+ * (see `revokeCredentials`), so that a revocation costs one bit of storage rather than a stored time.
  */
 struct CredentialCheck {
     CredentialStatus status;
-    uint256 issuerId;
+    uint64 issuerId;
     uint64 anchoredAt;
     uint64 anchoredAtBlock;
     uint64 batchRevokedAt;

@@ -22,6 +22,11 @@ Every error the package raises on purpose is an :class:`AnchorError`::
 
 Bad input is never reported as an internal bug, and an internal bug is never
 reported as bad input.
+
+Narrower errors live beside the code that raises them (``anchor.web.app.ApiError``,
+``anchor.chain.transactions.NonceTakenError``...), always under one of these. Nothing
+raises a bare ``ValueError`` on purpose; :class:`InvalidInputError` is also a
+``ValueError``, so ``except ValueError`` keeps catching bad input.
 """
 
 from __future__ import annotations

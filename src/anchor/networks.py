@@ -34,7 +34,18 @@ class Network:
 
     def explorer_tx(self, tx_hash: str) -> str | None:
         """An explorer link for a transaction, if the network has an explorer."""
-        return f"{self.explorer_url}/tx/{tx_hash}" if self.explorer_url else None
+        return self._explorer("tx", tx_hash)
+
+    def explorer_address(self, address: str) -> str | None:
+        """An explorer link for an account or contract, if the network has an explorer."""
+        return self._explorer("address", address)
+
+    def explorer_block(self, number: int) -> str | None:
+        """An explorer link for a block, if the network has an explorer."""
+        return self._explorer("block", str(number))
+
+    def _explorer(self, kind: str, value: str) -> str | None:
+        return f"{self.explorer_url}/{kind}/{value}" if self.explorer_url else None
 
 
 GWEI = 10**9

@@ -29,28 +29,47 @@ than 0 or 1, an offset that points into its container's head or past the end of 
 that does not fit in the data, invalid UTF-8. Offsets need not be canonical, but altogether decoding
 may not read more bytes than the data holds, so overlapping tails cannot blow a small input up into a
 huge value (canonical encodings never overlap). Bytes after the encoded value are ignored, as eth_abi does.
+
+Both errors are :class:`~anchor.errors.InvalidInputError` (so also ``ValueError``): data from an endpoint and
+values from a caller are input anchor cannot accept, never an internal bug.
+
+An entry of a JSON ABI (function, event or error) gives its canonical type strings with
+:func:`canonical_type`, its signature (``name(type,...)``) with :func:`signature`, and the keccak256 of
+that with :func:`signature_hash` (whose first 4 bytes are a function's or error's selector, and all 32 an
+event's topic).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any
 
-from anchor.addresses import is_address
+import sha3
 
-__all__ = ["AbiDecodingError", "AbiEncodingError", "decode", "encode"]
+from anchor.addresses import is_address
+from anchor.errors import InvalidInputError
+
+__all__ = [
+    "AbiDecodingError",
+    "AbiEncodingError",
+    "canonical_type",
+    "decode",
+    "encode",
+    "signature",
+    "signature_hash",
+]
 
 WORD = 32
 
 
-class AbiEncodingError(ValueError):
+class AbiEncodingError(InvalidInputError):
     """A type string is not a supported canonical ABI type, or a value does not fit its type."""
 
 
-class AbiDecodingError(ValueError):
+class AbiDecodingError(InvalidInputError):
     """The data is not a valid (strict) ABI encoding of the types."""
 
 
@@ -132,6 +151,28 @@ def _parse_all(types: Sequence[str]) -> _Type:
         if not isinstance(name, str):
             raise AbiEncodingError(f"{name!r} is not a type string")
     return _Type("tuple", f"({','.join(types)})", components=tuple(_parse(name) for name in types))
+
+
+# --- JSON ABI entries -------------------------------------------------------------------------------------
+
+
+def canonical_type(item: Mapping[str, Any]) -> str:
+    """The canonical ABI type of a JSON ABI input or output, tuples spelled out: ``(uint256,bytes32)[]``."""
+    kind: str = item["type"]
+    if kind.startswith("tuple"):
+        inner = ",".join(canonical_type(component) for component in item["components"])
+        return f"({inner}){kind[len('tuple') :]}"
+    return kind
+
+
+def signature(entry: Mapping[str, Any]) -> str:
+    """The canonical signature of a JSON ABI function, event or error: ``name(type,...)``."""
+    return f"{entry['name']}({','.join(canonical_type(item) for item in entry['inputs'])})"
+
+
+def signature_hash(entry: Mapping[str, Any]) -> bytes:
+    """keccak256 of :func:`signature`: its first 4 bytes select a function or error, all 32 are an event's topic."""
+    return bytes(sha3.keccak_256(signature(entry).encode()).digest())
 
 
 # --- encoding ---------------------------------------------------------------------------------------------

@@ -20,11 +20,12 @@ from ethpm_types import ContractType
 
 from anchor.chain.artifacts import load_artifact
 from anchor.chain.contract_errors import DecodedError
-from anchor.chain.deployments import Deployment, artifact_hash, load_deployment, record_deployment, registry_address
+from anchor.chain.deployments import record_new_deployment, refuse_redeployment, registry_address
 from anchor.chain.keys import development_accounts
-from anchor.chain.registry import ARTIFACT, explain
+from anchor.chain.registry import explain
+from anchor.chain.registry_abi import ARTIFACT
 from anchor.config import Settings, load_settings
-from anchor.errors import AnchorError, ContractRevertError, DeploymentError, SigningKeyError
+from anchor.errors import AnchorError, ContractRevertError, SigningKeyError
 from anchor.networks import is_public_chain, network_for_chain_id
 
 
@@ -61,25 +62,20 @@ def deploy_registry(account: AccountAPI, admin: str, admin_delay: int, *, force:
     check_account(account)
     config = settings()
     chain_id = int(chain.chain_id)
-    existing = load_deployment(config.deployments_dir, chain_id)
-    if existing is not None and not force:
-        raise DeploymentError(f"a registry is already recorded on chain {chain_id} at {existing.address}; pass --force")
+    refuse_redeployment(config.deployments_dir, chain_id, force)
     instance = account.deploy(registry_container(), admin_delay, admin)
     receipt: ReceiptAPI = instance.creation_metadata.receipt
     known = network_for_chain_id(chain_id)
-    record_deployment(
+    record_new_deployment(
         config.deployments_dir,
-        Deployment(
-            chain_id=chain_id,
-            address=str(instance.address),
-            block=int(receipt.block_number),
-            tx_hash=str(receipt.txn_hash),
-            deployer=str(account.address),
-            admin=admin,
-            admin_delay=admin_delay,
-            artifact_hash=artifact_hash(),
-            network=known.name if known else f"ape:{chain.provider.network.name}",
-        ),
+        chain_id=chain_id,
+        address=str(instance.address),
+        block=int(receipt.block_number),
+        tx_hash=str(receipt.txn_hash),
+        deployer=str(account.address),
+        admin=admin,
+        admin_delay=admin_delay,
+        network=known.name if known else f"ape:{chain.provider.network.name}",
     )
     return instance
 

@@ -15,9 +15,10 @@ from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import TxParams, TxReceipt
 
 from anchor.chain.keys import refuse_development_key
-from anchor.config import Settings, mask_url
+from anchor.config import Settings
 from anchor.errors import ChainError
 from anchor.networks import GWEI, Network, get_network
+from anchor.urls import mask_url
 
 #: Gas estimate head-room: storage costs of a batch can shift slightly between estimate and inclusion.
 GAS_MARGIN = 1.2
@@ -128,14 +129,28 @@ def wait_for_block(chain: Chain, block_number: int, tag: str = "finalized", *, t
         time.sleep(0.5)
 
 
+def block_number(chain: Chain, tag: str = "latest") -> int:
+    """The number of the ``tag`` block (``latest``, ``safe``, ``finalized``)."""
+    try:
+        return int(chain.w3.eth.get_block(tag)["number"])  # type: ignore[arg-type]
+    except (requests.RequestException, Web3Exception, OSError) as error:
+        raise ChainError(f"RPC endpoint {chain.shown_url} failed: {error}") from error
+
+
+def gas_and_fee(receipt: TxReceipt) -> tuple[int, int]:
+    """Gas used by a mined transaction and the fee it paid, in wei."""
+    gas_used = int(receipt["gasUsed"])
+    return gas_used, gas_used * int(receipt.get("effectiveGasPrice", 0))
+
+
 def receipt_summary(chain: Chain, receipt: TxReceipt) -> dict[str, Any]:
     """What a person wants to see of a mined transaction."""
     tx_hash = receipt["transactionHash"].to_0x_hex()
-    fee_wei = int(receipt["gasUsed"]) * int(receipt.get("effectiveGasPrice", 0))
+    gas_used, fee_wei = gas_and_fee(receipt)
     return {
         "tx": tx_hash,
         "block": int(receipt["blockNumber"]),
-        "gas_used": int(receipt["gasUsed"]),
+        "gas_used": gas_used,
         "fee": f"{fee_wei / 10**18:.6f} {chain.network.currency}",
         "explorer": chain.network.explorer_tx(tx_hash),
     }

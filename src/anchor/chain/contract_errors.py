@@ -1,14 +1,16 @@
-"""Decode a contract's custom errors (revert data) into names, arguments and readable sentences."""
+"""Decode a contract's custom errors (revert data) into names and arguments, with :mod:`anchor.chain.abi_codec`.
+
+Addresses among the arguments come back EIP-55 checksummed (the codec decodes them in lower case).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi.abi import decode as abi_decode
-from eth_abi.exceptions import DecodingError
-from eth_hash.auto import keccak
+from anchor.addresses import to_checksum_address
+from anchor.chain.abi_codec import AbiDecodingError, AbiEncodingError, canonical_type, decode, signature_hash
 
 #: ``Error(string)`` and ``Panic(uint256)``, the two errors Solidity itself raises.
 _BUILTIN_ERRORS: tuple[dict[str, Any], ...] = (
@@ -35,16 +37,15 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def _signature(error_abi: dict[str, Any]) -> str:
-    return f"{error_abi['name']}({','.join(_canonical_type(i) for i in error_abi['inputs'])})"
-
-
-def _canonical_type(param: dict[str, Any]) -> str:
-    kind: str = param["type"]
-    if kind.startswith("tuple"):
-        inner = ",".join(_canonical_type(c) for c in param["components"])
-        return f"({inner}){kind[len('tuple') :]}"
-    return kind
+def _checksummed(item: Mapping[str, Any], value: Any) -> Any:
+    """The decoded ``value`` of ABI input ``item`` with every address in it EIP-55 checksummed."""
+    kind: str = item["type"]
+    if kind.endswith("[]"):
+        element = {**item, "type": kind[:-2]}
+        return tuple(_checksummed(element, one) for one in value)
+    if kind == "tuple":
+        return tuple(_checksummed(part, one) for part, one in zip(item["components"], value, strict=True))
+    return to_checksum_address(value) if kind == "address" else value
 
 
 class ErrorDecoder:
@@ -54,7 +55,7 @@ class ErrorDecoder:
         self._errors: dict[bytes, dict[str, Any]] = {}
         for item in (*abi, *_BUILTIN_ERRORS):
             if item.get("type") == "error":
-                self._errors[keccak(_signature(item).encode())[:4]] = item
+                self._errors[signature_hash(item)[:4]] = item
 
     def selector(self, name: str) -> bytes:
         """The 4-byte selector of error ``name``."""
@@ -69,9 +70,12 @@ class ErrorDecoder:
         item = self._errors.get(raw[:4])
         if item is None:
             return None
-        types = [_canonical_type(i) for i in item["inputs"]]
+        types = [canonical_type(i) for i in item["inputs"]]
         try:
-            values = abi_decode(types, raw[4:])
-        except (DecodingError, ValueError, OverflowError):
+            values = decode(types, raw[4:])
+        except (AbiDecodingError, AbiEncodingError):  # malformed data; a type the codec does not support
             return None
-        return DecodedError(item["name"], {i["name"]: v for i, v in zip(item["inputs"], values, strict=True)})
+        return DecodedError(
+            item["name"],
+            {i["name"]: _checksummed(i, v) for i, v in zip(item["inputs"], values, strict=True)},
+        )

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import sha3
 
-from anchor.addresses import is_address, to_checksum_address
+from anchor.addresses import checked_address
 from anchor.chain.artifacts import load_artifact
-from anchor.errors import DeploymentError
+from anchor.errors import DeploymentError, InvalidInputError
+from anchor.files import write_json_atomically
 
 DEPLOYMENT_FORMAT = "anchor-deployment-v1"
 
@@ -52,10 +52,45 @@ def record_deployment(folder: Path, deployment: Deployment) -> Path:
     """Write ``deployment`` atomically as the registry of its chain."""
     folder.mkdir(parents=True, exist_ok=True)
     path = deployment_path(folder, deployment.chain_id)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(deployment.to_json(), indent=2) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_json_atomically(path, deployment.to_json(), ensure_ascii=True)
     return path
+
+
+def refuse_redeployment(folder: Path, chain_id: int, force: bool) -> None:
+    """Refuse to deploy over the registry recorded for ``chain_id`` unless ``force``."""
+    existing = load_deployment(folder, chain_id)
+    if existing is not None and not force:
+        raise InvalidInputError(
+            f"a registry is already deployed on chain {chain_id} at {existing.address} "
+            f"(block {existing.block}); pass --force to deploy a new one and use it from now on"
+        )
+
+
+def record_new_deployment(
+    folder: Path,
+    *,
+    chain_id: int,
+    address: str,
+    block: int,
+    tx_hash: str,
+    deployer: str,
+    admin: str,
+    admin_delay: int,
+    network: str,
+) -> Path:
+    """Record a registry just deployed from the committed artifact as the registry of ``chain_id``."""
+    deployment = Deployment(
+        chain_id=chain_id,
+        address=address,
+        block=block,
+        tx_hash=tx_hash,
+        deployer=deployer,
+        admin=admin,
+        admin_delay=admin_delay,
+        artifact_hash=artifact_hash(),
+        network=network,
+    )
+    return record_deployment(folder, deployment)
 
 
 def load_deployment(folder: Path, chain_id: int) -> Deployment | None:
@@ -75,9 +110,7 @@ def load_deployment(folder: Path, chain_id: int) -> Deployment | None:
 def registry_address(folder: Path, chain_id: int, explicit: str | None = None) -> str:
     """The registry to use on ``chain_id``: ``explicit`` if given, else the recorded deployment."""
     if explicit:
-        if not is_address(explicit):
-            raise DeploymentError(f"{explicit!r} is not a contract address")
-        return str(to_checksum_address(explicit))
+        return checked_address(explicit)
     deployment = load_deployment(folder, chain_id)
     if deployment is None:
         raise DeploymentError(

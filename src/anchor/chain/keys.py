@@ -19,6 +19,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from anchor.addresses import to_checksum_address
 from anchor.errors import InvalidInputError, SigningKeyError
 from anchor.networks import is_public_chain
 
@@ -172,6 +173,5 @@ def _check_name(name: str) -> None:
 
 
 def _checksum(address: str) -> str:
-    from eth_utils.address import to_checksum_address
-
-    return str(to_checksum_address(address if address.startswith("0x") else "0x" + address))
+    """A keystore's ``address`` (40 hex digits, 0x optional) in EIP-55 form."""
+    return to_checksum_address(address if address.startswith("0x") else "0x" + address)

@@ -33,7 +33,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -41,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import anchor
+from anchor.chain.jsonrpc import JsonRpcEndpoint, RpcError, parse_quantity
 from anchor.config import Settings
 from anchor.errors import NodeError
 
@@ -62,8 +62,6 @@ _LAUNCHER = (
     "import subprocess, sys; "
     "print(subprocess.Popen(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=2, stderr=2, start_new_session=True).pid)"
 )
-# Never send requests for the local node through an HTTP(S)_PROXY from the environment.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass(frozen=True)
@@ -272,10 +270,11 @@ def _query(paths: _Paths, pid: int, port: int) -> NodeStatus:
     """The status of our running node, with whatever its RPC answers."""
     url = rpc_url(port)
     chain_id = block_number = finalized = None
-    with contextlib.suppress(NodeError):
-        chain_id = _rpc_quantity(url, "eth_chainId", [])
-        block_number = _rpc_quantity(url, "eth_blockNumber", [])
-        finalized = _rpc_quantity(url, "eth_getBlockByNumber", ["finalized", False], field="number")
+    endpoint = JsonRpcEndpoint(url, timeout=5.0)
+    with contextlib.suppress(NodeError), contextlib.closing(endpoint):
+        chain_id = _rpc_quantity(endpoint, "eth_chainId", [])
+        block_number = _rpc_quantity(endpoint, "eth_blockNumber", [])
+        finalized = _rpc_quantity(endpoint, "eth_getBlockByNumber", ["finalized", False], field="number")
     return NodeStatus(
         running=True,
         pid=pid,
@@ -314,28 +313,29 @@ def _wait_until_ready(pid: int, paths: _Paths, port: int, chain_id: int, wait: f
     """Return once anvil answers ``eth_chainId`` with ``chain_id``; NodeError with the log's tail otherwise."""
     url = rpc_url(port)
     deadline = time.monotonic() + wait
-    while True:
-        if _has_exited(pid):
-            log = _log_tail(paths.log)
-            if "Address already in use" in log:
-                raise NodeError(_port_taken(port))
-            hint = ""
-            if "failed to parse json file" in log:
-                hint = f" ({paths.state} is damaged: restore it, or delete {paths.dir} to start afresh)"
-            raise NodeError(f"anvil exited while starting{hint}; {paths.log}:\n{log}")
-        try:
-            answered = _rpc_quantity(url, "eth_chainId", [], timeout=1.0)
-        except NodeError:
-            answered = None
-        if answered is not None:
-            if answered != chain_id:
-                raise NodeError(
-                    f"anvil on {url} answers chain id {answered}, not {chain_id}; {paths.log}:\n{_log_tail(paths.log)}"
-                )
-            return
-        if time.monotonic() >= deadline:
-            raise NodeError(f"anvil did not answer on {url} within {wait:g} s; {paths.log}:\n{_log_tail(paths.log)}")
-        time.sleep(0.05)
+    with contextlib.closing(JsonRpcEndpoint(url, timeout=1.0)) as endpoint:
+        while True:
+            if _has_exited(pid):
+                log = _log_tail(paths.log)
+                if "Address already in use" in log:
+                    raise NodeError(_port_taken(port))
+                hint = ""
+                if "failed to parse json file" in log:
+                    hint = f" ({paths.state} is damaged: restore it, or delete {paths.dir} to start afresh)"
+                raise NodeError(f"anvil exited while starting{hint}; {paths.log}:\n{log}")
+            try:
+                answered = _rpc_quantity(endpoint, "eth_chainId", [])
+            except NodeError:
+                answered = None
+            if answered is not None:
+                if answered != chain_id:
+                    log = _log_tail(paths.log)
+                    raise NodeError(f"anvil on {url} answers chain id {answered}, not {chain_id}; {paths.log}:\n{log}")
+                return
+            if time.monotonic() >= deadline:
+                log = _log_tail(paths.log)
+                raise NodeError(f"anvil did not answer on {url} within {wait:g} s; {paths.log}:\n{log}")
+            time.sleep(0.05)
 
 
 def _terminate(pid: int, timeout: float) -> None:
@@ -454,25 +454,15 @@ def _port_taken(port: int) -> str:
     )
 
 
-def _rpc(url: str, method: str, params: list[Any], timeout: float = 5.0) -> Any:
-    """One JSON-RPC call; NodeError when the node does not answer or answers with an error."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
-    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})  # noqa: S310
+def _rpc_quantity(endpoint: JsonRpcEndpoint, method: str, params: list[Any], *, field: str | None = None) -> int:
+    """A JSON-RPC call whose result (or its ``field``) is a hex quantity, as an int; NodeError otherwise."""
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            reply = json.load(response)
-        return reply["result"]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise NodeError(f"{method} on {url} failed: {error!r}") from error
-
-
-def _rpc_quantity(url: str, method: str, params: list[Any], *, field: str | None = None, timeout: float = 5.0) -> int:
-    """A JSON-RPC call whose result (or its ``field``) is a hex quantity, as an int."""
-    result = _rpc(url, method, params, timeout)
-    try:
-        return int(result[field] if field else result, 16)
-    except (KeyError, TypeError, ValueError) as error:
-        raise NodeError(f"{method} on {url} returned {result!r}, not a quantity") from error
+        result = endpoint.call(method, params)
+        if field is not None:
+            result = result.get(field) if isinstance(result, dict) else None
+        return parse_quantity(result, f"{method} on {endpoint.shown_url}")
+    except RpcError as error:
+        raise NodeError(f"{method} on {endpoint.shown_url} failed: {error}") from error
 
 
 @contextlib.contextmanager

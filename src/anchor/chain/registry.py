@@ -9,42 +9,27 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
-from eth_utils.address import is_address, to_checksum_address
+from eth_typing import ChecksumAddress
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3Exception
 from web3.logs import DISCARD
 from web3.types import BlockIdentifier, TxReceipt
 
+from anchor.addresses import checked_address, is_address, to_checksum_address
 from anchor.chain.artifacts import load_artifact
 from anchor.chain.connection import Chain, build_transaction, send_and_wait
 from anchor.chain.contract_errors import DecodedError, ErrorDecoder
-from anchor.chain.registry_codes import REVOCATION_REASONS, CredentialStatus
+from anchor.chain.deployments import Deployment, load_deployment, record_new_deployment, refuse_redeployment
+from anchor.chain.registry_abi import ARTIFACT, CredentialCheck, CredentialStatus, IssuerInfo
 from anchor.errors import ChainError, ContractRevertError, DeploymentError, InvalidInputError
 
-ARTIFACT = "CredentialRegistry"
-__all__ = ["REVOCATION_REASONS", "CredentialStatus", "Registry"]
-
-
-@dataclass(frozen=True)
-class IssuerInfo:
-    """An issuer as the registry records it."""
-
-    issuer_id: int
-    name: str
-    country: str
-    uri: str
-    registered_at: int
-    deactivated_at: int
-    signer_count: int
-
-    @property
-    def active(self) -> bool:
-        """Whether the admin has not deactivated the issuer."""
-        return self.deactivated_at == 0
+#: An unsent call of a registry function, for :class:`anchor.chain.transactions.Sender`.
+RegistryCall = ContractFunction
 
 
 @dataclass(frozen=True)
@@ -78,16 +63,31 @@ class BatchInfo:
     revocation_reason: int
 
 
-@dataclass(frozen=True)
-class CredentialCheck:
-    """The registry's answer about one credential (``credentialStatus``)."""
+#: The registry functions that govern it (admin or issuer management), as ``Registry.govern`` sends them.
+GOVERNANCE_FUNCTIONS: frozenset[str] = frozenset(
+    {
+        "addSigner",
+        "removeSigner",
+        "deactivateIssuer",
+        "reactivateIssuer",
+        "pause",
+        "unpause",
+        "beginDefaultAdminTransfer",
+        "acceptDefaultAdminTransfer",
+    }
+)
 
-    status: CredentialStatus
-    issuer_id: int
-    anchored_at: int
-    anchored_at_block: int
-    batch_revoked_at: int
-    batch_revocation_reason: int
+
+@dataclass(frozen=True)
+class AdminStatus:
+    """The registry's governance state."""
+
+    admin: str
+    delay: int
+    pending_admin: str | None
+    #: Time from which the pending admin may accept (0: no transfer pending).
+    pending_from: int
+    paused: bool
 
 
 _SENTENCES: dict[str, str] = {
@@ -101,6 +101,9 @@ _SENTENCES: dict[str, str] = {
     "CredentialRegistryIssuerActive": "issuer {issuerId} is active already",
     "CredentialRegistryInvalidIssuerMetadata": "an issuer needs a non-empty name and URI",
     "CredentialRegistryInvalidCountry": "{country} is not an ISO 3166-1 alpha-2 country code (two capitals)",
+    "CredentialRegistryDuplicateIssuerUri": (
+        "issuer {issuerId} is registered with the identifier {uri} already; an identifier belongs to one issuer"
+    ),
     "CredentialRegistryInvalidSigner": "{signer} cannot be a signer",
     "CredentialRegistrySignerExists": (
         "{signer} is or was a signer of issuer {issuerId} already; a key is never registered twice, use a new key"
@@ -150,10 +153,8 @@ class Registry:
     """The CredentialRegistry at ``address`` on ``chain``."""
 
     def __init__(self, chain: Chain, address: str) -> None:
-        if not is_address(address):
-            raise InvalidInputError(f"{address!r} is not an address")
         self.chain = chain
-        self.address = to_checksum_address(address)
+        self.address = cast(ChecksumAddress, checked_address(address))
         abi = load_artifact(ARTIFACT)["abi"]
         self.contract: Contract = chain.w3.eth.contract(address=self.address, abi=abi)
         self.decoder = ErrorDecoder(abi)
@@ -185,6 +186,44 @@ class Registry:
             receipt = send_and_wait(chain, account, tx)
         return cls(chain, str(receipt["contractAddress"])), receipt
 
+    @classmethod
+    def deploy_and_record(
+        cls,
+        chain: Chain,
+        account: LocalAccount,
+        admin: str,
+        admin_delay: int,
+        deployments_dir: Path,
+        *,
+        force: bool = False,
+        max_fee_ceiling_wei: int | None = None,
+    ) -> tuple[Registry, TxReceipt, Path]:
+        """Deploy a registry and record it as the one of its chain; refuse to replace one unless ``force``."""
+        refuse_redeployment(deployments_dir, chain.chain_id, force)
+        registry, receipt = cls.deploy(chain, account, admin, admin_delay, max_fee_ceiling_wei=max_fee_ceiling_wei)
+        path = record_new_deployment(
+            deployments_dir,
+            chain_id=chain.chain_id,
+            address=registry.address,
+            block=int(receipt["blockNumber"]),
+            tx_hash=receipt["transactionHash"].to_0x_hex(),
+            deployer=account.address,
+            admin=to_checksum_address(admin),
+            admin_delay=admin_delay,
+            network=chain.network.name,
+        )
+        return registry, receipt, path
+
+    @classmethod
+    def recorded(cls, chain: Chain, deployments_dir: Path) -> tuple[Registry, Deployment] | None:
+        """The registry recorded for ``chain`` and its record, if one is recorded and its code is on the chain."""
+        deployment = load_deployment(deployments_dir, chain.chain_id)
+        if deployment is None or not chain.w3.eth.get_code(
+            cast(ChecksumAddress, to_checksum_address(deployment.address))
+        ):
+            return None
+        return cls(chain, deployment.address), deployment
+
     # ------------------------------------------------------------ transactions
 
     def transact(
@@ -212,6 +251,65 @@ class Registry:
         receipt = self.transact(account, self.contract.functions.anchor(root, size))
         (event,) = self.contract.events.BatchAnchored().process_receipt(receipt, errors=DISCARD)
         return int(event["args"]["batchId"]), receipt
+
+    def govern(
+        self, account: LocalAccount, function: str, *args: Any, max_fee_ceiling_wei: int | None = None
+    ) -> TxReceipt:
+        """Send governance ``function(*args)`` (one of :data:`GOVERNANCE_FUNCTIONS`) and wait for its receipt."""
+        if function not in GOVERNANCE_FUNCTIONS:
+            raise InvalidInputError(f"{function!r} is not a governance function of the registry")
+        call = getattr(self.contract.functions, function)(*args)
+        return self.transact(account, call, max_fee_ceiling_wei=max_fee_ceiling_wei)
+
+    def admin_status(self) -> AdminStatus:
+        """Who governs the registry, a pending admin transfer, and whether anchoring is paused."""
+        functions = self.contract.functions
+        pending, schedule = self._call(functions.pendingDefaultAdmin())
+        return AdminStatus(
+            admin=str(self._call(functions.defaultAdmin())),
+            delay=int(self._call(functions.defaultAdminDelay())),
+            pending_admin=str(pending) if schedule else None,
+            pending_from=int(schedule),
+            paused=bool(self._call(functions.paused())),
+        )
+
+    def anchor_call(self, root: str | bytes, size: int) -> RegistryCall:
+        """The unsent ``anchor(root, size)`` call, for a durable sender that signs and journals it."""
+        return self.contract.functions.anchor(root, size)
+
+    def revoke_call(self, batch_id: int, indices: Sequence[int], reason: int) -> RegistryCall:
+        """The unsent revocation of ``indices`` of ``batch_id`` (none: the whole batch)."""
+        functions = self.contract.functions
+        if indices:
+            return functions.revokeCredentials(batch_id, list(indices), reason)
+        return functions.revokeBatch(batch_id, reason)
+
+    def simulate(self, call: RegistryCall, sender: str) -> None:
+        """Run ``call`` as ``sender`` without sending it: a refusal is raised as a readable error."""
+        with _explained(self.decoder):
+            call.estimate_gas({"from": sender})
+
+    def anchored_batch_id(self, receipt: TxReceipt, root: str, issuer_id: int) -> int:
+        """The batch id that the ``BatchAnchored`` event in ``receipt`` gives ``root`` of ``issuer_id``."""
+        for event in self.contract.events.BatchAnchored().process_receipt(receipt, errors=DISCARD):
+            args = event["args"]
+            if "0x" + bytes(args["root"]).hex() == root.lower() and int(args["issuerId"]) == issuer_id:
+                return int(args["batchId"])
+        raise ChainError(
+            f"transaction {receipt['transactionHash'].to_0x_hex()} holds no BatchAnchored event for root {root}"
+        )
+
+    def anchoring_transaction(self, batch_id: int, block: int) -> TxReceipt:
+        """The receipt of the transaction that anchored ``batch_id`` in ``block`` (from its event)."""
+        logs = self.contract.events.BatchAnchored().get_logs(
+            from_block=block, to_block=block, argument_filters={"batchId": batch_id}
+        )
+        if not logs:
+            raise ChainError(f"batch {batch_id} is on chain but its BatchAnchored event was not found in block {block}")
+        try:
+            return self.chain.w3.eth.get_transaction_receipt(logs[0]["transactionHash"])
+        except Web3Exception as error:
+            raise ChainError(f"RPC call failed: {error}") from error
 
     # ------------------------------------------------------------ reads
 
@@ -254,6 +352,10 @@ class Registry:
     def batch_id_of(self, issuer_id: int, root: str | bytes) -> int:
         """The id under which ``issuer_id`` anchored ``root``, 0 if it did not."""
         return int(self._call(self.contract.functions.batchIdOf(issuer_id, root)))
+
+    def issuer_id_of(self, uri: str) -> int:
+        """The issuer registered with identifier ``uri`` (compared byte for byte), 0 if none is."""
+        return int(self._call(self.contract.functions.issuerIdOf(uri)))
 
     def credential_status(
         self,

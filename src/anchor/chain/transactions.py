@@ -30,9 +30,10 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import TxParams, TxReceipt
 
+from anchor.addresses import to_checksum_address
 from anchor.chain.connection import GAS_MARGIN, Chain, fee_fields
 from anchor.chain.keys import refuse_development_key
-from anchor.errors import ChainError
+from anchor.errors import ChainError, InvalidInputError
 
 T = TypeVar("T")
 #: Nodes refuse a replacement unless both fees rise by at least 12.5%.
@@ -81,7 +82,7 @@ class TxPolicy:
 
     def __post_init__(self) -> None:
         if self.bump < MIN_BUMP:
-            raise ValueError(f"bump {self.bump} is below {MIN_BUMP}: nodes would refuse the replacement")
+            raise InvalidInputError(f"bump {self.bump} is below {MIN_BUMP}: nodes would refuse the replacement")
 
 
 @dataclass
@@ -119,10 +120,10 @@ class Sender:
     def resume(self, attempts: Sequence[SentTx]) -> Confirmed:
         """Continue with transactions journaled earlier (oldest first): rebroadcast, wait, replace, confirm."""
         if not attempts:
-            raise ValueError("nothing to resume")
+            raise InvalidInputError("nothing to resume")
         nonces = {a.nonce for a in attempts}
         if len(nonces) != 1:
-            raise ValueError(f"attempts of one transaction share a nonce, found {sorted(nonces)}")
+            raise InvalidInputError(f"attempts of one transaction must share a nonce, found {sorted(nonces)}")
         return self._drive(list(attempts))
 
     # ------------------------------------------------------------------ internals
@@ -298,7 +299,6 @@ class Sender:
 def _decode_params(chain: Chain, raw: HexBytes, tx: SentTx) -> dict[str, Any]:
     """The fields of a journaled EIP-1559 transaction, to re-sign it with other fees."""
     from eth_account.typed_transactions.typed_transaction import TypedTransaction
-    from eth_utils.address import to_checksum_address
 
     decoded: dict[str, Any] = TypedTransaction.from_bytes(raw).as_dict()
     params: dict[str, Any] = {

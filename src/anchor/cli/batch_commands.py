@@ -12,28 +12,26 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from anchor.chain.registry import REVOCATION_REASONS
-from anchor.chain.transactions import TxPolicy
+from anchor.chain.registry_abi import REVOCATION_REASONS
 from anchor.cli.context import AppContext, app_context, chain_options
 from anchor.cli.output import console, show_fields
-from anchor.credentials.receipt import split_receipt
 from anchor.errors import InvalidInputError
-from anchor.issuing.batch import BatchSummary, IssuerService
+from anchor.issuing.batch import BatchSummary, Hook, confirmations
+from anchor.issuing.service import IssuerService, Revoked
 from anchor.issuing.store import BatchRecord, Store
 
 #: Batches of at most this many credentials by default (a tree of 2**20 leaves: proofs of 20 hashes).
 DEFAULT_MAX_SIZE = 1 << 20
 
 
-def _service(app: AppContext, receipts: Path | None = None, hook: Any = None) -> IssuerService:
-    settings = app.settings
-    policy = TxPolicy(
-        finality=settings.finality_policy,
-        stuck_after=settings.stuck_after,
+def _service(app: AppContext, receipts: Path | None = None, hook: Hook | None = None) -> IssuerService:
+    return IssuerService.open(
+        app.settings,
+        app.registry(),
+        app.signer(),
+        receipts_dir=receipts,
         max_fee_ceiling_wei=app.max_fee_ceiling_wei,
-    )
-    return IssuerService(
-        Store.open(settings), app.registry(), app.signer(), policy, receipts or settings.receipts_dir, hook
+        hook=hook,
     )
 
 
@@ -155,10 +153,9 @@ def show(batch_id: int) -> None:
         "block": record.block_number,
         "gas used": record.gas_used,
     }
-    if record.block_number is not None:
-        head = app.chain.w3.eth.block_number
-        fields["confirmations"] = head - record.block_number + 1
-        fields["finalized"] = app.chain.w3.eth.get_block("finalized")["number"] >= record.block_number
+    depth = confirmations(app.chain, record)
+    if depth is not None:
+        fields["confirmations"], fields["finalized"] = depth
     show_fields(f"batch {batch_id}", fields)
 
 
@@ -199,29 +196,16 @@ def revoke(receipts: tuple[Path, ...], batch_id: int | None, indices: tuple[int,
     for tx_hash in service.resume_revocations():
         console.print(f"finished an interrupted revocation: tx {tx_hash}")
     code = REVOCATION_REASONS[reason]
-    plan: dict[int, list[int]] = {}
     if receipts:
-        for path in receipts:
-            try:
-                document = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-                raise InvalidInputError(f"{path}: not a readable JSON receipt: {error}") from error
-            _, proof = split_receipt(document)
-            if proof.chain_id != app.chain.chain_id or proof.registry.lower() != service.registry.address.lower():
-                raise InvalidInputError(
-                    f"{path}: anchored in registry {proof.registry} on chain {proof.chain_id}, "
-                    f"not in {service.registry.address} on chain {app.chain.chain_id}"
-                )
-            plan.setdefault(proof.batch_id, []).append(proof.index)
+        revoked = service.revoke_receipts(receipts, code)
     elif indices:
-        plan[batch_id or 0] = list(indices)
+        revoked = [Revoked(batch_id or 0, len(indices), service.revoke(batch_id or 0, indices, code))]
     else:
         tx_hash = service.revoke_batch(batch_id or 0, code)
         console.print(f"[green]✓[/] batch {batch_id} revoked ({reason}) in tx {tx_hash}")
         return
-    for onchain_batch, batch_indices in sorted(plan.items()):
-        hashes = service.revoke(onchain_batch, batch_indices, code)
+    for done in revoked:
         console.print(
-            f"[green]✓[/] {len(batch_indices)} credential(s) of batch {onchain_batch} revoked ({reason}) in "
-            f"{len(hashes)} transaction(s): {', '.join(hashes)}"
+            f"[green]✓[/] {done.count} credential(s) of batch {done.onchain_batch_id} revoked ({reason}) in "
+            f"{len(done.tx_hashes)} transaction(s): {', '.join(done.tx_hashes)}"
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import click
@@ -24,7 +25,7 @@ def show(as_json: bool) -> None:
 
     \b
     Sources, highest first: options, environment variables, ANCHOR_HOME/config.toml, defaults.
-    Variables:"""
+    """
     shown = app_context().settings.shown()
     if as_json:
         console.print_json(json.dumps(shown))
@@ -32,4 +33,5 @@ def show(as_json: bool) -> None:
         show_fields("anchor configuration", shown)
 
 
-show.help = (show.help or "") + ", ".join(ENV_VARIABLES)
+# Derived from the settings table (anchor.config.Settings): one variable per setting.
+show.help = inspect.cleandoc(show.help or "") + "\n\nVariables: " + ", ".join(ENV_VARIABLES)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import click
-from eth_utils.address import is_address, to_checksum_address
 from rich.table import Table
 
+from anchor.addresses import checked_address
 from anchor.chain.connection import receipt_summary
-from anchor.chain.deployments import Deployment, artifact_hash, load_deployment, record_deployment
+from anchor.chain.deployments import refuse_redeployment
 from anchor.chain.registry import Registry
 from anchor.cli.context import app_context, chain_options
 from anchor.cli.output import console, safe, show_transaction
@@ -21,14 +21,15 @@ PUBLIC_ADMIN_DELAY = 2 * 24 * 3600
 
 
 class AddressType(click.ParamType):
-    """An Ethereum address, returned checksummed."""
+    """An Ethereum address, returned checksummed; a mixed-case one must carry a valid EIP-55 checksum."""
 
     name = "ADDRESS"
 
     def convert(self, value: str, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        if not is_address(value):
-            self.fail(f"{value!r} is not an address (0x followed by 40 hex digits)", param, ctx)
-        return str(to_checksum_address(value))
+        try:
+            return checked_address(value)
+        except InvalidInputError as error:  # not an address, or a mistyped one: never re-checksum it
+            self.fail(str(error), param, ctx)
 
 
 ADDRESS = AddressType()
@@ -52,31 +53,20 @@ def deploy(admin: str | None, admin_delay: int | None, force: bool) -> None:
     """
     app = app_context()
     chain = app.chain
-    existing = load_deployment(app.settings.deployments_dir, chain.chain_id)
-    if existing is not None and not force:
-        raise InvalidInputError(
-            f"a registry is already deployed on chain {chain.chain_id} at {existing.address} "
-            f"(block {existing.block}); pass --force to deploy a new one and use it from now on"
-        )
+    refuse_redeployment(app.settings.deployments_dir, chain.chain_id, force)
     account = app.signer()
     delay = admin_delay if admin_delay is not None else (PUBLIC_ADMIN_DELAY if is_public_chain(chain.chain_id) else 0)
     admin_address = admin or account.address
     console.print(f"deploying CredentialRegistry on chain {chain.chain_id} ({chain.shown_url}) from {account.address}")
-    registry, receipt = Registry.deploy(
-        chain, account, admin_address, delay, max_fee_ceiling_wei=app.max_fee_ceiling_wei
+    registry, receipt, path = Registry.deploy_and_record(
+        chain,
+        account,
+        admin_address,
+        delay,
+        app.settings.deployments_dir,
+        force=force,
+        max_fee_ceiling_wei=app.max_fee_ceiling_wei,
     )
-    deployment = Deployment(
-        chain_id=chain.chain_id,
-        address=registry.address,
-        block=int(receipt["blockNumber"]),
-        tx_hash=receipt["transactionHash"].to_0x_hex(),
-        deployer=account.address,
-        admin=admin_address,
-        admin_delay=delay,
-        artifact_hash=artifact_hash(),
-        network=chain.network.name,
-    )
-    path = record_deployment(app.settings.deployments_dir, deployment)
     show_transaction(f"registry deployed at [bold]{registry.address}[/]", receipt_summary(chain, receipt))
     console.print(f"  admin {admin_address}, transfer delay {delay} s; recorded in {path}")
 
@@ -93,9 +83,17 @@ def issuer() -> None:
 @click.option("--uri", required=True, help="Issuer identifier its credentials carry: a DID or an https URL.")
 @click.option("--signer", "signers", type=ADDRESS, multiple=True, help="A signer key address (repeatable).")
 def register(name: str, country: str, uri: str, signers: tuple[str, ...]) -> None:
-    """Register an issuer (admin only); prints its id."""
+    """Register an issuer (admin only); prints its id. An identifier (--uri) belongs to one issuer only."""
     app = app_context()
     registry = app.registry()
+    holder = registry.issuer_id_of(uri)
+    if holder:
+        held = registry.issuer(holder)
+        state = "active" if held.active else f"deactivated {_when(held.deactivated_at)}"
+        raise InvalidInputError(
+            f"issuer {holder}, {held.name} ({held.country}, {state}), is registered with the identifier {uri!r} "
+            "already; the registry refuses a second issuer with the same identifier (nothing was sent)"
+        )
     issuer_id, receipt = registry.register_issuer(app.signer(), name, country.upper(), uri, signers)
     show_transaction(
         f"issuer [bold]{issuer_id}[/] registered: {name} ({country.upper()}, {uri})",
@@ -159,7 +157,7 @@ def _send(function: str, args: list[object], done: str) -> None:
     """Send registry ``function(*args)`` from the signing key and show the mined transaction."""
     app = app_context()
     registry = app.registry()
-    receipt = registry.transact(app.signer(), getattr(registry.contract.functions, function)(*args))
+    receipt = registry.govern(app.signer(), function, *args, max_fee_ceiling_wei=app.max_fee_ceiling_wei)
     show_transaction(done, receipt_summary(app.chain, receipt))
 
 
@@ -193,10 +191,11 @@ def transfer(new_admin: str) -> None:
     """Start handing the admin role to NEW_ADMIN; it accepts after the delay with `anchor admin accept`."""
     app = app_context()
     registry = app.registry()
-    receipt = registry.transact(app.signer(), registry.contract.functions.beginDefaultAdminTransfer(new_admin))
-    _, schedule = registry.contract.functions.pendingDefaultAdmin().call()
+    receipt = registry.govern(
+        app.signer(), "beginDefaultAdminTransfer", new_admin, max_fee_ceiling_wei=app.max_fee_ceiling_wei
+    )
     show_transaction(
-        f"admin transfer to {new_admin} started; it can accept from {_when(schedule)}",
+        f"admin transfer to {new_admin} started; it can accept from {_when(registry.admin_status().pending_from)}",
         receipt_summary(app.chain, receipt),
     )
 
@@ -213,9 +212,9 @@ def accept() -> None:
 def status() -> None:
     """Show the admin, a pending transfer, the delay and whether anchoring is paused."""
     app = app_context()
-    functions = app.registry().contract.functions
-    pending, schedule = functions.pendingDefaultAdmin().call()
-    console.print(f"admin    {functions.defaultAdmin().call()}")
-    console.print(f"delay    {functions.defaultAdminDelay().call()} s")
-    console.print(f"pending  {pending if schedule else '-'}{' from ' + _when(schedule) if schedule else ''}")
-    console.print(f"paused   {functions.paused().call()}")
+    state = app.registry().admin_status()
+    pending = f"{state.pending_admin} from {_when(state.pending_from)}" if state.pending_admin else "-"
+    console.print(f"admin    {state.admin}")
+    console.print(f"delay    {state.delay} s")
+    console.print(f"pending  {pending}")
+    console.print(f"paused   {state.paused}")

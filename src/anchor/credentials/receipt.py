@@ -38,6 +38,8 @@ from anchor.addresses import is_address, to_checksum_address
 from anchor.errors import InvalidInputError, UnknownFormatError
 
 RECEIPT_FORMAT = "anchor-receipt-v1"
+#: The Merkle leaf of a credential: its digest and its index in the batch (``StandardMerkleTree`` types).
+LEAF_ENCODING: tuple[str, str] = ("bytes32", "uint256")
 PROOF_TYPE = "AnchorMerkleProof"
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _MAX_PROOF_DEPTH = 64

@@ -16,19 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils.address import to_checksum_address
 
 from anchor.chain import node
-from anchor.chain.connection import Chain, connect, wait_for_block
-from anchor.chain.deployments import Deployment, artifact_hash, load_deployment, record_deployment
+from anchor.chain.connection import Chain, block_number, connect, wait_for_block
 from anchor.chain.keys import development_accounts
-from anchor.chain.registry import REVOCATION_REASONS, Registry
+from anchor.chain.registry import Registry
+from anchor.chain.registry_abi import REVOCATION_REASONS
 from anchor.chain.transactions import TxPolicy
 from anchor.config import Settings
 from anchor.credentials.examples import generate_credentials, issuer_for_country
 from anchor.credentials.receipt import split_receipt
-from anchor.issuing.batch import IssuerService
 from anchor.issuing.intake import prepare_credential
+from anchor.issuing.service import IssuerService
 from anchor.issuing.store import Store
 from anchor.verifier import verify
 
@@ -99,7 +98,7 @@ def run_demo(settings: Settings, count: int, say: Callable[[str], None] = print)
     _, proof = split_receipt(revoked_receipt)
     service.hook = None
     service.revoke(proof.batch_id, [proof.index], REVOCATION_REASONS["issued-in-error"])
-    wait_for_block(chain, chain.w3.eth.block_number, "finalized")
+    wait_for_block(chain, block_number(chain), "finalized")
     revoked = verdict(revoked_receipt)
     say(f"revoked {sample[0].name} (issued in error); verify again: {revoked}")
     say(f"receipts: {summary.receipts}")
@@ -121,24 +120,13 @@ def run_demo(settings: Settings, count: int, say: Callable[[str], None] = print)
 
 
 def _registry(settings: Settings, chain: Chain, operator: LocalAccount, say: Callable[[str], None]) -> Registry:
-    deployment = load_deployment(settings.deployments_dir, chain.chain_id)
-    if deployment is not None and chain.w3.eth.get_code(to_checksum_address(deployment.address)):
-        say(f"registry {deployment.address} (deployed in block {deployment.block})")
-        return Registry.at(chain, deployment.address)
-    registry, receipt = Registry.deploy(chain, operator, operator.address, 0)
-    record_deployment(
-        settings.deployments_dir,
-        Deployment(
-            chain_id=chain.chain_id,
-            address=registry.address,
-            block=int(receipt["blockNumber"]),
-            tx_hash=receipt["transactionHash"].to_0x_hex(),
-            deployer=operator.address,
-            admin=operator.address,
-            admin_delay=0,
-            artifact_hash=artifact_hash(),
-            network=chain.network.name,
-        ),
+    recorded = Registry.recorded(chain, settings.deployments_dir)
+    if recorded is not None:
+        registry, deployment = recorded
+        say(f"registry {registry.address} (deployed in block {deployment.block})")
+        return registry
+    registry, _, _ = Registry.deploy_and_record(
+        chain, operator, operator.address, 0, settings.deployments_dir, force=True
     )
     say(f"registry deployed at {registry.address}")
     return registry

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_all_start_methods, get_context
+from multiprocessing import get_context
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Final
 
@@ -55,6 +55,7 @@ from anchor.errors import (
     InvalidInputError,
 )
 from anchor.issuing.store import NewCredential, QueueOutcome, Store
+from anchor.processes import start_method, usable_cpus
 
 __all__ = [
     "STDIN",
@@ -342,11 +343,7 @@ def _prepared(
 
 def default_workers() -> int:
     """Validating processes by default: the CPUs this process may run on, at most :data:`MAX_DEFAULT_WORKERS`."""
-    try:
-        available = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        available = os.cpu_count() or 1
-    return max(1, min(available, MAX_DEFAULT_WORKERS))
+    return min(usable_cpus(), MAX_DEFAULT_WORKERS)
 
 
 def _in_workers(
@@ -359,8 +356,7 @@ def _in_workers(
     # `python -m anchor` or an unguarded script), no start-up cost. All workers are forked at the first
     # submit, before this process starts any thread of its own (the progress bar's); they never touch the
     # database connections they inherit and leave through os._exit.
-    method = "fork" if "fork" in get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=processes, mp_context=get_context(method)) as pool:
+    with ProcessPoolExecutor(max_workers=processes, mp_context=get_context(start_method())) as pool:
         chunks = _chunks(jobs, _TASK_SIZE)
         exhausted = False
         while pending or not exhausted:

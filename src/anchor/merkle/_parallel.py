@@ -13,7 +13,6 @@ parent, which then raises whatever the child hit, if anything.
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Callable, Sequence
 from functools import partial
 from multiprocessing.connection import Connection
@@ -21,6 +20,7 @@ from multiprocessing.process import BaseProcess
 from typing import TypeVar
 
 from anchor.errors import MerkleInputError
+from anchor.processes import can_fork, usable_cpus
 
 T = TypeVar("T")
 
@@ -34,10 +34,10 @@ def effective_workers(workers: int | None, items: int) -> int:
     ``workers=None`` means one per CPU.
     """
     if workers is None:
-        workers = os.cpu_count() or 1
+        workers = usable_cpus()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise MerkleInputError(f"workers must be a positive integer or None, got {workers!r}")
-    if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if workers == 1 or not can_fork():
         return 1
     return max(1, min(workers, items // MIN_ITEMS_PER_WORKER))
 

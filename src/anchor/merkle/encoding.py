@@ -34,7 +34,8 @@ from typing import Any, Literal, Protocol, cast
 
 import sha3
 
-from anchor.errors import MerkleInputError
+from anchor.addresses import checked_address, to_checksum_address
+from anchor.errors import InvalidInputError, MerkleInputError
 
 Scalar = bytes | int | bool | str
 """One element of a normalised leaf value."""
@@ -299,23 +300,16 @@ def _to_address(x: object, label: str) -> str:
         raw = bytes(x)
         if len(raw) != 20:
             raise MerkleInputError(f"{label}: expected 20 bytes, got {len(raw)}")
-        return to_checksum_address(raw.hex())
+        return to_checksum_address("0x" + raw.hex())
     if not isinstance(x, str):
         raise MerkleInputError(f"{label}: expected a 0x-hex address string, got {_kind_of(x)}")
     match = _HEX.fullmatch(x)
     if match is None or len(match.group(1)) != 40:
         raise MerkleInputError(f"{label}: expected 0x followed by 40 hex digits, got {x!r}")
-    digits = match.group(1)
-    checksummed = to_checksum_address(digits.lower())
-    if digits not in (digits.lower(), digits.upper()) and checksummed[2:] != digits:
-        raise MerkleInputError(f"{label}: mixed-case address {x!r} fails its EIP-55 checksum")
-    return checksummed
-
-
-def to_checksum_address(lower_hex: str) -> str:
-    """EIP-55 checksummed form of 40 lower-case hex digits."""
-    digest = keccak_256(lower_hex.encode("ascii")).digest().hex()
-    return "0x" + "".join(c.upper() if int(d, 16) >= 8 else c for c, d in zip(lower_hex, digest[:40], strict=True))
+    try:
+        return checked_address(x)
+    except InvalidInputError:  # an address, so the checksum is what failed
+        raise MerkleInputError(f"{label}: mixed-case address {x!r} fails its EIP-55 checksum") from None
 
 
 def _scalar_to_json(t: AbiType, x: Scalar) -> JsonScalar:

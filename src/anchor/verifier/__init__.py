@@ -13,20 +13,16 @@ Usage::
         for result in verifier.verify_many(paths, workers=8):
             ...
 
-See :mod:`anchor.verifier.core` for the checks, :mod:`anchor.verifier.model` for the result,
-:mod:`anchor.verifier.links` for shareable links.
+The modules: :mod:`~anchor.verifier.trust` (which registries count), :mod:`~anchor.verifier.session`
+(the :class:`Verifier`: endpoints, caches), :mod:`~anchor.verifier.checks` (the eight checks),
+:mod:`~anchor.verifier.onchain` (what is asked of the registry), :mod:`~anchor.verifier.model` (the result),
+:mod:`~anchor.verifier.presentation` (its wording and the credential summary), :mod:`~anchor.verifier.bulk`
+(directories of receipts) and :mod:`~anchor.verifier.links` (shareable links). JSON-RPC goes through
+:mod:`anchor.chain.jsonrpc`; no web3, eth_abi or pydantic is imported on this path.
 """
 
-from anchor.verifier.core import (
-    FINALIZED,
-    ReceiptInput,
-    TrustedRegistry,
-    Verifier,
-    configured_trust,
-    summarize,
-    trusted_from_deployments,
-    verify,
-)
+from anchor.chain.jsonrpc import JsonRpcEndpoint, RpcError
+from anchor.verifier.checks import ReceiptInput
 from anchor.verifier.links import receipt_from_link, receipt_link
 from anchor.verifier.model import (
     CHECKS,
@@ -38,7 +34,9 @@ from anchor.verifier.model import (
     Verdict,
     Verification,
 )
-from anchor.verifier.rpc import JsonRpcEndpoint, RpcError
+from anchor.verifier.presentation import summarize
+from anchor.verifier.session import FINALIZED, Verifier, verify
+from anchor.verifier.trust import TrustedRegistry, configured_trust, trusted_from_deployments
 
 __all__ = [
     "CHECKS",

@@ -3,21 +3,22 @@
 Most of a verification is CPU in Python (strict parsing, JSON Schema validation, JCS canonical form, keccak:
 about 3 ms a receipt); the status call is a short wait. Threads alone stay on one core (the GIL), so
 receipts are cut into chunks verified by ``processes`` worker processes, each with its own
-:class:`~anchor.verifier.core.Verifier` (its own connections and caches) and ``threads`` threads. Results
+:class:`~anchor.verifier.session.Verifier` (its own connections and caches) and ``threads`` threads. Results
 come back in input order. Worker processes are forked where the platform can (start-up in milliseconds).
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.pool import Pool
 
-from anchor.verifier.core import TrustedRegistry, Verifier
+from anchor.processes import start_method, usable_cpus
 from anchor.verifier.model import Verification
+from anchor.verifier.session import Verifier
+from anchor.verifier.trust import TrustedRegistry
 
 #: Receipts handed to a worker process at a time.
 CHUNK = 64
@@ -48,14 +49,6 @@ def _verify_chunk(job: tuple[list[str], datetime | None, int]) -> list[Verificat
     return list(verifier.verify_many(paths, lambda path: verifier.verify_file(path, now=now), workers=threads))
 
 
-def default_processes() -> int:
-    """One worker process per CPU this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
 def verify_paths(
     verifier: Verifier,
     paths: Sequence[str],
@@ -71,14 +64,13 @@ def verify_paths(
     The worker processes start before this returns (so before the caller starts threads of its own, such
     as a progress bar's); they stop when the results are consumed or the iterator is closed.
     """
-    count = default_processes() if processes is None else processes
+    count = usable_cpus() if processes is None else processes
     if count <= 1 or len(paths) < 2 * CHUNK:
         return iter(verifier.verify_many(paths, lambda path: verifier.verify_file(path, now=now), workers=threads))
     urls = tuple(endpoint.url for endpoint in verifier.endpoints)
     setup = _Setup(urls, tuple(verifier.trusted), verifier.timeout, verifier.block)
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     jobs = [(list(paths[start : start + CHUNK]), now, threads) for start in range(0, len(paths), CHUNK)]
-    pool = multiprocessing.get_context(method).Pool(count, initializer=_start_worker, initargs=(setup,))
+    pool = multiprocessing.get_context(start_method()).Pool(count, initializer=_start_worker, initargs=(setup,))
     return _collect(pool, jobs)
 
 

@@ -27,10 +27,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from anchor import __version__
+from anchor.credentials import MAX_CREDENTIAL_BYTES
+from anchor.errors import InvalidInputError
 from anchor.verifier import CheckState, RpcError, TrustedRegistry, Verdict, Verification, Verifier
 
 #: Largest request body accepted, in bytes (the same 1 MiB as a receipt file).
-MAX_BODY_BYTES = 1 << 20
+#: A request body holds one receipt: at most as large as a credential may be.
+MAX_BODY_BYTES = MAX_CREDENTIAL_BYTES
 #: What the page may load: only this origin; no inline scripts; styles from files only.
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -60,8 +63,8 @@ class WebConfig:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
 
-class ApiError(Exception):
-    """A 4xx/5xx answer with a code and a message."""
+class ApiError(InvalidInputError):
+    """A request the API refuses before verifying it: a 4xx answer with a code and a message."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)

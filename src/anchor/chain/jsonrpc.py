@@ -1,4 +1,7 @@
-"""Plain JSON-RPC over HTTP(S) with keep-alive, one connection per thread, for many small ``eth_call`` s.
+"""The project's one JSON-RPC client: plain JSON-RPC over HTTP(S) with keep-alive, one connection per thread.
+
+Used by the verifier (many small ``eth_call`` s, several endpoints) and by the local node's health checks
+(:mod:`anchor.chain.node`); no web3, so a one-receipt ``anchor verify`` starts fast.
 
 Why not web3's contract ``.call()``: it sends ``eth_chainId`` twice before every call, so a verifier spends
 three round trips per receipt where one does (about 96 calls/s against about 850/s on a local anvil node).
@@ -20,8 +23,8 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from anchor.config import mask_url
 from anchor.errors import ChainError, InvalidInputError
+from anchor.urls import mask_url
 
 #: Largest JSON-RPC response read, in bytes: a verifier's answers are a few hundred bytes each.
 MAX_RESPONSE_BYTES = 8 << 20

@@ -18,257 +18,48 @@ In order (each passed, failed or not checked, with a reason):
 
 Checks 4-7 cost one ``eth_call`` of the registry's ``credentialStatus`` view per endpoint (plus, once per
 endpoint, ``eth_chainId`` and, once per issuer, ``getIssuer``).
+
+A :class:`Run` is one verification; the :class:`~anchor.verifier.session.Verifier` it runs for holds the
+endpoints, the trusted registries and the caches, and :mod:`anchor.verifier.presentation` words the verdict.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from anchor.addresses import to_checksum_address
-from anchor.chain.registry_codes import reason_name
+from anchor.chain.jsonrpc import RpcError
+from anchor.chain.registry_abi import CredentialStatus, NoContractError, reason_name
 from anchor.credentials import (
-    MAX_CREDENTIAL_BYTES,
     credential_digest,
     is_expired,
     is_not_yet_valid,
     issuer_id,
-    lookup,
     parse_credential,
     valid_from,
     valid_until,
     validate_credential,
 )
-from anchor.credentials.receipt import AnchorProof, split_receipt
+from anchor.credentials.receipt import LEAF_ENCODING, AnchorProof, split_receipt
 from anchor.errors import CredentialValidationError, InvalidInputError, MerkleInputError, UnknownFormatError
 from anchor.merkle import StandardMerkleTree
 from anchor.networks import network_for_chain_id
-from anchor.verifier.model import (
-    CHECKS,
-    Check,
-    CheckState,
-    CredentialSummary,
-    Evidence,
-    Revocation,
-    Verdict,
-    Verification,
-    headline,
-)
-from anchor.verifier.onchain import (
-    ChainAnswer,
-    IssuerAnswer,
-    NoContractError,
-    Status,
-    ask,
-    check_address,
-    registry_abi,
-)
-from anchor.verifier.rpc import JsonRpcEndpoint, RpcError
+from anchor.verifier.model import CHECKS, Check, CheckState, CredentialSummary, Evidence, Revocation, Verification
+from anchor.verifier.onchain import ChainAnswer
+from anchor.verifier.presentation import conclude, summarize
 
-LEAF_ENCODING = ("bytes32", "uint256")
-#: Block tag the registry is read at: a batch counts once it is final.
-FINALIZED = "finalized"
+if TYPE_CHECKING:
+    from anchor.verifier.session import Verifier
+
 
 ReceiptInput = Mapping[str, Any] | str | bytes | bytearray | memoryview
 """A receipt as JSON text (checked as strict I-JSON) or as an already parsed object."""
 
-T = TypeVar("T")
 
-#: The status word shown for a failure code, where it is not just the code in capitals.
-_STATUS_WORDS = {
-    "unreadable": "NOT A RECEIPT",
-    "not-a-receipt": "NOT A RECEIPT",
-    "unknown-format": "UNKNOWN FORMAT",
-    "schema": "INCOMPLETE CREDENTIAL",
-    "bad-proof": "TAMPERED",
-    "no-digest": "TAMPERED",
-    "unknown-batch": "NOT ANCHORED",
-    "root-mismatch": "NOT ANCHORED",
-    "no-contract": "NOT ANCHORED",
-    "block-mismatch": "NOT ANCHORED",
-    "issuer-id-mismatch": "WRONG ISSUER",
-    "issuer-mismatch": "WRONG ISSUER",
-    "issuer-unknown": "WRONG ISSUER",
-    "issuer-inactive": "ISSUER DEACTIVATED",
-    "batch-revoked": "REVOKED",
-}
-
-
-@dataclass(frozen=True)
-class TrustedRegistry:
-    """A registry the verifier trusts: its address, on one chain or (``chain_id`` None) on the endpoints' chain."""
-
-    address: str
-    chain_id: int | None = None
-    source: str = "configured"
-    """Where the trust comes from, shown in the reason (a deployment record, ``--registry``...)."""
-
-    def matches(self, chain_id: int, address: str) -> bool:
-        """Whether this is ``address`` on ``chain_id``."""
-        return self.address.lower() == address.lower() and self.chain_id in (None, chain_id)
-
-
-def trusted_from_deployments(folder: Path) -> list[TrustedRegistry]:
-    """The registries recorded by ``anchor deploy`` in ``folder`` (``<chain-id>.json``, one per chain)."""
-    from anchor.chain.deployments import load_deployment
-
-    found: list[TrustedRegistry] = []
-    if not folder.is_dir():
-        return found
-    for path in sorted(folder.glob("*.json")):
-        if path.stem.isdigit():
-            deployment = load_deployment(folder, int(path.stem))
-            if deployment is not None:
-                found.append(TrustedRegistry(deployment.address, deployment.chain_id, f"deployments/{path.name}"))
-    return found
-
-
-def configured_trust(deployments_dir: Path, registry: str | None, extra: Iterable[str] = ()) -> list[TrustedRegistry]:
-    """The registries a command trusts: recorded deployments, ``ANCHOR_REGISTRY`` (``registry``) and ``extra``."""
-    trusted = trusted_from_deployments(deployments_dir)
-    if registry:
-        trusted.append(TrustedRegistry(registry, None, "ANCHOR_REGISTRY"))
-    trusted.extend(TrustedRegistry(address, None, "--registry") for address in extra)
-    return trusted
-
-
-def _as_trusted(item: TrustedRegistry | str) -> TrustedRegistry:
-    if isinstance(item, TrustedRegistry):
-        return TrustedRegistry(to_checksum_address(check_address(item.address)), item.chain_id, item.source)
-    return TrustedRegistry(to_checksum_address(check_address(item)), None, "given")
-
-
-class Verifier:
-    """Verifies receipts against ``rpc_urls`` (all must agree) and the ``trusted`` registries.
-
-    Keeps one kept-alive connection per endpoint and thread, and caches ``eth_chainId`` and issuer records,
-    so verifying many receipts costs one ``eth_call`` each. Safe to use from several threads.
-    """
-
-    def __init__(
-        self,
-        rpc_urls: Sequence[str],
-        trusted: Iterable[TrustedRegistry | str],
-        *,
-        timeout: float = 10.0,
-        block: str = FINALIZED,
-    ) -> None:
-        urls = list(dict.fromkeys(rpc_urls))
-        if not urls:
-            raise InvalidInputError("a verifier needs at least one RPC endpoint")
-        self.endpoints = [JsonRpcEndpoint(url, timeout=timeout) for url in urls]
-        self.timeout = timeout
-        self.trusted = [_as_trusted(item) for item in trusted]
-        self.block = block
-        self._abi = registry_abi()
-        self._issuers: dict[tuple[str, str, int], IssuerAnswer] = {}
-        self._pool = ThreadPoolExecutor(len(self.endpoints), "rpc") if len(self.endpoints) > 1 else None
-
-    def close(self) -> None:
-        """Close connections and the endpoint thread pool."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
-        for endpoint in self.endpoints:
-            endpoint.close()
-
-    def __enter__(self) -> Verifier:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # ------------------------------------------------------------------ entry points
-
-    def verify(self, receipt: ReceiptInput, *, now: datetime | None = None, source: str | None = None) -> Verification:
-        """Run every check on ``receipt`` (JSON text or a parsed object) and return the verdict."""
-        return _Run(self, now or datetime.now(UTC), source).run(receipt)
-
-    def verify_file(self, path: str | os.PathLike[str], *, now: datetime | None = None) -> Verification:
-        """Verify the receipt in file ``path`` (at most 1 MiB); an unreadable file is an ERROR result."""
-        name = str(path)
-        try:
-            with open(path, "rb") as stream:
-                data = stream.read(MAX_CREDENTIAL_BYTES + 1)
-        except OSError as error:
-            return _Run(self, now or datetime.now(UTC), name).unusable(
-                f"cannot read {name}: {error.strerror or error}", "unreadable"
-            )
-        return self.verify(data, now=now, source=name)
-
-    def verify_many(
-        self,
-        items: Iterable[T],
-        verify_one: Callable[[T], Verification] | None = None,
-        *,
-        workers: int = 8,
-    ) -> Iterable[Verification]:
-        """Verify ``items`` (paths by default) with ``workers`` threads; results come in input order."""
-        function: Callable[[Any], Verification] = verify_one or self.verify_file
-        if workers <= 1:
-            yield from map(function, items)
-            return
-        with ThreadPoolExecutor(workers, "verify") as pool:
-            yield from pool.map(function, items)
-
-    # ------------------------------------------------------------------ helpers for _Run
-
-    def trust_of(self, chain_id: int, address: str) -> TrustedRegistry | None:
-        """The trust entry for ``address`` on ``chain_id``, if any."""
-        return next((item for item in self.trusted if item.matches(chain_id, address)), None)
-
-    def each_endpoint(self, function: Callable[[JsonRpcEndpoint], T]) -> list[T | RpcError]:
-        """``function`` of every endpoint (in parallel when there are several); RpcErrors returned in place."""
-
-        def guarded(endpoint: JsonRpcEndpoint) -> T | RpcError:
-            try:
-                return function(endpoint)
-            except RpcError as error:
-                return error
-
-        if self._pool is None:
-            return [guarded(endpoint) for endpoint in self.endpoints]
-        return list(self._pool.map(guarded, self.endpoints))
-
-    def ask(self, endpoint: JsonRpcEndpoint, proof: AnchorProof) -> ChainAnswer:
-        """The registry's answer about ``proof`` from ``endpoint``."""
-        return ask(
-            endpoint,
-            self._abi,
-            proof.registry,
-            batch_id=proof.batch_id,
-            index=proof.index,
-            digest=proof.digest,
-            proof=proof.merkle_proof,
-            issuer_id=proof.issuer_id,
-            block=self.block,
-            issuer_cache=self._issuers,
-        )
-
-
-def verify(
-    receipt: ReceiptInput,
-    *,
-    rpc_urls: Sequence[str],
-    trusted_registries: Iterable[TrustedRegistry | str],
-    now: datetime | None = None,
-    timeout: float = 10.0,
-) -> Verification:
-    """Verify one receipt against ``rpc_urls`` (all must agree) and the ``trusted_registries``.
-
-    A trusted registry is a :class:`TrustedRegistry` or a bare address (trusted on the endpoints' chain).
-    ``now`` (default: the current time) is the moment the validity period is checked at.
-    """
-    with Verifier(rpc_urls, trusted_registries, timeout=timeout) as verifier:
-        return verifier.verify(receipt, now=now)
-
-
-class _Run:
-    """One verification: the checks filled in as they run."""
+class Run:
+    """One verification by ``verifier``: the checks filled in as they run, then the result."""
 
     def __init__(self, verifier: Verifier, now: datetime, source: str | None) -> None:
         if now.tzinfo is None:
@@ -482,9 +273,9 @@ class _Run:
         status = answer.status
         batch = f"batch {proof.batch_id}"
         code = status.status
-        if code is Status.UNKNOWN_BATCH:
+        if code is CredentialStatus.UNKNOWN_BATCH:
             latest = answer.latest
-            if latest is not None and latest.status is not Status.UNKNOWN_BATCH:
+            if latest is not None and latest.status is not CredentialStatus.UNKNOWN_BATCH:
                 self.failed(
                     "anchored",
                     "not-final",
@@ -495,7 +286,7 @@ class _Run:
                 self.failed("anchored", "unknown-batch", f"the registry holds no {batch}")
             self.skipped(["issuer", "revocation"], "not asked: the batch is not anchored (final)")
             return
-        if code is Status.BAD_PROOF:
+        if code is CredentialStatus.BAD_PROOF:
             self.failed(
                 "anchored",
                 "root-mismatch",
@@ -547,17 +338,11 @@ class _Run:
                 "issuer-mismatch",
                 f"the credential names {claimed!r} as its issuer, but {registered} anchored it",
             )
-        elif status.status is Status.ISSUER_INACTIVE:
+        elif status.status is CredentialStatus.ISSUER_INACTIVE:
             self.failed(
                 "issuer",
                 "issuer-inactive",
                 f"{registered} has been deactivated by the registry admin: none of its credentials verify",
-            )
-        elif status.status is Status.SIGNER_REMOVED:
-            self.failed(
-                "issuer",
-                "signer-removed",
-                f"the key that anchored batch {proof.batch_id} for {registered} had been removed before it anchored",
             )
         else:
             self.passed("issuer", f"anchored by {registered}, the credential's issuer; its key was valid then")
@@ -565,14 +350,14 @@ class _Run:
     def _revocation(self, answer: ChainAnswer) -> None:
         status = answer.status
         code = status.status
-        if code is Status.BATCH_REVOKED:
+        if code is CredentialStatus.BATCH_REVOKED:
             revoked_at = datetime.fromtimestamp(status.batch_revoked_at, UTC)
             reason = reason_name(status.batch_revocation_reason)
             self._revoked(Revocation("batch", status.batch_revocation_reason, reason, revoked_at))
             self.failed(
                 "revocation", "batch-revoked", f"the whole batch was revoked on {_moment(revoked_at)}, reason: {reason}"
             )
-        elif code is Status.REVOKED:
+        elif code is CredentialStatus.REVOKED:
             event = answer.revocation
             if event is None:
                 why = answer.revocation_error or "the revocation event was not found"
@@ -585,7 +370,7 @@ class _Run:
             self.failed(
                 "revocation", "revoked", f"revoked by its issuer{on} (block {event.block_number}), reason: {reason}"
             )
-        elif code is Status.VALID:
+        elif code is CredentialStatus.VALID:
             self.passed("revocation", "neither the credential nor its batch is revoked")
         else:
             self.skipped(["revocation"], "not known: the registry stops at the failed issuer check")
@@ -594,7 +379,6 @@ class _Run:
 
     def _claimed_evidence(self, proof: AnchorProof) -> Evidence:
         network = network_for_chain_id(proof.chain_id)
-        explorer = network.explorer_url if network else ""
         return Evidence(
             chain_id=proof.chain_id,
             network=network.name if network else None,
@@ -607,9 +391,9 @@ class _Run:
             transaction_hash=proof.transaction_hash,
             block_number=proof.block_number,
             anchored_at=proof.anchored_at,
-            explorer_tx=f"{explorer}/tx/{proof.transaction_hash}" if explorer else None,
-            explorer_registry=f"{explorer}/address/{proof.registry}" if explorer else None,
-            explorer_block=f"{explorer}/block/{proof.block_number}" if explorer else None,
+            explorer_tx=network.explorer_tx(proof.transaction_hash) if network else None,
+            explorer_registry=network.explorer_address(proof.registry) if network else None,
+            explorer_block=network.explorer_block(proof.block_number) if network else None,
             endpoints=tuple(endpoint.shown_url for endpoint in self.verifier.endpoints),
         )
 
@@ -617,7 +401,7 @@ class _Run:
         if self.evidence is None:
             return
         info = answer.issuer
-        self.evidence = _replace(
+        self.evidence = replace(
             self.evidence,
             issuer_name=info.name if info else None,
             issuer_uri=info.uri if info else None,
@@ -628,27 +412,11 @@ class _Run:
 
     def _revoked(self, revocation: Revocation) -> None:
         if self.evidence is not None:
-            self.evidence = _replace(self.evidence, revocation=revocation)
+            self.evidence = replace(self.evidence, revocation=revocation)
 
     def result(self) -> Verification:
         checks = tuple(self.checks[name] for name, _ in CHECKS)
-        first = headline(checks)
-        if self.checks["receipt"].state is CheckState.FAILED:
-            verdict = Verdict.ERROR
-        elif first is not None:
-            verdict = Verdict.INVALID
-        elif self.error is not None or any(check.state is not CheckState.PASSED for check in checks):
-            verdict = Verdict.ERROR
-        else:
-            verdict = Verdict.VALID
-        if verdict is Verdict.VALID:
-            status, summary = "VALID", "every check passed"
-        elif first is not None:
-            status = _STATUS_WORDS.get(first.code, first.code.upper().replace("-", " "))
-            summary = first.reason[:1].upper() + first.reason[1:]
-        else:
-            status = "RPC UNREACHABLE" if self.error else "NOT VERIFIED"
-            summary = self.error or "not every check could run"
+        verdict, status, summary = conclude(checks, self.error)
         return Verification(
             checks=checks,
             verdict=verdict,
@@ -671,10 +439,6 @@ def _describe(answer: ChainAnswer) -> str:
     return text + ")"
 
 
-def _replace(evidence: Evidence, **changes: Any) -> Evidence:
-    return replace(evidence, **changes)
-
-
 def _short(value: str) -> str:
     return f"{value[:10]}…{value[-4:]}" if len(value) > 16 else value
 
@@ -689,52 +453,3 @@ def _day(moment: datetime | None) -> str:
 
 def _moment(moment: datetime | None) -> str:
     return "-" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
-def summarize(credential: Mapping[str, Any]) -> CredentialSummary:
-    """What a person reads on ``credential``; missing fields are None (nothing here raises)."""
-
-    def get(*path: str | int) -> Any:
-        return lookup(credential, path)
-
-    def text(*path: str | int) -> str | None:
-        value = get(*path)
-        return value if isinstance(value, str) else None
-
-    learner = None
-    identifiers = get("credentialSubject", "identifier")
-    for item in identifiers if isinstance(identifiers, list) else []:
-        if isinstance(item, Mapping) and item.get("identityType") == "name" and item.get("hashed") is False:
-            learner = item.get("identityHash") if isinstance(item.get("identityHash"), str) else None
-            break
-    achievement = ("credentialSubject", "achievement")
-    eu = (*achievement, "euMicroCredential")
-    outcomes = get(*eu, "learningOutcomes")
-    ects = get(*achievement, "creditsAvailable")
-    eqf = get(*eu, "eqfLevel")
-    methods = get(*eu, "assessment", "methods")
-    assessment = ", ".join(str(item) for item in methods) if isinstance(methods, list) else None
-    note = text(*eu, "assessment", "description")
-    if note:
-        assessment = f"{assessment}: {note}" if assessment else note
-    qa_body = text(*eu, "qualityAssurance", "body")
-    qa = text(*eu, "qualityAssurance", "description")
-    return CredentialSummary(
-        credential_id=text("id"),
-        learner=learner,
-        title=text(*achievement, "name") or text("name"),
-        description=text(*achievement, "description"),
-        awarding_body=text("issuer", "name"),
-        awarding_body_id=text("issuer", "id"),
-        country=text("issuer", "address", "addressCountryCode"),
-        ects=float(ects) if isinstance(ects, int | float) and not isinstance(ects, bool) else None,
-        eqf_level=eqf if isinstance(eqf, int) and not isinstance(eqf, bool) else None,
-        learning_outcomes=tuple(str(item) for item in outcomes) if isinstance(outcomes, list) else (),
-        grade=text("credentialSubject", "result", 0, "value"),
-        valid_from=text("validFrom"),
-        valid_until=text("validUntil"),
-        participation=text(*eu, "participation"),
-        assessment=assessment,
-        quality_assurance=" ".join(part for part in (qa, f"({qa_body})" if qa_body else None) if part) or None,
-        language=text(*achievement, "inLanguage"),
-    )

@@ -1,0 +1,136 @@
+"""Salt, canonical form and digest: the bytes a credential is anchored by.
+
+``digest = keccak256(canonical_bytes(credential))`` where the canonical bytes are RFC 8785 (JCS,
+via the ``rfc8785`` library) of the credential without the top-level keys in :data:`EXCLUDED_KEYS`
+(``proof``: VC proofs or a receipt's anchoring proof; ``anchor``: a receipt's anchoring proof object).
+Everything else is hashed, including two anchor fields at the top level:
+
+- ``anchorSalt``: 32 random bytes as 0x-hex, added at issue time by :func:`with_salt`, so that the Merkle
+  siblings a receipt reveals cannot be confirmed by guessing another learner's credential.
+- ``anchorFormat``: ``"anchor-credential-v1"``. The version is a field, not a domain-tag prefix on the
+  hashed bytes, so the digest stays plain ``keccak256(JCS(credential minus proof))`` that any JCS library
+  reproduces, while the version is still hashed (it cannot be swapped) and visible to a reader before it
+  hashes anything. An unknown version is rejected with :class:`~anchor.errors.UnknownFormatError`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from collections.abc import Mapping
+from typing import Any, Final
+
+import rfc8785
+import sha3
+
+from anchor.credentials.model import EXCLUDED_KEYS, SALT_KEY, Credential, _show, format_version
+from anchor.credentials.strict_json import _clean
+from anchor.errors import CredentialValidationError, FieldProblem, InvalidInputError, InvariantError
+
+__all__ = [
+    "SALT_BYTES",
+    "canonical_bytes",
+    "canonical_json",
+    "credential_digest",
+    "new_salt",
+    "salt_bytes",
+    "with_salt",
+]
+
+SALT_BYTES: Final = 32
+_SALT_RE: Final = re.compile(r"0x[0-9a-f]{64}")
+_LONG_DIGITS_RE: Final = re.compile(rb"[0-9]{16}")
+
+
+def new_salt() -> str:
+    """32 bytes from the operating system's CSPRNG, as 0x-prefixed lowercase hex."""
+    return "0x" + secrets.token_bytes(SALT_BYTES).hex()
+
+
+def _salt_hex(salt: str | bytes) -> str:
+    if isinstance(salt, bytes):
+        if len(salt) != SALT_BYTES:
+            raise InvalidInputError(f"a salt is {SALT_BYTES} bytes, got {len(salt)}")
+        return "0x" + salt.hex()
+    if isinstance(salt, str) and _SALT_RE.fullmatch(salt.lower()):
+        return salt.lower()
+    raise InvalidInputError(f"a salt is 0x followed by 64 hex digits, got {_show(salt)}")
+
+
+def with_salt(credential: Mapping[str, Any], salt: str | bytes | None = None, *, replace: bool = False) -> Credential:
+    """A shallow copy of ``credential`` with ``anchorSalt`` set (a fresh random salt unless one is given).
+
+    Refuses (:class:`InvalidInputError`) to overwrite an existing salt unless ``replace`` is true, since that
+    changes the credential's digest. Nested objects are shared with the input, not copied.
+    """
+    if not isinstance(credential, Mapping):
+        raise InvalidInputError(f"a credential is a JSON object, got {type(credential).__name__}")
+    if SALT_KEY in credential and not replace:
+        raise InvalidInputError(
+            f"credential already has an {SALT_KEY}; replacing it changes its digest (pass replace=True to do so)"
+        )
+    salted = dict(credential)
+    salted[SALT_KEY] = new_salt() if salt is None else _salt_hex(salt)
+    return salted
+
+
+def salt_bytes(credential: Mapping[str, Any]) -> bytes:
+    """The credential's 32-byte salt; :class:`CredentialValidationError` if it has none or a malformed one."""
+    value = credential.get(SALT_KEY)
+    if value is None:
+        raise CredentialValidationError(
+            [FieldProblem(f"/{SALT_KEY}", "is missing: a credential is salted (with_salt) before it is hashed")]
+        )
+    if not isinstance(value, str) or not _SALT_RE.fullmatch(value):
+        raise CredentialValidationError(
+            [FieldProblem(f"/{SALT_KEY}", f"{_show(value)} is not 0x followed by 64 lowercase hex digits")]
+        )
+    return bytes.fromhex(value[2:])
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 (JCS) bytes of any JSON value, after the strict I-JSON checks and NFC normalisation.
+
+    :class:`CredentialValidationError` names the path of anything that is not strict I-JSON.
+    """
+    # Fast path: rfc8785 itself refuses non-string keys, NaN/Infinity, integers beyond ±(2**53-1), lone
+    # surrogates and non-JSON types; JCS text is NFC exactly when every key and string in it is (its
+    # quotes are starters, so nothing composes across them); and a float that JCS writes as an integer
+    # beyond the I-JSON range shows as a run of 16+ digits. Only when a check fails does the
+    # path-tracking walk run, to report the problem or to normalise and serialise again.
+    try:
+        result: bytes = rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, UnicodeError, RecursionError):
+        pass
+    else:
+        if (result.isascii() or unicodedata.is_normalized("NFC", result.decode("utf-8"))) and (
+            _LONG_DIGITS_RE.search(result) is None
+        ):
+            return result
+    problems: list[FieldProblem] = []
+    clean = _clean(value, [], problems, 0)
+    if problems:
+        raise CredentialValidationError(problems)
+    try:
+        result = rfc8785.dumps(clean)
+    except (rfc8785.CanonicalizationError, UnicodeError) as error:
+        raise InvariantError(f"rfc8785 refused a value that passed the I-JSON checks: {error}") from error
+    return result
+
+
+def canonical_bytes(credential: Mapping[str, Any]) -> bytes:
+    """The bytes that are hashed: JCS of the credential without the top-level :data:`EXCLUDED_KEYS`.
+
+    Checks the format version (:class:`UnknownFormatError` for an unknown one) but not the schema.
+    """
+    if not isinstance(credential, Mapping):
+        raise InvalidInputError(f"a credential is a JSON object, got {type(credential).__name__}")
+    format_version(credential)
+    return canonical_json({key: value for key, value in credential.items() if key not in EXCLUDED_KEYS})
+
+
+def credential_digest(credential: Mapping[str, Any]) -> bytes:
+    """``keccak256(canonical_bytes(credential))``, 32 bytes; the credential must be salted."""
+    salt_bytes(credential)
+    return bytes(sha3.keccak_256(canonical_bytes(credential)).digest())

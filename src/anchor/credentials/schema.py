@@ -1,0 +1,207 @@
+"""The credential's JSON Schema and its two engines: jsonschema-rs decides, Python jsonschema explains.
+
+A credential is schema-valid only if jsonschema-rs says so. It compiles the schema in milliseconds and
+matches its patterns as ECMA-262 regular expressions: ``$`` does not match before a final line feed, and
+U+FEFF counts as white space. Python ``jsonschema``, whose errors carry what it takes to name the field and
+say what is wrong, is imported only to explain a credential the fast engine rejected, so checking a valid
+credential never loads it (start-up time). The schema and the JSON-LD context document ship as package data
+in ``schemas/``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Final
+
+import jsonschema_rs
+
+from anchor.credentials.model import Credential, _pointer, _show
+from anchor.credentials.strict_json import _json_type
+from anchor.errors import FieldProblem, InvariantError
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
+
+__all__ = ["credential_context_document", "credential_schema"]
+
+_SCHEMA_FILE: Final = "anchor-credential-v1.schema.json"
+_CONTEXT_FILE: Final = "anchor-credential-v1.context.json"
+
+
+@cache
+def _schema_text() -> str:
+    return resources.files("anchor.credentials").joinpath("schemas", _SCHEMA_FILE).read_text(encoding="utf-8")
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    """The parsed schema, shared: read it, never change it (:func:`credential_schema` gives a copy)."""
+    schema: dict[str, Any] = json.loads(_schema_text())
+    return schema
+
+
+def _inline_refs(node: Any, defs: Mapping[str, Any], active: tuple[str, ...] = ()) -> Any:
+    """``node`` with every local ``$ref`` replaced by a copy of its target (siblings kept; clashes in allOf).
+
+    Python jsonschema spends most of its time resolving references; the inlined schema validates ~3x faster.
+    """
+    if isinstance(node, list):
+        return [_inline_refs(item, defs, active) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _inline_refs(value, defs, active) for key, value in node.items() if key not in ("$ref", "$defs")}
+    ref = node.get("$ref")
+    if ref is None:
+        return out
+    name = ref.removeprefix("#/$defs/")
+    if name == ref or name not in defs or name in active:
+        raise InvariantError(f"credential schema: cannot inline $ref {ref!r}")
+    target: dict[str, Any] = _inline_refs(defs[name], defs, (*active, name))
+    for key, value in out.items():
+        if key in target and key != "description":
+            target.setdefault("allOf", []).append({key: value})
+        else:
+            target[key] = value
+    return target
+
+
+@cache
+def _fast_validator() -> jsonschema_rs.Validator:
+    """The schema compiled by jsonschema-rs: answers valid or not, quickly, and starts in milliseconds.
+
+    The shipped schema is checked against its metaschema by the tests, not at every start.
+    """
+    return jsonschema_rs.validator_for(_schema())
+
+
+@cache
+def _explaining_validator() -> Draft202012Validator:
+    """The schema for the Python ``jsonschema`` library, whose errors carry what :func:`_describe` needs.
+
+    Used only for a credential the fast validator found invalid, so valid credentials never import it.
+    """
+    from jsonschema import Draft202012Validator
+
+    schema = _schema()
+    return Draft202012Validator(_inline_refs(schema, schema.get("$defs", {})))
+
+
+def _schema_problems(credential: Credential) -> list[FieldProblem]:
+    """Every schema problem of a credential the fast validator rejected, described with its field.
+
+    The fast engine is at least as strict as the Python one on the shipped schema (a property test), and
+    stricter in two ways: a pattern's ``$`` does not match before a final line feed ("en\\n" is not a
+    language code), and U+FEFF counts as white space. For those only the fast engine's errors exist; they
+    are described by :func:`_describe_fast`, so a rejected credential is never let through.
+    """
+    problems = [problem for error in _explaining_validator().iter_errors(credential) for problem in _describe(error)]
+    if problems:
+        return problems
+    return [_describe_fast(error) for error in _fast_validator().iter_errors(credential)]
+
+
+def _describe_fast(error: jsonschema_rs.ValidationError) -> FieldProblem:
+    """One jsonschema-rs error as a human problem: the field, what it must look like, what is wrong."""
+    where = _pointer(error.instance_path)
+    node: Any = _schema()
+    for part in error.schema_path[:-1]:
+        if isinstance(node, dict) and isinstance(part, str):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    title = node.get("title") if isinstance(node, dict) else None
+    instance = error.instance
+    if not (isinstance(instance, str) and error.schema_path and error.schema_path[-1] == "pattern" and title):
+        return FieldProblem(where, error.message)
+    hints = []
+    if instance != instance.strip():
+        hints.append("remove the white space at its start or end")
+    if "\ufeff" in instance:
+        hints.append("it contains U+FEFF, an invisible zero-width no-break space")
+    return FieldProblem(where, f"{_show(instance)} is not {title}" + "".join(f"; {hint}" for hint in hints))
+
+
+def credential_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``anchor-credential-v1``, as a fresh dict."""
+    schema: dict[str, Any] = json.loads(_schema_text())
+    return schema
+
+
+def credential_context_document() -> dict[str, Any]:
+    """The JSON-LD context document that :data:`EXTENSION_CONTEXT` names (anchor's extension terms)."""
+    text = resources.files("anchor.credentials").joinpath("schemas", _CONTEXT_FILE).read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+def _describe(error: ValidationError) -> list[FieldProblem]:
+    """Turn one jsonschema error into human problems that name the field."""
+    where = _pointer(error.absolute_path)
+    keyword = error.validator
+    expected = error.validator_value
+    instance = error.instance
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    title = schema.get("title")  # what a value must look like (on $defs)
+    meaning = schema.get("description") or title  # what a field is for (on properties)
+    if keyword == "required" and isinstance(instance, dict):
+        properties = schema.get("properties", {})
+        problems = []
+        for name in expected:
+            if name in instance:
+                continue
+            about = properties.get(name, {}).get("description")
+            message = f"is missing (required: {about})" if about else "is missing"
+            problems.append(FieldProblem(f"{where}/{_pointer([name])[1:]}", message))
+        return problems
+    if keyword == "additionalProperties" and isinstance(instance, dict):
+        known = list(schema.get("properties", {}))
+        problems = []
+        for name in instance:
+            if name in known:
+                continue
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
+            hint = f"; did you mean {close[0]!r}?" if close else " here"
+            problems.append(FieldProblem(f"{where}/{_pointer([name])[1:]}", f"unknown property{hint}"))
+        return problems
+    if keyword == "type":
+        wanted = " or ".join(expected) if isinstance(expected, list) else str(expected)
+        shown = "" if isinstance(instance, dict | list) else " " + _show(instance)
+        message = f"expected {wanted}, got {_json_type(instance)}{shown}"
+    elif keyword == "const":
+        message = f"must be {_show(expected)}, got {_show(instance)}"
+    elif keyword == "enum":
+        message = f"must be one of {', '.join(_show(item) for item in expected)}; got {_show(instance)}"
+    elif keyword == "pattern":
+        message = f"{_show(instance)} is not {title}" if title else f"{_show(instance)} does not match {expected}"
+    elif keyword == "minLength":
+        message = "must not be empty" if expected == 1 else f"must be at least {expected} characters long"
+    elif keyword == "minItems":
+        message = "must not be empty" if expected == 1 else f"must have at least {expected} items"
+        message += f" ({meaning})" if meaning else ""
+    elif keyword == "items" and expected is False:
+        allowed = len(schema.get("prefixItems", []))
+        message = f"has {len(instance) - allowed} unexpected extra item(s) after the first {allowed}"
+        message += f" ({meaning})" if meaning else ""
+    elif keyword == "uniqueItems":
+        message = "has duplicate items"
+    elif keyword == "contains":
+        wanted_item = _show(expected["const"]) if "const" in expected else expected.get("title", "a matching item")
+        message = f"must contain {wanted_item}"
+    elif keyword == "minimum":
+        message = f"{_show(instance)} is less than the minimum {expected}"
+    elif keyword == "maximum":
+        message = f"{_show(instance)} is greater than the maximum {expected}"
+    elif keyword == "exclusiveMinimum":
+        message = f"{_show(instance)} must be greater than {expected}"
+    elif keyword == "exclusiveMaximum":
+        message = f"{_show(instance)} must be less than {expected}"
+    else:
+        message = error.message
+    return [FieldProblem(where, message)]

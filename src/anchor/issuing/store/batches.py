@@ -1,0 +1,202 @@
+"""Batches: queued credentials claimed under one Merkle tree, and the batch's way to being anchored.
+
+Concurrency. On PostgreSQL, :meth:`Store.build_batch` claims queued credentials with
+``SELECT ... FOR UPDATE SKIP LOCKED``, so concurrent workers take disjoint sets and a credential lands in
+exactly one batch; on SQLite the writers of batches take turns (``BEGIN IMMEDIATE``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Final
+
+from sqlalchemy import Row, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from anchor.errors import InvalidInputError, InvariantError, StoreError
+from anchor.issuing.store.engine import StoreBase
+from anchor.issuing.store.records import UNFINISHED_BATCH_STATES, BatchRecord, BatchState
+from anchor.issuing.store.schema import _batches, _credentials, _documents
+from anchor.issuing.store.values import _HEX32, _address, _check_choice
+
+STREAM_CHUNK: Final = 1000
+"""Rows fetched per round trip when streaming a batch's credentials."""
+_BATCH_COLUMNS: Final = tuple(c for c in _batches.c if c.name != "tree_dump")
+#: Put the credentials whose row ids are listed (in index order) into a batch, by dialect.
+_ASSIGN_INDICES: Final = {
+    "sqlite": text(
+        "UPDATE credentials SET batch_id = :batch_id, batch_index = claimed.key"
+        " FROM json_each(:ids) AS claimed WHERE credentials.id = claimed.value"
+    ),
+    "postgresql": text(
+        "UPDATE credentials SET batch_id = :batch_id, batch_index = claimed.position - 1"
+        " FROM unnest(CAST(:ids AS BIGINT[])) WITH ORDINALITY AS claimed(id, position)"
+        " WHERE credentials.id = claimed.id"
+    ),
+}
+
+
+class BatchStore(StoreBase):
+    """Building batches from the queue, following them to anchored, and reading their credentials back."""
+
+    def build_batch(
+        self,
+        max_size: int,
+        chain_id: int,
+        registry: str,
+        signer: str,
+        build_tree: Callable[[list[bytes]], tuple[str, str]],
+    ) -> BatchRecord | None:
+        """Claim up to ``max_size`` queued credentials (oldest first) as a new ``built`` batch, in one transaction.
+
+        They get indices 0..n-1 in queue order; ``build_tree(digests in index order)`` returns the Merkle
+        root (0x-hex) and the tree's JSON dump, both stored with the batch. None when nothing is queued.
+        If ``build_tree`` raises, nothing changes. On PostgreSQL concurrent callers claim disjoint
+        credentials (``FOR UPDATE SKIP LOCKED``).
+        """
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+            raise InvalidInputError(f"a batch holds at least one credential; max_size {max_size!r}")
+        registry, signer = _address(registry, "registry"), _address(signer, "signer")
+        with self._transaction(write=True) as connection:
+            claimed = connection.execute(
+                select(_credentials.c.id, _credentials.c.digest)
+                .where(_credentials.c.batch_id.is_(None))
+                .order_by(_credentials.c.id)
+                .limit(max_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not claimed:
+                return None
+            root, dump = build_tree([bytes.fromhex(row.digest[2:]) for row in claimed])
+            if not isinstance(root, str) or not _HEX32.fullmatch(root.lower()) or not isinstance(dump, str):
+                raise InvariantError(f"build_tree returned {root!r} and a {type(dump).__name__}, not a root and JSON")
+            now = time.time()
+            batch_id = connection.execute(
+                insert(_batches)
+                .values(
+                    state="built",
+                    root=root.lower(),
+                    size=len(claimed),
+                    tree_dump=dump,
+                    chain_id=chain_id,
+                    registry=registry,
+                    signer=signer,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .returning(_batches.c.id)
+            ).scalar_one()
+            # One set-based statement: each claimed row's index is its position in the list of ids.
+            ids = [row.id for row in claimed]
+            connection.execute(
+                _ASSIGN_INDICES[self.dialect],
+                {"batch_id": batch_id, "ids": json.dumps(ids) if self.dialect == "sqlite" else ids},
+            )
+            return _batch_record(connection.execute(select(*_BATCH_COLUMNS).where(_batches.c.id == batch_id)).one())
+
+    def get_batch(self, batch_id: int) -> BatchRecord:
+        """The batch with this id; :class:`InvalidInputError` if there is none."""
+        with self._transaction() as connection:
+            row = connection.execute(select(*_BATCH_COLUMNS).where(_batches.c.id == batch_id)).one_or_none()
+        if row is None:
+            raise InvalidInputError(f"no batch {batch_id} in the issuer database")
+        return _batch_record(row)
+
+    def tree_dump(self, batch_id: int) -> str:
+        """The batch's Merkle tree, as the JSON text ``build_tree`` returned (``standard-v1`` dump)."""
+        with self._transaction() as connection:
+            dump = connection.execute(select(_batches.c.tree_dump).where(_batches.c.id == batch_id)).scalar()
+        if dump is None:
+            raise InvalidInputError(f"no batch {batch_id} in the issuer database")
+        return str(dump)
+
+    def list_batches(self, limit: int = 50) -> list[BatchRecord]:
+        """The ``limit`` most recent batches, newest first."""
+        with self._transaction() as connection:
+            rows = connection.execute(select(*_BATCH_COLUMNS).order_by(_batches.c.id.desc()).limit(limit)).all()
+        return [_batch_record(row) for row in rows]
+
+    def unfinished_batches(self, chain_id: int, registry: str) -> list[BatchRecord]:
+        """Batches for this chain and registry not anchored yet (built, signed, sent), oldest first."""
+        with self._transaction() as connection:
+            rows = connection.execute(
+                select(*_BATCH_COLUMNS)
+                .where(
+                    _batches.c.chain_id == chain_id,
+                    _batches.c.registry == _address(registry, "registry"),
+                    _batches.c.state.in_(UNFINISHED_BATCH_STATES),
+                )
+                .order_by(_batches.c.id)
+            ).all()
+        return [_batch_record(row) for row in rows]
+
+    def update_batch(
+        self,
+        batch_id: int,
+        *,
+        state: BatchState | None = None,
+        onchain_batch_id: int | None = None,
+        tx_hash: str | None = None,
+        block_number: int | None = None,
+        anchored_at: int | None = None,
+        gas_used: int | None = None,
+        fee_wei: int | None = None,
+        expected_state: BatchState | None = None,
+    ) -> BatchRecord:
+        """Set the given fields (None: unchanged); with ``expected_state``, only if the batch is in that state.
+
+        Returns the updated batch; :class:`StoreError` if ``expected_state`` does not hold.
+        """
+        if state is not None:
+            _check_choice(state, BatchState, "batch state")
+        values: dict[str, Any] = {
+            key: value
+            for key, value in {
+                "state": state,
+                "onchain_batch_id": onchain_batch_id,
+                "tx_hash": tx_hash,
+                "block_number": block_number,
+                "anchored_at": anchored_at,
+                "gas_used": gas_used,
+                "fee_wei": fee_wei,
+            }.items()
+            if value is not None
+        }
+        with self._transaction(write=True) as connection:
+            current = connection.execute(
+                select(_batches.c.state).where(_batches.c.id == batch_id).with_for_update()
+            ).scalar()
+            if current is None:
+                raise InvalidInputError(f"no batch {batch_id} in the issuer database")
+            if expected_state is not None and current != expected_state:
+                raise StoreError(f"batch {batch_id} is {current}, not {expected_state}")
+            connection.execute(
+                update(_batches).where(_batches.c.id == batch_id).values(**values, updated_at=time.time())
+            )
+            return _batch_record(connection.execute(select(*_BATCH_COLUMNS).where(_batches.c.id == batch_id)).one())
+
+    def batch_credentials(self, batch_id: int) -> Iterator[tuple[int, str, str]]:
+        """``(index, credential_id, document)`` of every credential of a batch, streamed in index order.
+
+        Rows come :data:`STREAM_CHUNK` at a time (a server-side cursor on PostgreSQL), so a batch of a
+        million is never in memory at once. The iterator holds a connection until exhausted or closed.
+        """
+        with self._connect() as connection:
+            try:
+                connection.begin()
+                result = connection.execution_options(yield_per=STREAM_CHUNK).execute(
+                    select(_credentials.c.batch_index, _credentials.c.credential_id, _documents.c.document)
+                    .select_from(_credentials.join(_documents, _documents.c.credential == _credentials.c.id))
+                    .where(_credentials.c.batch_id == batch_id)
+                    .order_by(_credentials.c.batch_index)
+                )
+                for row in result:
+                    yield int(row.batch_index), str(row.credential_id), str(row.document)
+            except DBAPIError as error:
+                raise self._failure(error) from error
+
+
+def _batch_record(row: Row[Any]) -> BatchRecord:
+    return BatchRecord(**row._asdict())

@@ -1,0 +1,106 @@
+"""What a person reads of a verification: the verdict's status word and sentence, and the credential summary.
+
+:func:`conclude` turns the checks into the verdict, a status word (``VALID``, ``TAMPERED``, ``REVOKED``...)
+and a one-sentence summary; :func:`summarize` reads the fields a person looks at off the credential.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from anchor.credentials import lookup
+from anchor.verifier.model import Check, CheckState, CredentialSummary, Verdict, headline
+
+#: The status word shown for a failure code, where it is not just the code in capitals.
+_STATUS_WORDS = {
+    "unreadable": "NOT A RECEIPT",
+    "not-a-receipt": "NOT A RECEIPT",
+    "unknown-format": "UNKNOWN FORMAT",
+    "schema": "INCOMPLETE CREDENTIAL",
+    "bad-proof": "TAMPERED",
+    "no-digest": "TAMPERED",
+    "unknown-batch": "NOT ANCHORED",
+    "root-mismatch": "NOT ANCHORED",
+    "no-contract": "NOT ANCHORED",
+    "block-mismatch": "NOT ANCHORED",
+    "issuer-id-mismatch": "WRONG ISSUER",
+    "issuer-mismatch": "WRONG ISSUER",
+    "issuer-unknown": "WRONG ISSUER",
+    "issuer-inactive": "ISSUER DEACTIVATED",
+    "batch-revoked": "REVOKED",
+}
+
+
+def conclude(checks: tuple[Check, ...], error: str | None) -> tuple[Verdict, str, str]:
+    """The verdict, status word and summary of ``checks`` (in :data:`~anchor.verifier.model.CHECKS` order).
+
+    ``error`` is why an RPC endpoint could not be asked, if one could not.
+    """
+    first = headline(checks)
+    if any(check.name == "receipt" and check.state is CheckState.FAILED for check in checks):
+        verdict = Verdict.ERROR
+    elif first is not None:
+        verdict = Verdict.INVALID
+    elif error is not None or any(check.state is not CheckState.PASSED for check in checks):
+        verdict = Verdict.ERROR
+    else:
+        verdict = Verdict.VALID
+    if verdict is Verdict.VALID:
+        status, summary = "VALID", "every check passed"
+    elif first is not None:
+        status = _STATUS_WORDS.get(first.code, first.code.upper().replace("-", " "))
+        summary = first.reason[:1].upper() + first.reason[1:]
+    else:
+        status = "RPC UNREACHABLE" if error else "NOT VERIFIED"
+        summary = error or "not every check could run"
+    return verdict, status, summary
+
+
+def summarize(credential: Mapping[str, Any]) -> CredentialSummary:
+    """What a person reads on ``credential``; missing fields are None (nothing here raises)."""
+
+    def get(*path: str | int) -> Any:
+        return lookup(credential, path)
+
+    def text(*path: str | int) -> str | None:
+        value = get(*path)
+        return value if isinstance(value, str) else None
+
+    learner = None
+    identifiers = get("credentialSubject", "identifier")
+    for item in identifiers if isinstance(identifiers, list) else []:
+        if isinstance(item, Mapping) and item.get("identityType") == "name" and item.get("hashed") is False:
+            learner = item.get("identityHash") if isinstance(item.get("identityHash"), str) else None
+            break
+    achievement = ("credentialSubject", "achievement")
+    eu = (*achievement, "euMicroCredential")
+    outcomes = get(*eu, "learningOutcomes")
+    ects = get(*achievement, "creditsAvailable")
+    eqf = get(*eu, "eqfLevel")
+    methods = get(*eu, "assessment", "methods")
+    assessment = ", ".join(str(item) for item in methods) if isinstance(methods, list) else None
+    note = text(*eu, "assessment", "description")
+    if note:
+        assessment = f"{assessment}: {note}" if assessment else note
+    qa_body = text(*eu, "qualityAssurance", "body")
+    qa = text(*eu, "qualityAssurance", "description")
+    return CredentialSummary(
+        credential_id=text("id"),
+        learner=learner,
+        title=text(*achievement, "name") or text("name"),
+        description=text(*achievement, "description"),
+        awarding_body=text("issuer", "name"),
+        awarding_body_id=text("issuer", "id"),
+        country=text("issuer", "address", "addressCountryCode"),
+        ects=float(ects) if isinstance(ects, int | float) and not isinstance(ects, bool) else None,
+        eqf_level=eqf if isinstance(eqf, int) and not isinstance(eqf, bool) else None,
+        learning_outcomes=tuple(str(item) for item in outcomes) if isinstance(outcomes, list) else (),
+        grade=text("credentialSubject", "result", 0, "value"),
+        valid_from=text("validFrom"),
+        valid_until=text("validUntil"),
+        participation=text(*eu, "participation"),
+        assessment=assessment,
+        quality_assurance=" ".join(part for part in (qa, f"({qa_body})" if qa_body else None) if part) or None,
+        language=text(*achievement, "inLanguage"),
+    )

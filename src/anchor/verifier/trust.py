@@ -1,0 +1,59 @@
+"""Which registries a verifier trusts: only what its own user configured.
+
+Anyone can deploy a look-alike registry holding the same root, so a receipt's registry counts only when it
+is one of these: the deployments ``anchor deploy`` recorded in the user's home, ``ANCHOR_REGISTRY``, and
+addresses given on the command line (never anything found in the directory the verifier runs in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from anchor.addresses import checked_address
+
+
+@dataclass(frozen=True)
+class TrustedRegistry:
+    """A registry the verifier trusts: its address, on one chain or (``chain_id`` None) on the endpoints' chain."""
+
+    address: str
+    chain_id: int | None = None
+    source: str = "configured"
+    """Where the trust comes from, shown in the reason (a deployment record, ``--registry``...)."""
+
+    def matches(self, chain_id: int, address: str) -> bool:
+        """Whether this is ``address`` on ``chain_id``."""
+        return self.address.lower() == address.lower() and self.chain_id in (None, chain_id)
+
+
+def trusted_from_deployments(folder: Path) -> list[TrustedRegistry]:
+    """The registries recorded by ``anchor deploy`` in ``folder`` (``<chain-id>.json``, one per chain)."""
+    from anchor.chain.deployments import load_deployment
+
+    found: list[TrustedRegistry] = []
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.glob("*.json")):
+        if path.stem.isdigit():
+            deployment = load_deployment(folder, int(path.stem))
+            if deployment is not None:
+                found.append(TrustedRegistry(deployment.address, deployment.chain_id, f"deployments/{path.name}"))
+    return found
+
+
+def configured_trust(deployments_dir: Path, registry: str | None, extra: Iterable[str] = ()) -> list[TrustedRegistry]:
+    """The registries a command trusts: recorded deployments, ``ANCHOR_REGISTRY`` (``registry``) and ``extra``."""
+    trusted = trusted_from_deployments(deployments_dir)
+    if registry:
+        trusted.append(TrustedRegistry(registry, None, "ANCHOR_REGISTRY"))
+    trusted.extend(TrustedRegistry(address, None, "--registry") for address in extra)
+    return trusted
+
+
+def as_trusted(item: TrustedRegistry | str) -> TrustedRegistry:
+    """``item`` with its address checked and checksummed; a bare address is trusted on the endpoints' chain."""
+    if isinstance(item, TrustedRegistry):
+        return TrustedRegistry(checked_address(item.address.strip()), item.chain_id, item.source)
+    return TrustedRegistry(checked_address(item.strip()), None, "given")
