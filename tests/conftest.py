@@ -1,4 +1,7 @@
-"""Shared fixtures: an in-process EVM (eth-tester + py-evm) with the registry deployed from the committed artifact."""
+"""Shared fixtures: local anvil nodes, and an in-process EVM (eth-tester + py-evm) with the registry deployed.
+
+Helpers that are not fixtures live in the ``support`` package next to this file.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +18,45 @@ from web3.contract import Contract
 from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.providers.eth_tester import EthereumTesterProvider
 
+from anchor.chain import node
 from anchor.chain.artifacts import load_artifact
 from anchor.chain.contract_errors import DecodedError, ErrorDecoder
+from anchor.config import Settings
 
-ADMIN_DELAY = 3 * 24 * 3600  # seconds a new admin waits before accepting the role
+from support.anvil import BLOCK_TIME, StartAnvil, start_anvil
+from support.evm import deploy_registry
+
+# ---------------------------------------------------------------------------------------------- anvil
+
+
+@pytest.fixture(scope="module")
+def anvil_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartAnvil]:
+    """Starts local anvil nodes (each on a free port, its state in a new folder), all stopped after the module.
+
+    Module-scoped, not session-scoped: modules reorganise their chain (``anvil_reorg``), drop transactions
+    from it or stop its mining, which must not reach the next module.
+    """
+    started: list[Settings] = []
+
+    def start(
+        name: str = "anvil", *, block_time: float = BLOCK_TIME, chain_id: int = node.DEFAULT_CHAIN_ID
+    ) -> Settings:
+        settings = start_anvil(tmp_path_factory.mktemp(name), block_time=block_time, chain_id=chain_id)
+        started.append(settings)
+        return settings
+
+    yield start
+    for settings in started:
+        node.stop(settings)
+
+
+@pytest.fixture(scope="module")
+def anvil(anvil_nodes: StartAnvil) -> Settings:
+    """One local anvil node (chain 31337, a block every ``BLOCK_TIME`` seconds) for the tests of a module."""
+    return anvil_nodes()
+
+
+# ---------------------------------------------------------------------------------------------- in-process EVM
 
 
 @pytest.fixture(scope="session")
@@ -44,13 +82,6 @@ def registry_artifact() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def decoder(registry_artifact: dict[str, Any]) -> ErrorDecoder:
     return ErrorDecoder(registry_artifact["abi"])
-
-
-def deploy_registry(w3: Web3, artifact: dict[str, Any], admin: str, delay: int = ADMIN_DELAY) -> Contract:
-    factory = w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
-    tx = factory.constructor(delay, admin).transact({"from": admin})
-    receipt = w3.eth.wait_for_transaction_receipt(tx)
-    return w3.eth.contract(address=receipt["contractAddress"], abi=artifact["abi"])
 
 
 @pytest.fixture(scope="session")

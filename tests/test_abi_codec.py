@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from anchor.chain.abi_codec import AbiDecodingError, AbiEncodingError, decode, encode
-from anchor.verifier.onchain import NoContractError, RegistryAbi, registry_abi
-from anchor.verifier.rpc import RpcError
+from anchor.chain.jsonrpc import RpcError
+from anchor.chain.registry_abi import NoContractError, RegistryAbi, registry_abi
 
 STATUS = ["(uint8,uint256,uint64,uint64,uint64,uint8)"]
 ISSUER = ["(string,bytes2,string,uint64,uint64,uint32)"]

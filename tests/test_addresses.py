@@ -12,7 +12,8 @@ from eth_utils.address import to_checksum_address as eth_to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anchor.addresses import is_address, to_checksum_address
+from anchor.addresses import checked_address, is_address, to_checksum_address
+from anchor.errors import InvalidInputError
 
 raw_addresses = st.binary(min_size=20, max_size=20)
 
@@ -57,3 +58,23 @@ def test_the_eip55_examples() -> None:
     ):
         assert to_checksum_address(address.lower()) == address
         assert is_address(address)
+
+
+@settings(max_examples=100)
+@given(raw_addresses, st.integers(min_value=0, max_value=39))
+def test_checked_address_refuses_a_mistyped_checksum_where_to_checksum_address_would_rewrite_it(
+    raw: bytes, flip: int
+) -> None:
+    checksummed = eth_to_checksum_address("0x" + raw.hex())
+    for form in (checksummed, checksummed.lower(), "0x" + checksummed[2:].upper()):
+        assert checked_address(form) == checksummed
+    digits = list(checksummed[2:])
+    digits[flip] = digits[flip].swapcase()
+    flipped = "0x" + "".join(digits)
+    if flipped == checksummed or is_address(flipped):
+        return  # a digit has no case, or the flip made the address all one case
+    assert to_checksum_address(flipped) == checksummed  # the silent rewrite checked_address exists to prevent
+    with pytest.raises(InvalidInputError, match="wrong EIP-55 checksum; copy the address again or give it all lower"):
+        checked_address(flipped)
+    with pytest.raises(InvalidInputError, match="not an address"):
+        checked_address(flipped[:-1])

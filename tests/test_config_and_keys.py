@@ -23,10 +23,10 @@ from anchor.config import (
     Secret,
     Settings,
     load_settings,
-    mask_url,
 )
 from anchor.errors import InvalidInputError, SigningKeyError
 from anchor.networks import get_network, is_public_chain
+from anchor.urls import mask_url
 
 FAST_KDF = {"kdf": "pbkdf2", "iterations": 2}  # keystore tests need no real work factor
 

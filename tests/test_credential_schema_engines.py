@@ -17,12 +17,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from anchor import credentials as credential_module
-from anchor.credentials import validate_credential
+from anchor.credentials import parse_credential, schema, strict_json, validate_credential
 from anchor.credentials.examples import generate_credentials
 from anchor.errors import CredentialValidationError, FieldProblem, UnknownFormatError
 
-BASES = [credential_module.parse_credential(json.dumps(item)) for item in generate_credentials(4, seed=11)]
+BASES = [parse_credential(json.dumps(item)) for item in generate_credentials(4, seed=11)]
 
 # Characters where regular-expression dialects disagree (\s, $, \d), plus plain ones.
 tricky = st.sampled_from(
@@ -77,7 +76,7 @@ def mutated(base: dict[str, Any], path: tuple[str | int, ...], action: str, valu
 
 
 def reference_problems(credential: dict[str, Any]) -> list[Any]:
-    return list(credential_module._explaining_validator().iter_errors(credential))
+    return list(schema._explaining_validator().iter_errors(credential))
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -88,9 +87,9 @@ def test_the_fast_engine_never_accepts_what_the_reference_engine_rejects(data: s
     action = data.draw(st.sampled_from(["replace", "replace", "replace", "delete", "add"]))
     candidate = mutated(base, path, action, data.draw(values))
     problems: list[FieldProblem] = []
-    clean = credential_module._clean(candidate, [], problems, 0, controls=True)
+    clean = strict_json._clean(candidate, [], problems, 0, controls=True)
     assume(not problems)  # refused before any schema engine runs
-    if credential_module._fast_validator().is_valid(clean):
+    if schema._fast_validator().is_valid(clean):
         assert reference_problems(clean) == [], f"only the reference engine rejects {path} ({action})"
     else:  # refused: by the schema, or (an anchorFormat of a later release) as an unknown format
         with pytest.raises((CredentialValidationError, UnknownFormatError)):
@@ -158,7 +157,7 @@ def test_a_problem_only_the_fast_engine_sees_is_still_reported(monkeypatch: pyte
         def iter_errors(self, _instance: object) -> list[Any]:
             return []
 
-    monkeypatch.setattr(credential_module, "_explaining_validator", Lenient)
+    monkeypatch.setattr(schema, "_explaining_validator", Lenient)
     with pytest.raises(CredentialValidationError) as info:
         validate_credential(credential)
     assert info.value.problems[0].path == "/issuer/address/addressCountryCode"

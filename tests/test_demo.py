@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,9 @@ from click.testing import CliRunner
 from anchor.cli import main
 from anchor.merkle import StandardMerkleTree
 
+from support.anvil import free_port
+
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_demo_anchors_verifies_and_revokes(tmp_path: Path) -> None:

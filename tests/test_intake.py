@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest_db import BACKENDS, fresh_database
 
 from anchor.cli import issue_commands, main
 from anchor.credentials import SALT_KEY, credential_digest, parse_credential
@@ -21,6 +20,8 @@ from anchor.credentials.examples import generate_credentials
 from anchor.errors import CredentialValidationError, InvalidInputError
 from anchor.issuing import intake
 from anchor.issuing.store import CredentialRecord, Store
+
+from support.db import BACKENDS, fresh_database
 
 EXAMPLES = Path(__file__).parent.parent / "examples" / "credentials"
 

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import json
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from web3 import Web3
 
-from anchor.chain import node
 from anchor.chain.connection import Chain, connect
 from anchor.chain.keys import development_accounts
-from anchor.chain.registry import CredentialStatus, Registry
+from anchor.chain.registry import Registry
+from anchor.chain.registry_abi import CredentialStatus
 from anchor.chain.transactions import TxPolicy
 from anchor.config import Settings
 from anchor.credentials.examples import generate_credentials, issuer_for_country
 from anchor.credentials.receipt import split_receipt
 from anchor.errors import ContractRevertError
-from anchor.issuing.batch import IssuerBusyError, IssuerService, plan_revocations
 from anchor.issuing.intake import prepare_credential
+from anchor.issuing.revocation import plan_revocations
+from anchor.issuing.sending import IssuerBusyError
+from anchor.issuing.service import IssuerService
 from anchor.issuing.store import BatchRecord, Store
 
 pytestmark = pytest.mark.slow
@@ -33,23 +33,9 @@ class CrashError(Exception):
     """Stands in for the process dying at a given transition."""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def chain_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    settings = Settings(home=tmp_path_factory.mktemp("anvil"), node_port=free_port(), node_block_time=0.25)
-    node.start(settings)
-    yield settings
-    node.stop(settings)
-
-
-@pytest.fixture(scope="module")
-def registry(chain_settings: Settings) -> Registry:
-    chain = connect(chain_settings)
+def registry(anvil: Settings) -> Registry:
+    chain = connect(anvil)
     registry, _ = Registry.deploy(chain, DEV[0], DEV[0].address, 0)
     registry.register_issuer(DEV[0], ISSUER.name, ISSUER.country_code, ISSUER.id, [DEV[1].address, DEV[2].address])
     return registry
@@ -233,10 +219,10 @@ class FaultyProvider(Web3.HTTPProvider):
 
 @pytest.mark.parametrize("fault", ["replacement transaction underpriced", "nonce too low"])
 def test_injected_broadcast_errors_are_handled(
-    store: Store, registry: Registry, tmp_path: Path, chain_settings: Settings, fault: str
+    store: Store, registry: Registry, tmp_path: Path, anvil: Settings, fault: str
 ) -> None:
     faults = [fault]
-    faulty = Web3(FaultyProvider(chain_settings.effective_rpc_url, faults))
+    faulty = Web3(FaultyProvider(anvil.effective_rpc_url, faults))
     chain = Chain(w3=faulty, network=registry.chain.network, chain_id=registry.chain.chain_id, rpc_url="faulty")
     faulty_registry = Registry(chain, registry.address)
     queue(store, 3)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 
@@ -14,14 +13,10 @@ from anchor.chain.keys import development_accounts
 from anchor.cli import main
 from anchor.credentials.examples import generate_credentials, issuer_for_country
 
+from support.anvil import free_port
+
 pytestmark = pytest.mark.slow
 ISSUER = issuer_for_country("PL")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_issue_batch_receipt_revoke_on_the_command_line(tmp_path: Path) -> None:

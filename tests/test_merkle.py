@@ -44,9 +44,9 @@ def index_sets(n: int, rng: random.Random) -> list[list[int]]:
 
 
 def address(rng: random.Random) -> str:
-    from anchor.merkle.encoding import to_checksum_address
+    from anchor.addresses import to_checksum_address
 
-    return to_checksum_address(rng.randbytes(20).hex())
+    return to_checksum_address("0x" + rng.randbytes(20).hex())
 
 
 def mixed_value(rng: random.Random, i: int) -> list[Any]:

@@ -18,6 +18,8 @@ from anchor.chain import node
 from anchor.config import Settings
 from anchor.errors import NodeError
 
+from support.anvil import free_port
+
 pytestmark = pytest.mark.slow
 
 DEV_ACCOUNT = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"  # anvil's first unlocked account
@@ -26,15 +28,12 @@ RECIPIENT = "0x000000000000000000000000000000000000dEaD"
 TINY_CONTRACT = "0x602a60005560fe60005360016000f3"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def settings(tmp_path: Path) -> Iterator[Settings]:
-    """Settings with a private home and a free port; any node started on them is stopped afterwards."""
+    """Settings with a private home and a free port; any node started on them is stopped afterwards.
+
+    Not conftest's shared ``anvil`` node: these tests start, stop, kill and restart the node themselves.
+    """
     configured = Settings(home=tmp_path / "home", node_port=free_port())
     yield configured
     node.stop(configured)

@@ -4,47 +4,36 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 from web3 import Web3
 
-from anchor.chain import node
 from anchor.chain.keys import development_accounts
+from anchor.chain.registry import Registry
 from anchor.cli import main
 from anchor.config import Settings
+
+from support.anvil import StartAnvil, free_port
 
 pytestmark = pytest.mark.slow
 DEV = development_accounts()
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@pytest.fixture(scope="module")
+def local_chain(anvil: Settings) -> Settings:
+    """The module's anvil node (the ``anvil`` fixture of conftest)."""
+    return anvil
 
 
 @pytest.fixture(scope="module")
-def local_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
-    settings = Settings(home=tmp_path_factory.mktemp("node"), node_port=free_port(), node_block_time=0.2)
-    node.start(settings)
-    yield settings
-    node.stop(settings)
-
-
-@pytest.fixture(scope="module")
-def polygon_lookalike(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+def polygon_lookalike(anvil_nodes: StartAnvil) -> Settings:
     """An anvil node reporting chain id 137, standing in for Polygon PoS."""
-    settings = Settings(home=tmp_path_factory.mktemp("node137"), node_port=free_port(), node_block_time=0.2)
-    node.start(settings, chain_id=137)
-    yield settings
-    node.stop(settings)
+    return anvil_nodes("node137", chain_id=137)
 
 
 @pytest.fixture
@@ -71,6 +60,24 @@ def test_deploy_records_the_registry_and_refuses_a_second_without_force(home: Pa
     forced = run(home, local_chain, "deploy", "--force")
     assert forced.exit_code == 0, forced.output
     assert json.loads((home / "deployments" / "31337.json").read_text())["address"] != record["address"]
+
+
+def test_a_mistyped_mixed_case_address_is_refused_not_re_checksummed(home: Path) -> None:
+    address = DEV[1].address
+    at = next(i for i, digit in enumerate(address) if i >= 2 and digit.isalpha())
+    mistyped = address[:at] + address[at].swapcase() + address[at + 1 :]  # one letter in the wrong case
+    for args, named in [
+        (["deploy", "--admin", mistyped], "'--admin'"),
+        (
+            ["issuer", "register", "--name", "U", "--country", "pl", "--uri", "did:web:u.pl", "--signer", mistyped],
+            "'--signer'",
+        ),
+        (["issuer", "remove-signer", mistyped], "'ADDRESS'"),
+    ]:
+        refused = CliRunner().invoke(main, args, env={"ANCHOR_HOME": str(home)})
+        assert refused.exit_code == 2, refused.output
+        assert f"Invalid value for {named}: {mistyped!r} has a wrong EIP-55 checksum" in refused.output
+        assert "give it all lower-case" in refused.output
 
 
 def test_issuer_lifecycle_and_decoded_refusals(home: Path, local_chain: Settings) -> None:
@@ -114,6 +121,33 @@ def test_issuer_lifecycle_and_decoded_refusals(home: Path, local_chain: Settings
     assert run(home, local_chain, "issuer", "reactivate", "1").exit_code == 0
     unknown = run(home, local_chain, "issuer", "deactivate", "9")
     assert "there is no issuer with id 9" in unknown.output
+
+
+def test_register_refuses_an_identifier_another_issuer_holds(
+    home: Path, local_chain: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A look-alike issuer (same DID and name) is refused before sending, and by the contract itself."""
+    assert run(home, local_chain, "deploy").exit_code == 0
+    heidelberg = ["issuer", "register", "--name", "Universität Heidelberg", "--country", "de"]
+    heidelberg += ["--uri", "did:web:uni-heidelberg.de"]
+    assert run(home, local_chain, *heidelberg).exit_code == 0
+    assert run(home, local_chain, "issuer", "deactivate", "1").exit_code == 0
+    w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{local_chain.node_port}"))
+    nonce = w3.eth.get_transaction_count(DEV[0].address)
+    look_alike = run(home, local_chain, *heidelberg, "--signer", DEV[3].address)
+    assert look_alike.exit_code == 2, look_alike.output
+    assert "issuer 1, Universität Heidelberg (DE, deactivated " in look_alike.output
+    assert "is registered with the identifier 'did:web:uni-heidelberg.de' already" in look_alike.output
+    assert "(nothing was sent)" in look_alike.output
+    assert w3.eth.get_transaction_count(DEV[0].address) == nonce
+    # another registration landing between the pre-check and the transaction: the contract refuses it
+    monkeypatch.setattr(Registry, "issuer_id_of", lambda self, uri: 0)
+    raced = run(home, local_chain, *heidelberg)
+    assert raced.exit_code == 1, raced.output
+    assert (
+        "issuer 1 is registered with the identifier did:web:uni-heidelberg.de already; an identifier belongs to "
+        "one issuer (CredentialRegistryDuplicateIssuerUri)"
+    ) in raced.output
 
 
 def test_pause_and_admin_transfer_with_delay(home: Path, local_chain: Settings) -> None:

@@ -3,35 +3,29 @@
 from __future__ import annotations
 
 import os
-from enum import IntEnum
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from eth_tester import EthereumTester
+from eth_tester.exceptions import TransactionFailed
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from web3 import Web3
 from web3.contract import Contract
 from web3.logs import DISCARD
 
+from anchor.chain.contract_errors import DecodedError
+from anchor.chain.registry import explain
+from anchor.chain.registry_abi import CredentialStatus as Status
 from anchor.merkle import StandardMerkleTree
 
-from conftest import ADMIN_DELAY
+from support.evm import ADMIN_DELAY
 
 LEAF_ENCODING = ["bytes32", "uint256"]
 ADMIN_ROLE = b"\x00" * 32
-
-
-class Status(IntEnum):
-    """Mirror of CredentialStatus in CredentialRegistryTypes.sol."""
-
-    VALID = 0
-    UNKNOWN_BATCH = 1
-    BAD_PROOF = 2
-    ISSUER_INACTIVE = 3
-    SIGNER_REMOVED = 4
-    BATCH_REVOKED = 5
-    REVOKED = 6
+TYPES_SOURCE = Path(__file__).resolve().parents[1] / "contracts/registry/CredentialRegistryTypes.sol"
 
 
 def digest(n: int) -> bytes:
@@ -119,6 +113,54 @@ def test_register_issuer_records_metadata_and_signers(registry: Contract, actors
     issuer_id, _added_at, removed_at, removed_block = registry.functions.getSigner(actors.signer_a).call()
     assert (issuer_id, removed_at, removed_block) == (1, 0, 0)
     assert registry.functions.issuerCount().call() == 1
+    assert registry.functions.issuerIdOf("did:web:jyu.fi").call() == 1
+    assert len(receipt["logs"]) == 2  # IssuerRegistered and SignerAdded, nothing else
+
+
+def test_register_issuer_refuses_an_identifier_held_by_another_issuer(
+    issuers: Contract, actors: Actors, reverts: Any
+) -> None:
+    """A look-alike of issuer 1 (same DID, same name) is refused, even once issuer 1 is deactivated."""
+    register = issuers.functions.registerIssuer
+    heidelberg = "did:web:uni-heidelberg.de"
+    assert issuers.functions.issuerIdOf(heidelberg).call() == 1
+    assert issuers.functions.issuerIdOf("https://ulisboa.pt").call() == 2
+    # `.call`, not `.transact`: web3's eth-tester provider takes any revert data whose first argument is a
+    # string for a revert reason and drops the data (a real node keeps it: see tests/test_operator_cli.py)
+    with reverts("CredentialRegistryDuplicateIssuerUri", uri=heidelberg, issuerId=1) as refused:
+        register("Universität Heidelberg", b"DE", heidelberg, [actors.outsider]).call({"from": actors.admin})
+    assert refused.error is not None
+    assert refused.error.args["uri"] == heidelberg  # exactly, not just up to case
+    assert explain(refused.error) == (
+        f"issuer 1 is registered with the identifier {heidelberg} already; an identifier belongs to one issuer "
+        "(CredentialRegistryDuplicateIssuerUri)"
+    )
+    with pytest.raises(TransactionFailed):
+        register("Universität Heidelberg", b"DE", heidelberg, []).transact({"from": actors.admin})
+    send(issuers.functions.deactivateIssuer(1), actors.admin)
+    with reverts("CredentialRegistryDuplicateIssuerUri", uri=heidelberg, issuerId=1):
+        register("Other name", b"FR", heidelberg, []).call({"from": actors.admin})
+    with reverts("CredentialRegistryDuplicateIssuerUri", uri="https://ulisboa.pt", issuerId=2):
+        register("X", b"PT", "https://ulisboa.pt", []).call({"from": actors.admin})
+    # nothing changed: no third issuer, the refused key is free, the outsider still cannot anchor
+    assert issuers.functions.issuerCount().call() == 2
+    assert issuers.functions.getSigner(actors.outsider).call()[0] == 0
+    # identifiers are compared byte for byte: another identifier (even another spelling) is another issuer
+    assert issuers.functions.issuerIdOf("did:web:uni-heidelberg.de:x").call() == 0
+    receipt = send(register("X", b"DE", "did:web:uni-heidelberg.de:x", []), actors.admin)
+    assert len(receipt["logs"]) == 1  # IssuerRegistered only: no new event for the identifier
+    assert issuers.functions.issuerIdOf("did:web:uni-heidelberg.de:x").call() == 3
+
+
+def test_every_registry_error_has_a_sentence(registry: Contract) -> None:
+    samples = {"address": "0x" + "11" * 20, "string": "did:web:x", "bytes2": b"DE", "bytes32": b"\x01" * 32}
+    for item in registry.abi:
+        if item["type"] != "error" or not item["name"].startswith("CredentialRegistry"):
+            continue
+        args = {arg["name"]: samples.get(arg["type"], 7) for arg in item["inputs"]}
+        sentence = explain(DecodedError(item["name"], args))
+        assert sentence.endswith(f"({item['name']})"), sentence
+        assert "{" not in sentence, sentence
 
 
 def test_only_admin_registers_issuers(registry: Contract, actors: Actors, reverts: Any) -> None:
@@ -248,6 +290,24 @@ def test_every_credential_of_a_batch_verifies(issuers: Contract, actors: Actors)
         check = status(issuers, batch_id, tree, position)
         assert check[0] == Status.VALID
         assert check[1] == 1
+
+
+def test_status_codes_mirror_the_solidity_enum_in_order() -> None:
+    body = re.search(r"enum CredentialStatus \{([^}]*)\}", TYPES_SOURCE.read_text())
+    assert body is not None
+    solidity = [name.strip() for name in body.group(1).split(",")]
+    assert [re.sub(r"(?<!^)(?=[A-Z])", "_", name).upper() for name in solidity] == [s.name for s in Status]
+    assert [s.value for s in Status] == list(range(len(solidity)))
+
+
+def test_status_issuer_id_is_typed_like_the_stored_issuer_id(registry: Contract) -> None:
+    def component(function: str, field: str) -> str:
+        (entry,) = (item for item in registry.abi if item.get("name") == function)
+        (output,) = entry["outputs"]
+        return next(str(c["type"]) for c in output["components"] if c["name"] == field)
+
+    assert component("credentialStatus", "issuerId") == component("getBatch", "issuerId") == "uint64"
+    assert component("getSigner", "issuerId") == "uint64"
 
 
 def test_status_of_unknown_batch(issuers: Contract) -> None:
@@ -445,6 +505,20 @@ def test_a_signer_can_remove_keys_of_its_own_issuer_only(issuers: Contract, acto
     (event,) = issuers.events.SignerRemoved().process_receipt(receipt, errors=DISCARD)
     assert event["args"]["by"] == actors.signer_a2
     send(issuers.functions.removeSigner(actors.signer_a2), actors.signer_a2)  # a key may remove itself
+
+
+def test_batches_of_a_compromised_key_are_revoked_by_another_key_not_by_removal(
+    issuers: Contract, actors: Actors
+) -> None:
+    """Removal cuts a stolen key off; what it anchored stays valid until the issuer revokes it, by batch."""
+    honest, forged = batch_tree(3, salt=1), batch_tree(3, salt=2)
+    honest_id = anchor(issuers, honest, actors.signer_a)
+    forged_id = anchor(issuers, forged, actors.signer_a)  # the thief, before anyone noticed
+    send(issuers.functions.removeSigner(actors.signer_a), actors.signer_a2)
+    assert status(issuers, forged_id, forged, 0)[0] == Status.VALID
+    send(issuers.functions.revokeBatch(forged_id, 5), actors.signer_a2)  # 5: key compromise
+    assert status(issuers, forged_id, forged, 0)[0] == Status.BATCH_REVOKED
+    assert status(issuers, honest_id, honest, 0)[0] == Status.VALID
 
 
 def test_deactivated_issuer_cannot_anchor_and_its_credentials_fail(

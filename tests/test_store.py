@@ -1,4 +1,4 @@
-"""The issuer database, every test on SQLite and on a real PostgreSQL (see ``conftest_db``)."""
+"""The issuer database, every test on SQLite and on a real PostgreSQL (see ``support.db``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import sha3
-from conftest_db import BACKENDS, fresh_database
 from sqlalchemy import create_engine, inspect, text
 
 from anchor.config import Settings
@@ -32,6 +31,8 @@ from anchor.issuing.store import (
     Store,
 )
 from anchor.merkle import StandardMerkleTree
+
+from support.db import BACKENDS, fresh_database
 
 CHAIN = 31337
 REGISTRY = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
@@ -335,6 +336,19 @@ def test_build_batch_checks_its_arguments(store: Store) -> None:
     with pytest.raises(InvalidInputError, match="not an address"):
         store.build_batch(10, CHAIN, "0x1234", SIGNER, merkle_tree)
     assert store.queued_count() == 1
+
+
+def test_a_mistyped_checksum_is_refused_not_rewritten(store: Store) -> None:
+    """A mixed-case address must carry its EIP-55 checksum: one letter's case changed is another address."""
+    mistyped = SIGNER.replace("C5", "c5", 1)
+    assert mistyped != SIGNER
+    store.queue([credential(1)])
+    with pytest.raises(InvalidInputError, match="not an address"):
+        store.build_batch(10, CHAIN, REGISTRY, mistyped, merkle_tree)
+    with pytest.raises(InvalidInputError, match="not an address"):
+        store.create_revocation(CHAIN, mistyped, 0, [1], 0)
+    assert store.queued_count() == 1
+    assert store.unfinished_revocations() == []
 
 
 def test_two_workers_never_put_a_credential_in_two_batches(database: str) -> None:

@@ -1,6 +1,6 @@
 """The verifier against a real anvil chain: every check fails for the right reason, never VALID when it should not.
 
-Receipts come from :mod:`test_verifier_support` (library-built batches: valid, revoked, batch-revoked, expired,
+Receipts come from :mod:`support.verifier_world` (library-built batches: valid, revoked, batch-revoked, expired,
 not yet valid, foreign issuer, deactivated issuer, key removed afterwards, look-alike registry, not final).
 """
 
@@ -17,10 +17,10 @@ import pytest
 from eth_utils import function_signature_to_4byte_selector
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_verifier_support import NOW, RpcProxy, World, build_world, stop_world
 
-from anchor.chain.registry import REVOCATION_REASONS, CredentialStatus
-from anchor.chain.registry_codes import REASON_NAMES
+from anchor.chain.jsonrpc import JsonRpcEndpoint
+from anchor.chain.registry_abi import REASON_NAMES, REVOCATION_REASONS, CredentialCheck, CredentialStatus, registry_abi
+from anchor.config import Settings
 from anchor.verifier import (
     CHECKS,
     CheckState,
@@ -33,7 +33,8 @@ from anchor.verifier import (
     trusted_from_deployments,
     verify,
 )
-from anchor.verifier.onchain import Status
+
+from support.verifier_world import NOW, RpcProxy, World, build_world
 
 pytestmark = pytest.mark.slow
 STATUS_SELECTOR = (
@@ -42,10 +43,8 @@ STATUS_SELECTOR = (
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    built = build_world(tmp_path_factory.mktemp("verifier-world"))
-    yield built
-    stop_world(built)
+def world(anvil: Settings) -> World:
+    return build_world(anvil)
 
 
 @pytest.fixture(scope="module")
@@ -471,8 +470,36 @@ def test_links_round_trip(world: World) -> None:
     assert json.loads(receipt_from_link(link)) == receipt
 
 
-def test_status_codes_and_reasons_mirror_the_registry_module() -> None:
-    assert {s.name: s.value for s in Status} == {s.name: s.value for s in CredentialStatus}
+def test_the_verifier_decodes_each_registry_answer_as_the_case_it_is(world: World) -> None:
+    """What the deployed registry answers, read with the verifier's own codec and JSON-RPC (no web3).
+
+    The order of ``CredentialStatus`` against the Solidity enum is checked in ``test_registry``; this checks
+    that the numbers the contract really returns land on the right names here.
+    """
+    abi = registry_abi()
+    endpoint = JsonRpcEndpoint(world.rpc_url)
+
+    def answer(name: str, **changed: Any) -> CredentialCheck:
+        proof = world.receipt(name)["proof"] | changed
+        data = abi.status_call(proof["batchId"], proof["index"], proof["digest"], proof["merkleProof"])
+        return abi.decode_status(endpoint.eth_call(proof["registry"], data, "latest"))
+
+    expected = {
+        "valid": CredentialStatus.VALID,
+        "removed-key-later": CredentialStatus.VALID,
+        "issuer-deactivated": CredentialStatus.ISSUER_INACTIVE,
+        "batch-revoked": CredentialStatus.BATCH_REVOKED,
+        "revoked": CredentialStatus.REVOKED,
+    }
+    assert {name: answer(name).status for name in expected} == expected
+    assert answer("valid", batchId=10**6).status is CredentialStatus.UNKNOWN_BATCH
+    tampered = flip_hex(world.receipts["valid"]["proof"]["digest"])
+    assert answer("valid", digest=tampered).status is CredentialStatus.BAD_PROOF
+    assert answer("batch-revoked").batch_revocation_reason == REVOCATION_REASONS["superseded"]
+    assert answer("revoked").issuer_id == world.receipts["revoked"]["proof"]["issuerId"]
+
+
+def test_revocation_reason_codes_and_names_are_one_to_one() -> None:
     assert {name: code for code, name in REASON_NAMES.items()} == REVOCATION_REASONS
 
 

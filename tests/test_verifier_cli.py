@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from test_verifier_support import World, build_world, stop_world
 
 from anchor.cli import main
+from anchor.config import Settings
 from anchor.verifier import Verdict, Verifier, receipt_from_link
 from anchor.verifier.bulk import CHUNK, verify_paths
+
+from support.verifier_world import World, build_world
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    built = build_world(tmp_path_factory.mktemp("verifier-cli-world"))
-    yield built
-    stop_world(built)
+def world(anvil: Settings) -> World:
+    return build_world(anvil)
 
 
 @pytest.fixture(scope="module")

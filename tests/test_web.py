@@ -19,12 +19,15 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
-from prerequisites import missing
-from test_verifier_support import World, build_world, free_port, stop_world
 
 from anchor.cli import main
+from anchor.config import Settings
 from anchor.verifier import receipt_link, trusted_from_deployments
 from anchor.web import MAX_BODY_BYTES, WebConfig, create_app
+
+from support.anvil import free_port
+from support.prerequisites import missing
+from support.verifier_world import World, build_world
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,10 +44,8 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    built = build_world(tmp_path_factory.mktemp("web-world"))
-    yield built
-    stop_world(built)
+def world(anvil: Settings) -> World:
+    return build_world(anvil)
 
 
 @pytest.fixture(scope="module")

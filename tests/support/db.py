@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from prerequisites import missing
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+
+from support.prerequisites import missing
 
 PG_URL_VARIABLE = "ANCHOR_TEST_DATABASE_URL"
 BACKENDS = ("sqlite", "postgresql")

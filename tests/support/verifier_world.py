@@ -1,15 +1,15 @@
-"""Shared by the verifier and web tests (no tests here): a local anvil chain with receipts for every case.
+"""Shared by the verifier and web tests: a local anvil chain with receipts for every case.
 
 Receipts are built with the library alone (generated credentials, digest, tree, ``Registry.anchor``,
-``make_receipt``), not with the issuer service. :func:`build_world` leaves the chain with interval mining
-stopped and one batch anchored in the head block, so that batch stays "not final" until a test mines.
+``make_receipt``), not with the issuer service. :func:`build_world` takes a running node (the ``anvil``
+fixture) and leaves it with interval mining stopped and one batch anchored in the head block, so that batch
+stays "not final" until a test mines.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,11 +19,11 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from anchor.chain import node
 from anchor.chain.connection import Chain, connect, wait_for_block
 from anchor.chain.deployments import Deployment, artifact_hash, record_deployment
 from anchor.chain.keys import development_accounts
-from anchor.chain.registry import REVOCATION_REASONS, Registry
+from anchor.chain.registry import Registry
+from anchor.chain.registry_abi import REVOCATION_REASONS
 from anchor.config import Settings
 from anchor.credentials import credential_digest
 from anchor.credentials.examples import generate_credentials, issuer_for_country
@@ -34,12 +34,6 @@ DEV = development_accounts()
 ENCODING = ["bytes32", "uint256"]
 #: The moment tests verify at: after every generated validFrom (2025) and before any generated validUntil.
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def anchor_batch(
@@ -103,10 +97,8 @@ def _issuer(registry: Registry, country: str, signers: Sequence[LocalAccount]) -
     return issuer_id
 
 
-def build_world(home: Path, *, block_time: float = 0.3) -> World:
-    """Start anvil under ``home`` and anchor every case the tests need (about 10 s)."""
-    settings = Settings(home=home, node_port=free_port(), node_block_time=block_time)
-    node.start(settings)
+def build_world(settings: Settings) -> World:
+    """Anchor every case the tests need on the node of ``settings``, a fresh anvil chain (about 10 s)."""
     chain = connect(settings)
     registry, deployed = Registry.deploy(chain, DEV[0], DEV[0].address, 0)
     record_deployment(
@@ -123,7 +115,7 @@ def build_world(home: Path, *, block_time: float = 0.3) -> World:
             network="local",
         ),
     )
-    world = World(settings, chain, registry, registry, home)
+    world = World(settings, chain, registry, registry, settings.home)
     de = issuer_for_country("DE")
     _issuer(registry, "DE", [DEV[1]])
     _issuer(registry, "PL", [DEV[3], DEV[4]])
@@ -183,10 +175,6 @@ def build_world(home: Path, *, block_time: float = 0.3) -> World:
         worker.join(0.05)
     world.receipts["pending"] = pending[0][0]
     return world
-
-
-def stop_world(world: World) -> None:
-    node.stop(world.settings)
 
 
 class RpcProxy:
