@@ -4,6 +4,14 @@ Precedence, highest first: command-line options, environment variables, ``config
 Secrets (key passwords) are accepted from the environment or a file only, never from ``config.toml``,
 and are masked whenever the configuration is shown.
 
+Two homes. The issuer and operator commands keep their data (database, keys, local node, deployment records,
+receipts) in a project's ``./.anchor`` unless ``--home`` or ``ANCHOR_HOME`` says otherwise. The commands that
+decide what to trust (``anchor verify``, ``anchor serve``) never read the current directory: without
+``--home`` or ``ANCHOR_HOME`` they read the per-user directory, :func:`user_home` (``$XDG_CONFIG_HOME/anchor``,
+else ``~/.config/anchor``), so a folder someone sent, with its own ``.anchor/config.toml`` naming a lying
+endpoint or ``.anchor/deployments/*.json`` naming their registry, changes nothing
+(:func:`load_with_origins` with ``per_user=True``).
+
 Every setting is declared once, as a field of :class:`Settings`: its type, default, converter (which
 checks it), environment variable and one-line docstring. The variables (:data:`ENV_VARIABLES`), the
 checks, ``anchor config show`` and the class docstring are derived from those fields.
@@ -28,6 +36,8 @@ from anchor.networks import NETWORKS
 from anchor.urls import mask_url
 
 DEFAULT_HOME = ".anchor"
+#: The per-user directory's name under ``$XDG_CONFIG_HOME`` (default ``~/.config``); see :func:`user_home`.
+USER_HOME_NAME = "anchor"
 CONFIG_FILE = "config.toml"
 #: Keys that must never be written in config.toml (they would sit on disk in plain text).
 FORBIDDEN_IN_FILE = frozenset({"key_password", "private_key", "password", "mnemonic"})
@@ -142,6 +152,14 @@ def _positive(value: object) -> float:
     return number
 
 
+def _amount(value: object) -> float:
+    """An amount of the native token (POL, ETH): finite, >= 0 (0 stops all sending)."""
+    number = _number(value)
+    if not (math.isfinite(number) and number >= 0):
+        raise _FieldError(f"{value!r} is not an amount >= 0 of the native token")
+    return number
+
+
 def _network(value: object) -> NetworkName:
     for name in NETWORK_NAMES:
         if value == name:
@@ -224,7 +242,8 @@ class Settings:
         Path(DEFAULT_HOME),
         _path,
         env="ANCHOR_HOME",
-        doc="Data directory: node state, deployments, keys, database, receipts.",
+        doc="Data directory: node state, deployments, keys, database, receipts; default ./.anchor, but "
+        "``anchor verify`` and ``anchor serve`` default to the per-user directory (never the current one).",
         show=lambda s: str(s.resolved_home),
     )
     network: NetworkName = setting(
@@ -304,6 +323,22 @@ class Settings:
         _positive,
         env="ANCHOR_STUCK_AFTER",
         doc="Seconds without a receipt before a transaction is replaced with fees raised 20%.",
+    )
+    budget_per_run: float | None = setting(
+        None,
+        _optional(_amount),
+        env="ANCHOR_BUDGET_PER_RUN",
+        doc="Most one issuer run (``anchor batch run``, ``anchor revoke``) may spend on fees, in the native token; "
+        "checked before signing each transaction against its worst case.",
+        unset="(no budget)",
+    )
+    budget_per_day: float | None = setting(
+        None,
+        _optional(_amount),
+        env="ANCHOR_BUDGET_PER_DAY",
+        doc="Most the issuer database's transactions on the chain may spend on fees in any 24 hours, in the native "
+        "token; checked before signing each transaction against its worst case.",
+        unset="(no budget)",
     )
 
     def __post_init__(self) -> None:
@@ -399,19 +434,66 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
 
     ``overrides`` whose value is None are ignored, so CLI options can be passed through unconditionally.
     Strings from the environment are converted to each field's type; every problem is reported at once.
+    Without a ``home`` override or ``ANCHOR_HOME``, the home is the project's ``./.anchor``.
+    """
+    return load_with_origins(environ, **overrides)[0]
+
+
+def load_with_origins(
+    environ: Mapping[str, str] | None = None, *, per_user: bool = False, **overrides: Any
+) -> tuple[Settings, dict[str, str]]:
+    """:func:`load_settings`, and where each field's value came from.
+
+    The origins map every field to ``command line`` (an override), its variable (``ANCHOR_REGISTRY``), the
+    path of the ``config.toml`` that set it, or ``default``. With ``per_user``, the home defaults to
+    :func:`user_home` instead of ``./.anchor``: for the commands that decide what to trust.
     """
     env = os.environ if environ is None else environ
-    home = Path(overrides.get("home") or env.get(_SPECS["home"].env) or DEFAULT_HOME)
+    home_env = _SPECS["home"].env
+    origins = dict.fromkeys(_SPECS, "default")
+    if overrides.get("home"):
+        home, origins["home"] = Path(overrides["home"]), "command line"
+    elif env.get(home_env):
+        home, origins["home"] = Path(env[home_env]), home_env
+    elif per_user:
+        home, origins["home"] = user_home(env), "per-user default"
+    else:
+        home = Path(DEFAULT_HOME)
     values: dict[str, Any] = {"home": home}
     config_path = home.expanduser() / CONFIG_FILE
     if config_path.is_file():
-        values |= _read_config_file(config_path)
-    values |= {field: env[name] for name, field in ENV_VARIABLES.items() if env.get(name)}
-    values |= {key: value for key, value in overrides.items() if value is not None}
+        from_file = _read_config_file(config_path)
+        values |= from_file
+        origins |= dict.fromkeys(from_file, str(config_path.absolute()))
+    from_env = {field: name for name, field in ENV_VARIABLES.items() if env.get(name) and field != "home"}
+    values |= {field: env[name] for field, name in from_env.items()}
+    origins |= from_env
+    given = {key: value for key, value in overrides.items() if value is not None}
+    values |= given
+    origins |= dict.fromkeys(given, "command line")
     converted, problems = _convert(values)
     if problems:
         raise InvalidInputError(f"invalid configuration ({config_path} and ANCHOR_* variables): {'; '.join(problems)}")
-    return Settings(**converted)
+    return Settings(**converted), {name: origins[name] for name in _SPECS}
+
+
+def user_home(environ: Mapping[str, str] | None = None) -> Path:
+    """The per-user directory: ``$XDG_CONFIG_HOME/anchor``, else ``$HOME/.config/anchor``; always absolute.
+
+    A relative ``XDG_CONFIG_HOME`` is ignored, as the XDG Base Directory specification says: it would name a
+    folder under the current directory, the one place a verifier must not take trust from.
+    """
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_CONFIG_HOME", "")
+    if base and os.path.isabs(base):
+        return Path(base) / USER_HOME_NAME
+    home = env.get("HOME") or (os.path.expanduser("~") if environ is None else "")
+    if not os.path.isabs(home):
+        raise InvalidInputError(
+            "no per-user directory for anchor: HOME is not set to an absolute path; "
+            "set ANCHOR_HOME or pass --home (the directory holding your own config.toml and deployments/)"
+        )
+    return Path(home) / ".config" / USER_HOME_NAME
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:

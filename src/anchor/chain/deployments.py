@@ -12,7 +12,7 @@ import sha3
 from anchor.addresses import checked_address
 from anchor.chain.artifacts import load_artifact
 from anchor.errors import DeploymentError, InvalidInputError
-from anchor.files import write_json_atomically
+from anchor.files import private_directory, write_json_atomically
 
 DEPLOYMENT_FORMAT = "anchor-deployment-v1"
 
@@ -50,7 +50,7 @@ def deployment_path(folder: Path, chain_id: int) -> Path:
 
 def record_deployment(folder: Path, deployment: Deployment) -> Path:
     """Write ``deployment`` atomically as the registry of its chain."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_directory(folder)
     path = deployment_path(folder, deployment.chain_id)
     write_json_atomically(path, deployment.to_json(), ensure_ascii=True)
     return path

@@ -9,6 +9,11 @@ Here the chain id is asked once per endpoint and cached, and a call is one HTTP 
 connection (stdlib :mod:`http.client`; nothing to import at start-up beyond it).
 
 Connections go straight to the endpoint: proxy variables from the environment are not used.
+
+An endpoint is not trusted to behave: each request ends within the endpoint's timeout (and within the
+caller's :func:`rpc_deadline`, if any) however slowly the answer trickles in, an answer is read up to
+:data:`MAX_RESPONSE_BYTES`, and one nested deeper than :data:`~anchor.credentials.strict_json.MAX_DEPTH`
+levels is refused before it is parsed. Every such failure is an :class:`RpcError`.
 """
 
 from __future__ import annotations
@@ -19,15 +24,38 @@ import json
 import socket
 import ssl
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
+from anchor.credentials.strict_json import MAX_DEPTH, nesting_depth
 from anchor.errors import ChainError, InvalidInputError
 from anchor.urls import mask_url
 
 #: Largest JSON-RPC response read, in bytes: a verifier's answers are a few hundred bytes each.
-MAX_RESPONSE_BYTES = 8 << 20
+MAX_RESPONSE_BYTES = 1 << 20
+_READ_SIZE = 1 << 16
+_MAX_MESSAGE = 300
+_DEADLINE: ContextVar[float | None] = ContextVar("anchor_rpc_deadline", default=None)
+
+
+@contextmanager
+def rpc_deadline(at: float | None) -> Iterator[None]:
+    """Requests sent in this context end by ``at`` (a :func:`time.monotonic` time), or fail as timed out.
+
+    Each request also ends within its endpoint's timeout; an earlier deadline of an enclosing context stays.
+    A thread pool's threads do not see the context unless a task is run in a copy of it
+    (:func:`contextvars.copy_context`).
+    """
+    current = _DEADLINE.get()
+    token = _DEADLINE.set(at if current is None or at is None else min(at, current))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
 
 
 class RpcError(ChainError):
@@ -103,6 +131,11 @@ class JsonRpcEndpoint:
                 results.append(error)
         return results
 
+    @property
+    def known_chain_id(self) -> int | None:
+        """The ``eth_chainId`` already asked, if any (no request)."""
+        return self._chain_id
+
     def chain_id(self) -> int:
         """``eth_chainId``, asked once and remembered."""
         if self._chain_id is None:
@@ -138,13 +171,18 @@ class JsonRpcEndpoint:
 
     def _post(self, payload: object) -> Any:
         body = json.dumps(payload, separators=(",", ":")).encode()
+        end = time.monotonic() + self.timeout
+        deadline = _DEADLINE.get()
+        if deadline is not None and deadline < end:
+            end = deadline
         # A kept-alive connection the server closed in the meantime fails on first use: retry once on a new one.
         for attempt in (1, 2):
             connection = self._connection()
             try:
+                _limit(connection, end)
                 connection.request("POST", self._path, body, self._headers)
                 response = connection.getresponse()
-                data = response.read(MAX_RESPONSE_BYTES + 1)
+                data = _read(connection, response, end)
                 break
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
                 self.close()
@@ -160,18 +198,27 @@ class JsonRpcEndpoint:
             self.close()
             raise RpcError(f"{self.shown_url} sent more than {MAX_RESPONSE_BYTES} bytes")
         if response.status != 200:
-            raise RpcError(f"{self.shown_url} answered HTTP {response.status} {response.reason}".rstrip())
+            raise RpcError(f"{self.shown_url} answered HTTP {response.status} {response.reason:.200}".rstrip())
         try:
-            return json.loads(data)
-        except ValueError:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RpcError(f"{self.shown_url} did not answer with UTF-8 JSON (is it a JSON-RPC endpoint?)") from None
+        depth = nesting_depth(text)
+        if depth > MAX_DEPTH:
+            raise RpcError(f"{self.shown_url} answered JSON nested {depth} levels deep; at most {MAX_DEPTH} are read")
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
             raise RpcError(f"{self.shown_url} did not answer with JSON (is it a JSON-RPC endpoint?)") from None
 
     def _result(self, method: str, answer: dict[str, Any]) -> Any:
         error = answer.get("error")
         if error is not None:
-            message = error.get("message", error) if isinstance(error, dict) else error
+            message = str(error.get("message", error) if isinstance(error, dict) else error)
+            if len(message) > _MAX_MESSAGE:  # an endpoint's words end up in every result: keep them short
+                message = message[: _MAX_MESSAGE - 3] + "..."
             data = error.get("data") if isinstance(error, dict) else None
-            if method == "eth_call" and (isinstance(data, str) or "revert" in str(message).lower()):
+            if method == "eth_call" and (isinstance(data, str) or "revert" in message.lower()):
                 raise RpcRevertError(
                     f"{self.shown_url}: {method} reverted: {message}", data if isinstance(data, str) else None
                 )
@@ -179,6 +226,37 @@ class JsonRpcEndpoint:
         if "result" not in answer:
             raise RpcError(f"{self.shown_url} answered {method} without a result")
         return answer["result"]
+
+
+def _limit(connection: http.client.HTTPConnection, end: float) -> None:
+    """Make the next socket operations of ``connection`` time out at ``end``; TimeoutError if it has passed."""
+    left = end - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("timed out")
+    connection.timeout = left  # used when it connects
+    if connection.sock is not None:
+        connection.sock.settimeout(left)
+
+
+def _read(connection: http.client.HTTPConnection, response: http.client.HTTPResponse, end: float) -> bytes:
+    """The body of ``response``, read by ``end`` (TimeoutError otherwise), at most one byte over the size limit.
+
+    A socket timeout bounds each read, not their sum: an answer trickling in a byte at a time would never
+    time out without the deadline checked between reads.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_RESPONSE_BYTES and not response.isclosed():
+        _limit(connection, end)
+        if response.length == 0:  # a Content-Length body read in full: read() only marks it done (keep-alive)
+            response.read()
+            break
+        chunk = response.read1(min(_READ_SIZE, MAX_RESPONSE_BYTES + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def parse_quantity(value: object, what: str) -> int:

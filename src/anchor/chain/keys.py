@@ -21,6 +21,7 @@ from eth_account.signers.local import LocalAccount
 
 from anchor.addresses import to_checksum_address
 from anchor.errors import InvalidInputError, SigningKeyError
+from anchor.files import private_directory
 from anchor.networks import is_public_chain
 
 #: The mnemonic anvil, hardhat and foundry derive their funded accounts from: public knowledge.
@@ -126,7 +127,7 @@ class Keystore:
         path = self.folder / f"{name}.json"
         if path.exists():
             raise InvalidInputError(f"a key named {name!r} exists already ({path}); choose another name")
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_directory(self.folder)
         encrypted = Account.encrypt(account.key, password, **kdf)
         temporary = path.with_suffix(".tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

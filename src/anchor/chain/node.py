@@ -15,8 +15,15 @@ State: anvil loads ``state.json`` when it starts, writes it every 2 s and again 
 :func:`stop` loses nothing and a ``kill -9`` loses at most the last 2 s. Deployed contracts, their
 storage, balances and the block height survive a restart.
 
+A restored node has the state of its head block only, not of the blocks before it: ``finalized`` (head - 2)
+would have none, and an ``eth_call`` there (what a verifier asks) fails with ``BlockOutOfRangeError`` until
+two more blocks are mined. So :func:`start` mines blocks on a restored node until its finalized block has
+a state, before returning. Not ``--preserve-historical-states``: it dumps one state per block (up to about
+5,000 of them, the whole state each: 91 MB after 1,200 blocks of an empty chain), rewritten every 2 s.
+
 Files in ``node_dir``: ``anvil.pid``; ``node.json`` (pid, port and chain id the node was started with);
-``anvil.log`` (the previous run's in ``anvil.log.1``); ``state.json``; ``node.lock``. POSIX only.
+``anvil.log`` (the previous run's in ``anvil.log.1``); ``state.json``; ``node.lock``. The folder, and
+``ANCHOR_HOME`` when this creates it, are private to their owner (0700). POSIX only.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ import anchor
 from anchor.chain.jsonrpc import JsonRpcEndpoint, RpcError, parse_quantity
 from anchor.config import Settings
 from anchor.errors import NodeError
+from anchor.files import private_directory
 
 DEFAULT_CHAIN_ID = 31337
 HOST = "127.0.0.1"
@@ -188,7 +196,7 @@ def start(settings: Settings, *, chain_id: int = DEFAULT_CHAIN_ID, wait: float =
     belongs to another chain, or anvil does not answer with ``chain_id`` within ``wait`` seconds.
     """
     paths = _Paths.of(settings)
-    paths.dir.mkdir(parents=True, exist_ok=True)
+    private_directory(paths.dir)
     with _locked(paths):
         pid = _running_pid(paths)
         info = _read_info(paths)
@@ -212,10 +220,13 @@ def start(settings: Settings, *, chain_id: int = DEFAULT_CHAIN_ID, wait: float =
         command = anvil_command(find_anvil(), settings, chain_id)
         if paths.log.exists():
             paths.log.replace(paths.log.with_name(LOG_FILE + ".1"))
+        restored = paths.state.exists()
         pid = _launch(command, paths)
         paths.pid.write_text(f"{pid}\n", encoding="ascii")
         try:
             _wait_until_ready(pid, paths, port, chain_id, wait)
+            if restored:
+                _mine_until_finalized_has_state(port, wait)
         except BaseException:
             _terminate(pid, timeout=5.0)
             paths.pid.unlink(missing_ok=True)
@@ -336,6 +347,35 @@ def _wait_until_ready(pid: int, paths: _Paths, port: int, chain_id: int, wait: f
                 log = _log_tail(paths.log)
                 raise NodeError(f"anvil did not answer on {url} within {wait:g} s; {paths.log}:\n{log}")
             time.sleep(0.05)
+
+
+#: Blocks :func:`_mine_until_finalized_has_state` mines at most: ``finalized`` trails the head by 2.
+_MAX_CATCH_UP_BLOCKS = 8
+
+
+def _mine_until_finalized_has_state(port: int, wait: float) -> None:
+    """Mine blocks on a restored node until state at its ``finalized`` block answers (see the module docstring).
+
+    anvil restores the state of its head only; with one slot per epoch ``finalized`` is head - 2, so two
+    blocks mined on top of the restored head make ``finalized`` a block with a state. Asked, not assumed.
+    """
+    url = rpc_url(port)
+    with contextlib.closing(JsonRpcEndpoint(url, timeout=max(wait, 1.0))) as endpoint:
+        failure: RpcError | None = None
+        for _ in range(_MAX_CATCH_UP_BLOCKS + 1):
+            try:
+                endpoint.call("eth_getBalance", ["0x0000000000000000000000000000000000000000", "finalized"])
+                return
+            except RpcError as error:  # "BlockOutOfRangeError: block height is 131 but requested was 129"
+                failure = error
+            try:
+                endpoint.call("evm_mine", [])
+            except RpcError as error:
+                raise NodeError(f"cannot mine a block on the restored node on {url}: {error}") from error
+    raise NodeError(
+        f"the restored node on {url} still has no state for its finalized block after {_MAX_CATCH_UP_BLOCKS} "
+        f"new blocks: {failure}"
+    )
 
 
 def _terminate(pid: int, timeout: float) -> None:

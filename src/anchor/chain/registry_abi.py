@@ -102,6 +102,7 @@ class RegistryAbi:
         self._issuer = _Function(functions["getIssuer"])
         revoked = events["CredentialsRevoked"]
         self.revoked_topic = "0x" + signature_hash(revoked).hex()
+        self.anchored_topic = "0x" + signature_hash(events["BatchAnchored"]).hex()
         self._revoked_data = [canonical_type(item) for item in revoked["inputs"] if not item["indexed"]]
 
     def status_call(self, batch_id: int, index: int, digest: str, proof: Sequence[str]) -> str:

@@ -4,6 +4,8 @@ One :class:`Sender` per key. A transaction's life:
 
 1. ``prepare``: EIP-1559 fields (tip at least the network minimum, max fee under the ceiling), the nonce from
    the key's ``pending`` count (never below a nonce this sender used), gas estimated (a revert shows here).
+   A spend guard, when set, sees the worst case of the transaction (gas limit x max fee) before it is
+   signed and can stop it there (the issuer's spending budgets).
 2. The signed bytes and hash go to the journal (the issuer's database) **before** they are broadcast, so a
    crash at any point leaves a record to resume from.
 3. Broadcast. "already known" and "nonce too low" for a transaction of ours that is mined count as success.
@@ -19,7 +21,7 @@ RPC failures (connection errors, timeouts, HTTP 5xx) are retried with exponentia
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar, cast
 
@@ -31,7 +33,7 @@ from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import TxParams, TxReceipt
 
 from anchor.addresses import to_checksum_address
-from anchor.chain.connection import GAS_MARGIN, Chain, fee_fields
+from anchor.chain.connection import GAS_MARGIN, Chain, fee_fields, gas_and_fee
 from anchor.chain.keys import refuse_development_key
 from anchor.errors import ChainError, InvalidInputError
 
@@ -109,6 +111,12 @@ class Sender:
         self.journal = journal
         self._next_nonce: int | None = None
         self.on_receipt: Callable[[TxReceipt], None] | None = None
+        #: Called before each signing (a first send or a replacement) with the most the transaction can
+        #: cost in wei (``gas`` x ``maxFeePerGas`` + ``value``); raising stops the send before anything is signed.
+        self.spend_guard: Callable[[int], None] | None = None
+        #: Called once a transaction is final, or mined and reverted (it paid then) with its receipt's gas used
+        #: and fee in wei (``gasUsed`` x ``effectiveGasPrice``).
+        self.on_paid: Callable[[SentTx, int, int], None] | None = None
 
     # ------------------------------------------------------------------ public
 
@@ -144,6 +152,8 @@ class Sender:
         return dict(call.build_transaction(cast(TxParams, params)))
 
     def _sign(self, params: dict[str, Any]) -> SentTx:
+        if self.spend_guard is not None:
+            self.spend_guard(worst_case_cost(params))
         signed = self.account.sign_transaction(params)
         tx = SentTx(
             nonce=int(params["nonce"]),
@@ -163,11 +173,13 @@ class Sender:
         while True:
             receipt, mined = self._await_receipt(attempts)
             if receipt["status"] != 1:
+                self._paid(mined, receipt)
                 self.journal.state(mined, "mined")
                 raise ChainError(f"transaction {mined.tx_hash} reverted in block {receipt['blockNumber']}")
             if self.on_receipt is not None:
                 self.on_receipt(receipt)
             if self._confirm(receipt, mined):
+                self._paid(mined, receipt)
                 self.journal.state(mined, "mined")
                 for other in attempts:
                     if other is not mined:
@@ -177,6 +189,15 @@ class Sender:
             # a reorg dropped the transaction: it is pending again (or gone); send the journaled bytes again
             self.journal.state(mined, "dropped")
             self._broadcast(mined)
+
+    def _paid(self, tx: SentTx, receipt: TxReceipt) -> None:
+        """Tell ``on_paid`` what ``tx`` paid; at its max fee per gas if the node gives no ``effectiveGasPrice``."""
+        if self.on_paid is None:
+            return
+        gas_used, fee = gas_and_fee(receipt)
+        if receipt.get("effectiveGasPrice") is None:
+            fee = gas_used * tx.max_fee_per_gas  # the most it can have paid: budgets never count less
+        self.on_paid(tx, gas_used, fee)
 
     def _await_receipt(self, attempts: list[SentTx]) -> tuple[TxReceipt, SentTx]:
         deadline = time.monotonic() + self.policy.stuck_after
@@ -294,6 +315,11 @@ class Sender:
                 raise ChainError(f"RPC endpoint {self.chain.shown_url} failed {attempt + 1} times: {failure}")
             time.sleep(self.policy.backoff * 2**attempt)
         raise AssertionError("unreachable")
+
+
+def worst_case_cost(params: Mapping[str, Any]) -> int:
+    """The most an EIP-1559 transaction can cost its sender, in wei: its gas limit at its max fee, plus its value."""
+    return int(params["gas"]) * int(params["maxFeePerGas"]) + int(params.get("value", 0))
 
 
 def _decode_params(chain: Chain, raw: HexBytes, tx: SentTx) -> dict[str, Any]:

@@ -14,25 +14,42 @@ from rich.table import Table
 
 from anchor.chain.registry_abi import REVOCATION_REASONS
 from anchor.cli.context import AppContext, app_context, chain_options
-from anchor.cli.output import console, show_fields
+from anchor.cli.output import console, err_console, safe, show_fields
 from anchor.errors import InvalidInputError
+from anchor.files import write_private_text
 from anchor.issuing.batch import BatchSummary, Hook, confirmations
 from anchor.issuing.service import IssuerService, Revoked
 from anchor.issuing.store import BatchRecord, Store
+from anchor.networks import is_public_chain
 
 #: Batches of at most this many credentials by default (a tree of 2**20 leaves: proofs of 20 hashes).
 DEFAULT_MAX_SIZE = 1 << 20
 
 
 def _service(app: AppContext, receipts: Path | None = None, hook: Hook | None = None) -> IssuerService:
+    registry = app.registry()
+    _sign_as_demo_issuer(app, registry.address)
     return IssuerService.open(
         app.settings,
-        app.registry(),
+        registry,
         app.signer(),
         receipts_dir=receipts,
         max_fee_ceiling_wei=app.max_fee_ceiling_wei,
         hook=hook,
     )
+
+
+def _sign_as_demo_issuer(app: AppContext, registry: str) -> None:
+    """After `anchor demo`, sign as its issuer (not as account 0, the admin) unless --key or --dev-account says."""
+    if app.settings.key or app.dev_account is not None or is_public_chain(app.chain.chain_id):
+        return
+    from anchor.demo.issuer_key import record_path, recorded_demo_account
+
+    index = recorded_demo_account(app.settings.resolved_home, app.chain.chain_id, registry)
+    if index is not None:
+        app.dev_account = index
+        where = record_path(app.settings.resolved_home, app.chain.chain_id)
+        err_console.print(f"signing with development account {index}, the demo issuer's ({safe(where)})")
 
 
 @click.group()
@@ -170,7 +187,7 @@ def receipt(credential_id: str, out: Path | None) -> None:
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text, encoding="utf-8")
+        write_private_text(out, text)  # personal data: 0600
         console.print(f"wrote {out}")
 
 

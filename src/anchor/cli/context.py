@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from anchor.config import Settings, load_settings
+from anchor.config import DEFAULT_HOME, Settings, load_with_origins
 from anchor.errors import SigningKeyError
 from anchor.networks import GWEI, NETWORKS, is_public_chain
 
@@ -19,18 +19,26 @@ if TYPE_CHECKING:  # web3 and eth-account load in about half a second: only comm
 
     from anchor.chain.connection import Chain
     from anchor.chain.registry import Registry
+    from anchor.verifier.trust import TrustedRegistry
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass
 class AppContext:
-    """Lazily built state of one ``anchor`` invocation."""
+    """Lazily built state of one ``anchor`` invocation.
+
+    ``home`` is the ``--home`` option or ``ANCHOR_HOME`` (None when neither is given). ``per_user`` is set by
+    the commands that decide what to trust (``verify``, ``serve``) before they read the settings: their home
+    then defaults to the per-user directory, never to ``./.anchor`` in the current directory.
+    """
 
     home: Path | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
     dev_account: int | None = None
+    per_user: bool = False
     _settings: Settings | None = None
+    _origins: dict[str, str] = field(default_factory=dict)
     _chain: Chain | None = None
     _signer: LocalAccount | None = None
 
@@ -38,8 +46,26 @@ class AppContext:
     def settings(self) -> Settings:
         """The effective configuration (files, environment, then options)."""
         if self._settings is None:
-            self._settings = load_settings(home=self.home, **self.overrides)
+            self._settings, self._origins = load_with_origins(home=self.home, per_user=self.per_user, **self.overrides)
         return self._settings
+
+    def trusted_registries(self, extra: tuple[str, ...]) -> list[TrustedRegistry]:
+        """What a verifier trusts, each entry saying where it came from.
+
+        The home's deployment records, the ``registry`` setting and ``extra`` (``--registry``); call it with
+        :attr:`per_user` set, so that the home is the user's own.
+        """
+        from anchor.verifier.trust import configured_trust
+
+        settings = self.settings
+        return configured_trust(settings.deployments_dir, settings.registry, extra, self._origins["registry"])
+
+    def ignored_project_home(self) -> Path | None:
+        """``./.anchor``, when it exists and a verifier ignores it (no ``--home``/``ANCHOR_HOME``): worth a note."""
+        project = Path(DEFAULT_HOME)
+        if self.home is not None or not project.is_dir():
+            return None
+        return None if project.resolve() == self.settings.resolved_home else project
 
     @property
     def chain(self) -> Chain:
@@ -144,12 +170,27 @@ def verifier_endpoint_options(command: F) -> F:
             "registries",
             multiple=True,
             metavar="ADDRESS",
-            help="Trust this registry address too (besides ANCHOR_HOME/deployments/*.json and ANCHOR_REGISTRY).",
+            help="Trust this registry address too (besides HOME/deployments/*.json and ANCHOR_REGISTRY; HOME is "
+            "--home, ANCHOR_HOME or ~/.config/anchor, never ./.anchor).",
         ),
     ]
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def note_ignored_home(app: AppContext) -> None:
+    """On standard error: say that ``./.anchor`` here was not read by a verifier, and what is trusted instead."""
+    from anchor.cli.terminal import echo, printable
+
+    ignored = app.ignored_project_home()
+    if ignored is not None:
+        echo(
+            f"note: {ignored} in this directory is ignored: verification trusts only your own configuration "
+            f"({printable(app.settings.resolved_home)}, ANCHOR_REGISTRY, --registry); run `anchor --home {ignored} "
+            "verify ...` only if it is yours",
+            err=True,
+        )
 
 
 def app_context() -> AppContext:

@@ -21,8 +21,9 @@ def demo(count: int, port: int | None) -> None:
     Starts the local chain if needed, deploys the registry and registers a demo issuer (once),
     generates COUNT realistic EU micro-credentials, anchors their Merkle root in one transaction,
     checks some through the registry's status view, shows a tampered one and a revoked one failing,
-    and writes the batch under ANCHOR_HOME/demo/. Uses the well-known development accounts:
-    local chain only.
+    and writes the receipts under ANCHOR_HOME/receipts/. Uses the well-known development accounts:
+    local chain only. The issuer's account (development account 1) is recorded in ANCHOR_HOME/demo/,
+    so that `anchor batch run` and `anchor revoke` sign as the demo issuer afterwards.
     """
     from anchor.demo import run_demo
 

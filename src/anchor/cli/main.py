@@ -56,7 +56,8 @@ class AnchorGroup(click.Group):
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="ANCHOR_HOME",
-    help="Data directory (node state, deployments, keys, database, receipts). Default: .anchor",
+    help="Data directory (node state, deployments, keys, database, receipts). Default: .anchor; for verify "
+    "and serve: $XDG_CONFIG_HOME/anchor or ~/.config/anchor, never the current directory's .anchor.",
 )
 @click.pass_context
 def main(ctx: click.Context, home: Path | None) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from anchor.cli.context import app_context, verifier_endpoint_options
-from anchor.cli.output import console
+from anchor.cli.context import app_context, note_ignored_home, verifier_endpoint_options
+from anchor.cli.output import console, safe
 
 
 @click.command()
@@ -23,20 +23,28 @@ def serve(
     The page verifies a pasted or dropped receipt, or one carried by a link
     (`anchor verify --link`), and shows each check, the credential and the on-chain
     evidence. Every asset is served by this app; nothing is loaded from elsewhere.
-    Bodies over 1 MiB are refused (413).
+    Bodies over 1 MiB are refused (413). Trust comes only from your own configuration
+    (--home, ANCHOR_HOME or ~/.config/anchor; ANCHOR_REGISTRY; --registry), never from the
+    .anchor of the current directory; /health lists each trusted registry and its source.
     """
     import uvicorn
 
-    from anchor.verifier import configured_trust
+    from anchor.urls import mask_url
     from anchor.web import WebConfig, create_app
 
     app = app_context()
     app.overrides["network"] = network
+    app.per_user = True  # trust only the user's own configuration, never ./.anchor
     settings = app.settings
     urls = list(rpc_urls) or [settings.effective_rpc_url]
-    trusted = configured_trust(settings.deployments_dir, settings.registry, registries)
+    trusted = app.trusted_registries(registries)
+    note_ignored_home(app)
     web = create_app(WebConfig(rpc_urls=urls, trusted=trusted, timeout=timeout))
-    console.print(f"verification page on http://{host}:{port}/ (API docs /docs); RPC: {', '.join(urls)}")
+    shown = ", ".join(safe(mask_url(url)) for url in urls)
+    console.print(f"verification page on http://{host}:{port}/ (API docs /docs); RPC: {shown}")
+    for item in trusted:
+        chain = f"chain {item.chain_id}" if item.chain_id is not None else "the endpoints' chain"
+        console.print(f"trusted registry {item.address} on {chain}, from {safe(item.source)}")
     if not trusted:
         console.print("[yellow]warning:[/] no trusted registry: every receipt will be INVALID (untrusted registry)")
     uvicorn.run(web, host=host, port=port, log_level="info", server_header=False)

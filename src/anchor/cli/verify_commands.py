@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from anchor.cli.context import app_context, verifier_endpoint_options
+from anchor.cli.context import app_context, note_ignored_home, verifier_endpoint_options
 from anchor.cli.terminal import echo, printable
 from anchor.credentials import MAX_CREDENTIAL_BYTES, parse_credential
 from anchor.credentials.receipt import split_receipt
 from anchor.errors import InvalidInputError
 from anchor.verifier import (
+    Evidence,
     Verdict,
     Verification,
     Verifier,
-    configured_trust,
     receipt_link,
 )
 from anchor.verifier.bulk import verify_paths
@@ -93,7 +93,9 @@ def verify(
     RECEIPT is a receipt file, a directory (every *.json below it) or - for standard input.
     Each receipt is checked offline (format, EU elements, digest, Merkle proof), then with one
     call to the registry's status view at the finalized block. The registry must be a trusted
-    one: recorded in ANCHOR_HOME/deployments/<chain-id>.json, ANCHOR_REGISTRY or --registry.
+    one: recorded in HOME/deployments/<chain-id>.json, ANCHOR_REGISTRY or --registry, where
+    HOME is --home, ANCHOR_HOME or your per-user ~/.config/anchor ($XDG_CONFIG_HOME/anchor),
+    never the .anchor of the current directory. The result says where the trust came from.
 
     Exit status: 0 when every receipt is VALID, 1 when any is INVALID (tampered, untrusted,
     not anchored or not final, revoked, expired, endpoints disagree), 2 when any could not be
@@ -101,6 +103,7 @@ def verify(
     """
     app = app_context()
     app.overrides["network"] = network
+    app.per_user = True  # trust only the user's own configuration, never ./.anchor
     sources = list(_expand(receipts))
     if not sources:
         raise InvalidInputError("no receipts found: the directories hold no *.json files")
@@ -109,7 +112,8 @@ def verify(
         return
     settings = app.settings
     urls = list(rpc_urls) or [settings.effective_rpc_url]
-    trusted = configured_trust(settings.deployments_dir, settings.registry, registries)
+    trusted = app.trusted_registries(registries)
+    note_ignored_home(app)
 
     compact = len(sources) >= COMPACT_FROM and not verbose
     counts: Counter[Verdict] = Counter()
@@ -221,6 +225,17 @@ def _verdict_text(result: Verification, text: str) -> str:
     return click.style(text, fg=_VERDICT_COLOUR[result.verdict.value], bold=True)
 
 
+def _show_evidence(evidence: Evidence) -> None:
+    """Where the trust in the registry came from, and the anchoring transaction: confirmed, or a mere claim."""
+    if evidence.trust_source:
+        echo(click.style(f"  registry trusted from {printable(evidence.trust_source)}", dim=True))
+    if evidence.transaction_hash_onchain:
+        link = f" {evidence.explorer_tx}" if evidence.explorer_tx else ""
+        echo(click.style(f"  anchoring transaction {evidence.transaction_hash_onchain} (on chain){link}", dim=True))
+    else:
+        echo(click.style(f"  transaction {evidence.transaction_hash} claimed by the receipt, not confirmed", dim=True))
+
+
 def _show_line(result: Verification) -> None:
     """One line: status, source, the reason it is not valid (outside text made printable)."""
     echo(f"{_verdict_text(result, result.status)} {printable(result.source or '')}: {printable(result.summary)}")
@@ -234,21 +249,26 @@ def _show_detail(result: Verification) -> None:
     if result.source:
         echo(click.style(printable(result.source), bold=True))
     summary = result.credential
+    evidence = result.evidence
     if summary is not None:
+        body: str | None = None
+        if evidence is not None and evidence.issuer_name is not None:  # the registry's, not the credential's
+            body = f"{evidence.issuer_name} ({evidence.issuer_country}, as registered)"
+        elif summary.awarding_body:
+            body = f"{summary.awarding_body} (claimed)"
         facts = [
             summary.learner,
             summary.title,
             f"{summary.ects:g} ECTS" if summary.ects is not None else None,
             f"EQF {summary.eqf_level}" if summary.eqf_level is not None else None,
-            summary.awarding_body,
+            body,
         ]
         echo("  " + printable(" · ".join(fact for fact in facts if fact)))
     width = max(len(check.title) for check in result.checks)
     for check in result.checks:
         echo(f"  {_MARKS[check.state.value]} {check.title.ljust(width)}  {printable(check.reason)}")
-    evidence = result.evidence
-    if evidence is not None and evidence.explorer_tx:
-        echo(click.style(f"  transaction {printable(evidence.explorer_tx)}", dim=True))
+    if evidence is not None:
+        _show_evidence(evidence)
     verdict = result.verdict.value
     label = result.status if result.status == verdict else f"{result.status} ({verdict})"
     echo(f"  {_verdict_text(result, label)}" + ("" if result.valid else f": {printable(result.summary)}"))

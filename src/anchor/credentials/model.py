@@ -49,7 +49,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from anchor.errors import CredentialValidationError, FieldProblem, UnknownFormatError
@@ -125,13 +125,22 @@ def lookup(credential: Mapping[str, Any], path: tuple[str | int, ...]) -> Any:
 
 
 def _to_datetime(text: str) -> datetime | None:
-    """An RFC 3339 date-time with a timezone as an aware datetime; None if it is not one."""
+    """An RFC 3339 date-time with a timezone as an aware datetime; None if it is not one.
+
+    ValueError if it is not a real date-time, or is outside years 1-9999 in UTC (where a datetime cannot be
+    compared with another or converted: ``0001-01-01T00:00:00+01:00`` is in year 0).
+    """
     match = _DATETIME_RE.fullmatch(text)
     if match is None:
         return None
     base, fraction, zone = match.groups()
     micro = (fraction or "").ljust(6, "0")[:6]
-    return datetime.fromisoformat(f"{base}.{micro}{'+00:00' if zone == 'Z' else zone}")
+    moment = datetime.fromisoformat(f"{base}.{micro}{'+00:00' if zone == 'Z' else zone}")
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("it is outside years 1-9999 in UTC") from None
+    return moment
 
 
 def _pointer(path: Iterable[str | int]) -> str:

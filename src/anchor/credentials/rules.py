@@ -42,6 +42,8 @@ _COUNTRY_HINTS: Final = {
     "EL": "Greece is GR in ISO 3166-1; EL is the EU's own abbreviation",
     "UK": "the United Kingdom is GB in ISO 3166-1",
 }
+#: Allowed values listed in a problem (a description may allow thousands).
+_SHOWN_VALUES: Final = 20
 # 1 ECTS credit is 25-30 hours of work (ECTS Users' Guide 2015); allow a margin either side.
 _HOURS_PER_ECTS: Final = (20.0, 36.0)
 
@@ -117,6 +119,7 @@ def _semantic_problems(credential: Credential) -> list[FieldProblem]:
                 )
             descriptions[item["id"]] = item
     results = lookup(credential, ("credentialSubject", "result"))
+    allowed_sets: dict[str, set[str]] = {}
     for index, result in enumerate(results if isinstance(results, list) else []):
         if not isinstance(result, dict):
             continue
@@ -134,12 +137,17 @@ def _semantic_problems(credential: Credential) -> list[FieldProblem]:
             continue
         allowed = description.get("allowedValue")
         value = result.get("value")
-        if isinstance(allowed, list) and isinstance(value, str) and value not in allowed:
+        if not (isinstance(allowed, list) and isinstance(value, str)):
+            continue
+        if reference not in allowed_sets:  # a set per description: each result's check is one lookup
+            allowed_sets[reference] = {item for item in allowed if isinstance(item, str)}
+        if value not in allowed_sets[reference]:
+            shown = ", ".join(_show(item) for item in allowed[:_SHOWN_VALUES])
+            more = f" (and {len(allowed) - _SHOWN_VALUES} more)" if len(allowed) > _SHOWN_VALUES else ""
             problems.append(
                 FieldProblem(
                     _pointer(("credentialSubject", "result", index, "value")),
-                    f"{_show(value)} is not an allowedValue of {_show(reference, 200)}: "
-                    + ", ".join(_show(item) for item in allowed),
+                    f"{_show(value)} is not an allowedValue of {_show(reference, 200)}: {shown}{more}",
                 )
             )
     return problems

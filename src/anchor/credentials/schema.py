@@ -11,11 +11,12 @@ in ``schemas/``.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import jsonschema_rs
 
@@ -29,6 +30,12 @@ if TYPE_CHECKING:
 
 __all__ = ["credential_context_document", "credential_schema"]
 
+#: Schema problems described for one credential; a credential with more is told that there are more.
+MAX_DESCRIBED: Final = 100
+#: JSON values (objects, arrays, strings, numbers...) of a credential whose schema problems are described one by
+#: one: both engines' work (and jsonschema-rs's messages, which quote whole values) grows with the values they
+#: walk, seconds for a 1 MiB list of small items. A real credential holds a few hundred.
+MAX_EXPLAINED_VALUES: Final = 10_000
 _SCHEMA_FILE: Final = "anchor-credential-v1.schema.json"
 _CONTEXT_FILE: Final = "anchor-credential-v1.context.json"
 
@@ -83,26 +90,107 @@ def _fast_validator() -> jsonschema_rs.Validator:
 def _explaining_validator() -> Draft202012Validator:
     """The schema for the Python ``jsonschema`` library, whose errors carry what :func:`_describe` needs.
 
-    Used only for a credential the fast validator found invalid, so valid credentials never import it.
+    Used only for a credential the fast validator found invalid, so valid credentials never import it. Its
+    ``uniqueItems`` is :func:`_unique_items` (linear): the library's own compares every pair of items that do
+    not sort (objects, or numbers mixed with strings), which an attacker turns into hours of work.
     """
-    from jsonschema import Draft202012Validator
+    from jsonschema import Draft202012Validator, validators
 
     schema = _schema()
-    return Draft202012Validator(_inline_refs(schema, schema.get("$defs", {})))
+    explaining = validators.extend(Draft202012Validator, {"uniqueItems": _unique_items})
+    validator: Draft202012Validator = explaining(_inline_refs(schema, schema.get("$defs", {})))
+    return validator
+
+
+def _unique_items(validator: Any, unique: object, instance: object, schema: object) -> Iterator[ValidationError]:
+    """``uniqueItems`` in one pass: each item's :func:`_equality_key` goes into a set."""
+    from jsonschema.exceptions import ValidationError
+
+    if not (unique and validator.is_type(instance, "array")):
+        return
+    seen: set[object] = set()
+    for item in cast(list[Any], instance):
+        key = _equality_key(item)
+        if key in seen:
+            yield ValidationError(f"{_show(instance)} has non-unique elements")
+            return
+        seen.add(key)
+
+
+def _equality_key(value: Any) -> object:
+    """A hashable stand-in for a JSON value, equal for values JSON Schema calls equal.
+
+    Numbers compare by value (1 equals 1.0), booleans are not numbers, object keys are unordered: the same
+    equality as ``jsonschema``'s. Values come from strict parsing: at most :data:`MAX_DEPTH` levels deep.
+    """
+    if isinstance(value, bool) or value is None:
+        return ("literal", value)
+    if isinstance(value, int | float):
+        return ("number", value)
+    if isinstance(value, str):
+        return ("string", value)
+    if isinstance(value, list):
+        return ("array", tuple(_equality_key(item) for item in value))
+    if isinstance(value, dict):
+        return ("object", frozenset((key, _equality_key(item)) for key, item in value.items()))
+    return ("other", repr(value))
 
 
 def _schema_problems(credential: Credential) -> list[FieldProblem]:
-    """Every schema problem of a credential the fast validator rejected, described with its field.
+    """The schema problems of a credential the fast validator rejected (at most about :data:`MAX_DESCRIBED`).
 
     The fast engine is at least as strict as the Python one on the shipped schema (a property test), and
     stricter in two ways: a pattern's ``$`` does not match before a final line feed ("en\\n" is not a
     language code), and U+FEFF counts as white space. For those only the fast engine's errors exist; they
-    are described by :func:`_describe_fast`, so a rejected credential is never let through.
+    are described by :func:`_describe_fast`, so a rejected credential is never let through. A credential of
+    more than :data:`MAX_EXPLAINED_VALUES` values gets one problem saying so (:func:`_oversized`).
     """
-    problems = [problem for error in _explaining_validator().iter_errors(credential) for problem in _describe(error)]
+    oversized = _oversized(credential)
+    if oversized is not None:
+        return [oversized]
+    problems: list[FieldProblem] = []
+    for error in _explaining_validator().iter_errors(credential):
+        problems.extend(_describe(error))
+        if len(problems) >= MAX_DESCRIBED:
+            problems.append(FieldProblem("", f"more problems not listed (the first {MAX_DESCRIBED} are)"))
+            return problems
     if problems:
         return problems
-    return [_describe_fast(error) for error in _fast_validator().iter_errors(credential)]
+    return [
+        _describe_fast(error) for error in itertools.islice(_fast_validator().iter_errors(credential), MAX_DESCRIBED)
+    ]
+
+
+def _oversized(credential: Credential) -> FieldProblem | None:
+    """A problem naming the longest list if ``credential`` holds more than :data:`MAX_EXPLAINED_VALUES` values."""
+    count = 0
+    stack: list[Any] = [credential]
+    while stack and count <= MAX_EXPLAINED_VALUES:
+        value = stack.pop()
+        count += 1
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    if count <= MAX_EXPLAINED_VALUES:
+        return None
+    # one more walk, of the non-empty containers only, for the longest list; a path is (parent's path, key)
+    size, at = 0, None
+    containers: list[tuple[Any, Any]] = [(None, credential)]
+    while containers:
+        where, value = containers.pop()
+        members = value.items() if isinstance(value, dict) else enumerate(value)
+        if isinstance(value, list) and len(value) > size:
+            size, at = len(value), where
+        containers.extend(((where, key), item) for key, item in members if item and isinstance(item, dict | list))
+    path: list[str | int] = []
+    while at is not None:
+        at, key = at
+        path.insert(0, key)
+    message = (
+        f"the credential holds more than {MAX_EXPLAINED_VALUES} JSON values, too many to describe its schema problems"
+    )
+    return FieldProblem(_pointer(path), f"has {size} items; {message}" if size else message)
 
 
 def _describe_fast(error: jsonschema_rs.ValidationError) -> FieldProblem:
@@ -163,12 +251,13 @@ def _describe(error: ValidationError) -> list[FieldProblem]:
     if keyword == "additionalProperties" and isinstance(instance, dict):
         known = list(schema.get("properties", {}))
         problems = []
-        for name in instance:
-            if name in known:
-                continue
+        unknown = [name for name in instance if name not in known]
+        for name in unknown[:MAX_DESCRIBED]:
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
             hint = f"; did you mean {close[0]!r}?" if close else " here"
             problems.append(FieldProblem(f"{where}/{_pointer([name])[1:]}", f"unknown property{hint}"))
+        if len(unknown) > MAX_DESCRIBED:
+            problems.append(FieldProblem(where, f"has {len(unknown) - MAX_DESCRIBED} more unknown properties"))
         return problems
     if keyword == "type":
         wanted = " or ".join(expected) if isinstance(expected, list) else str(expected)
@@ -182,6 +271,8 @@ def _describe(error: ValidationError) -> list[FieldProblem]:
         message = f"{_show(instance)} is not {title}" if title else f"{_show(instance)} does not match {expected}"
     elif keyword == "minLength":
         message = "must not be empty" if expected == 1 else f"must be at least {expected} characters long"
+    elif keyword == "maxLength":
+        message = f"is {len(instance)} characters long; at most {expected} are allowed"
     elif keyword == "minItems":
         message = "must not be empty" if expected == 1 else f"must have at least {expected} items"
         message += f" ({meaning})" if meaning else ""

@@ -4,6 +4,8 @@ Starts the local anvil chain if needed, deploys the registry (once), registers a
 issues generated EU micro-credentials into the issuer database (validated, salted, hashed, queued), runs the
 nightly batch (tree, one anchoring transaction, finality, one receipt per credential), verifies receipts
 as a verifier would, shows a tampered receipt failing, revokes one credential and shows its receipt failing.
+It records which development account signs for its issuer (:mod:`anchor.demo.issuer_key`), so that the
+issuer commands sign as that issuer afterwards.
 """
 
 from __future__ import annotations
@@ -26,12 +28,16 @@ from anchor.chain.transactions import TxPolicy
 from anchor.config import Settings
 from anchor.credentials.examples import generate_credentials, issuer_for_country
 from anchor.credentials.receipt import split_receipt
+from anchor.demo.issuer_key import record_demo_issuer
 from anchor.issuing.intake import prepare_credential
 from anchor.issuing.service import IssuerService
 from anchor.issuing.store import Store
 from anchor.verifier import verify
 
 DEMO_COUNTRY = "DE"
+#: Development accounts: 0 deploys and administers the registry, 1 signs for the demo issuer.
+OPERATOR_ACCOUNT = 0
+ISSUER_ACCOUNT = 1
 
 
 @dataclass(frozen=True)
@@ -60,9 +66,11 @@ def run_demo(settings: Settings, count: int, say: Callable[[str], None] = print)
         state = node.start(settings)
         say(f"local chain {state.rpc_url} (chain id {state.chain_id}, block {state.block_number})")
     chain = connect(settings)
-    operator, signer = development_accounts()[0], development_accounts()[1]
+    operator, signer = development_accounts()[OPERATOR_ACCOUNT], development_accounts()[ISSUER_ACCOUNT]
     registry = _registry(settings, chain, operator, say)
     issuer_id = _demo_issuer(registry, operator, signer, say)
+    # so that `anchor batch run` and `anchor revoke` sign as this issuer without --dev-account
+    record_demo_issuer(settings.resolved_home, chain.chain_id, registry.address, issuer_id, ISSUER_ACCOUNT)
 
     say(f"issuing {count} generated credentials (validate, salt, hash, queue) ...")
     issuer = issuer_for_country(DEMO_COUNTRY)

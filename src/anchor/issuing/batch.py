@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anchor.chain.connection import Chain, block_number, gas_and_fee, wait_for_block
+from anchor.chain.registry import RegistryCall
 from anchor.credentials.receipt import LEAF_ENCODING
+from anchor.issuing.budget import BudgetExceededError
 from anchor.issuing.journal import StoreJournal
 from anchor.issuing.receipts import Progress, write_receipts
 from anchor.issuing.sending import IssuerKey
@@ -50,22 +52,48 @@ class BatchSummary:
 def anchor_queued(
     key: IssuerKey, max_size: int, receipts_dir: Path, hook: Hook | None, progress: Progress | None
 ) -> list[BatchSummary]:
-    """Resume unfinished batches, then anchor every queued credential in batches of at most ``max_size``."""
+    """Resume unfinished batches, then anchor every queued credential in batches of at most ``max_size``.
+
+    A spending budget stops the run before a transaction is signed
+    (:class:`~anchor.issuing.budget.BudgetExceededError`, saying what was anchored and what is left queued);
+    the next run resumes from there.
+    """
     run = _BatchRun(key, receipts_dir, hook, progress)
     issuer_id = key.issuer_id()
     summaries: list[BatchSummary] = []
     with key.lease():
-        for unfinished in key.store.unfinished_batches(key.chain.chain_id, key.registry.address):
-            summaries.append(run.anchor(unfinished, issuer_id))
-        while True:
-            batch = key.store.build_batch(
-                max_size, key.chain.chain_id, key.registry.address, key.account.address, build_tree
-            )
-            if batch is None:
-                break
-            run.notify("built", batch)
-            summaries.append(run.anchor(batch, issuer_id))
+        try:
+            for unfinished in key.store.unfinished_batches(key.chain.chain_id, key.registry.address):
+                summaries.append(run.anchor(unfinished, issuer_id))
+            while True:
+                batch = key.store.build_batch(
+                    max_size, key.chain.chain_id, key.registry.address, key.account.address, build_tree
+                )
+                if batch is None:
+                    break
+                run.notify("built", batch)
+                summaries.append(run.anchor(batch, issuer_id))
+        except BudgetExceededError as error:
+            raise error.leaving(_left_queued(key, summaries)) from error
     return summaries
+
+
+def _left_queued(key: IssuerKey, done: list[BatchSummary]) -> str:
+    """What a run stopped by a budget leaves for the next one, and what it did before stopping."""
+    waiting = [
+        f"batch {batch.id} ({batch.state}, {batch.size} credentials)"
+        for batch in key.store.unfinished_batches(key.chain.chain_id, key.registry.address)
+    ]
+    queued = key.store.queued_count()
+    if queued:
+        waiting.append(f"{queued} credential(s) not yet in a batch")
+    anchored = (
+        f"; this run anchored {len(done)} batch(es) of {sum(s.size for s in done)} credentials first, their "
+        f"receipts written"
+        if done
+        else ""
+    )
+    return f"{', '.join(waiting) or 'nothing'} (`anchor batch run` resumes){anchored}"
 
 
 def confirmations(chain: Chain, batch: BatchRecord) -> tuple[int, bool] | None:
@@ -94,14 +122,17 @@ class _BatchRun:
         journal = StoreJournal(self.store, self.key.account.address, batch_id=batch.id)
         journal.on_signed = lambda tx: self.notify("signed", self.store.get_batch(batch.id))
         journal.on_broadcast = lambda tx: self.notify("sent", self.store.get_batch(batch.id))
+
+        def anchor_unless_on_chain() -> RegistryCall | None:
+            """The anchoring call, or None when an earlier run that lost its record anchored the root already."""
+            if self.registry.batch_id_of(issuer_id, batch.root):
+                return None
+            return self.registry.anchor_call(batch.root, batch.size)
+
         confirmed = self.key.send_durably(
             journal,
             self.store.attempts_for_batch(batch.id),
-            lambda: (
-                None
-                if self.registry.batch_id_of(issuer_id, batch.root)
-                else self.registry.anchor_call(batch.root, batch.size)
-            ),
+            anchor_unless_on_chain,
             on_mined=lambda: self.notify("mined", self.store.get_batch(batch.id)),
         )
         if confirmed is not None:

@@ -51,6 +51,16 @@ class StoreJournal:
             if self.on_broadcast is not None:
                 self.on_broadcast(tx)
 
+    def paid(self, tx: SentTx, gas_used: int, fee_wei: int) -> None:
+        """Record what a final (or reverted) transaction paid: its receipt's ``gasUsed`` x ``effectiveGasPrice``.
+
+        Recorded before the attempt is marked mined, so that a crash in between leaves it to be recorded
+        again (once per attempt) by the run that resumes it, never lost.
+        """
+        attempt_id = self._ids.get(tx.tx_hash)
+        if attempt_id is not None:
+            self.store.record_fee(attempt_id, gas_used, fee_wei)
+
     def adopt(self, attempts: Iterable[AttemptRecord]) -> list[SentTx]:
         """Know attempts journaled by an earlier run (to record their later states); return them to resume."""
         resumable = []

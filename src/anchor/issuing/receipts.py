@@ -12,7 +12,7 @@ from typing import Any
 from anchor.addresses import to_checksum_address
 from anchor.credentials.receipt import AnchorProof, make_receipt
 from anchor.errors import ChainError, InvalidInputError, InvariantError
-from anchor.files import write_json_atomically
+from anchor.files import private_directory, write_json_atomically
 from anchor.issuing.store import BatchRecord, Store
 from anchor.merkle import StandardMerkleTree
 
@@ -37,7 +37,11 @@ def write_receipts(
     if batch.onchain_batch_id is None or batch.tx_hash is None or batch.block_number is None:
         raise ChainError(f"batch {batch.id} is not anchored yet")
     folder = receipts_folder(receipts_dir, batch)
-    folder.mkdir(parents=True, exist_ok=True)
+    # Receipts hold personal data: folders 0700 (the chain's and the batch's made so if an older release
+    # left them open), files 0600, whatever the umask.
+    private_directory(receipts_dir)
+    private_directory(folder.parent, tighten=True)
+    private_directory(folder, tighten=True)
     tree = _stored_tree(store, batch)
     # Credentials stream in index order and each proof is made (and checked) when its receipt is written,
     # so a batch of a million never holds all its documents or proofs in memory.
@@ -46,7 +50,9 @@ def write_receipts(
         if leaf_index != index:
             raise InvariantError(f"batch {batch.id}: tree value {index} holds index {leaf_index!r}")
         proof = anchor_proof(batch, tree, index, issuer_id)
-        write_json_atomically(folder / receipt_file_name(credential_id), make_receipt(json.loads(document), proof))
+        write_json_atomically(
+            folder / receipt_file_name(credential_id), make_receipt(json.loads(document), proof), private=True
+        )
         if progress is not None:
             progress(done, batch.size)
     return folder

@@ -11,8 +11,9 @@ from eth_account.signers.local import LocalAccount
 
 from anchor.chain.connection import Chain
 from anchor.chain.registry import Registry, RegistryCall
-from anchor.chain.transactions import Confirmed, NonceTakenError, Sender, TxPolicy
+from anchor.chain.transactions import Confirmed, NonceTakenError, Sender, SentTx, TxPolicy
 from anchor.errors import AnchorError, InvalidInputError
+from anchor.issuing.budget import SpendingBudget
 from anchor.issuing.journal import StoreJournal
 from anchor.issuing.store import AttemptRecord, Store
 
@@ -33,6 +34,8 @@ class IssuerKey:
     account: LocalAccount
     policy: TxPolicy
     owner: str = field(default_factory=lambda: f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    budget: SpendingBudget | None = None
+    """Spending budgets checked before each signature (:mod:`anchor.issuing.budget`); None: no budget."""
 
     @property
     def chain(self) -> Chain:
@@ -63,11 +66,23 @@ class IssuerKey:
         """Confirm what an earlier run journaled; only when none of it can be mined, send ``fresh_call()``.
 
         ``fresh_call`` returns None when nothing needs sending after all (the work is on chain already);
-        then this returns None too. Refusals by the registry become readable errors.
+        then this returns None too. Refusals by the registry become readable errors. What each transaction
+        paid is recorded in the journal; with a budget, :class:`~anchor.issuing.budget.BudgetExceededError`
+        stops a transaction before it is signed.
         """
         sender = Sender(self.chain, self.account, self.policy, journal)
         if on_mined is not None:
             sender.on_receipt = lambda receipt: on_mined()
+        budget = self.budget
+        if budget is not None:
+            sender.spend_guard = budget.check
+
+        def paid(tx: SentTx, gas_used: int, fee_wei: int) -> None:
+            journal.paid(tx, gas_used, fee_wei)
+            if budget is not None:
+                budget.paid(fee_wei)
+
+        sender.on_paid = paid
         attempts = journal.adopt(journaled)
         with self.registry.explained():
             if attempts:

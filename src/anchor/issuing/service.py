@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from anchor.config import Settings
 from anchor.errors import InvalidInputError
 from anchor.issuing import receipts, revocation
 from anchor.issuing.batch import BatchSummary, Hook, anchor_queued
+from anchor.issuing.budget import BudgetExceededError, SpendingBudget
 from anchor.issuing.receipts import Progress
 from anchor.issuing.revocation import DEFAULT_REVOKE_GAS_BUDGET
 from anchor.issuing.sending import IssuerKey
@@ -41,8 +43,9 @@ class IssuerService:
         policy: TxPolicy,
         receipts_dir: Path,
         hook: Hook | None = None,
+        budget: SpendingBudget | None = None,
     ) -> None:
-        self.key = IssuerKey(store, registry, account, policy)
+        self.key = IssuerKey(store, registry, account, policy, budget=budget)
         self.store = store
         self.registry = registry
         self.chain = registry.chain
@@ -61,13 +64,16 @@ class IssuerService:
         max_fee_ceiling_wei: int | None = None,
         hook: Hook | None = None,
     ) -> IssuerService:
-        """The service over the configured issuer database, with the configured transaction policy."""
+        """The service over the configured issuer database, with the configured transaction policy and budgets."""
         policy = TxPolicy(
             finality=settings.finality_policy,
             stuck_after=settings.stuck_after,
             max_fee_ceiling_wei=max_fee_ceiling_wei,
         )
-        return cls(Store.open(settings), registry, account, policy, receipts_dir or settings.receipts_dir, hook)
+        store = Store.open(settings)
+        chain = registry.chain
+        budget = SpendingBudget.from_settings(settings, store, chain.chain_id, chain.network.currency)
+        return cls(store, registry, account, policy, receipts_dir or settings.receipts_dir, hook, budget)
 
     def run(self, max_size: int) -> list[BatchSummary]:
         """Resume unfinished batches, then anchor every queued credential in batches of at most ``max_size``."""
@@ -87,7 +93,8 @@ class IssuerService:
         self, onchain_batch_id: int, indices: Sequence[int], reason: int, budget: int = DEFAULT_REVOKE_GAS_BUDGET
     ) -> list[str]:
         """Revoke credentials of one batch, split into transactions under ``budget`` gas; returns the tx hashes."""
-        return revocation.revoke_credentials(self.key, onchain_batch_id, indices, reason, budget)
+        with self._revocations_left_on_budget():
+            return revocation.revoke_credentials(self.key, onchain_batch_id, indices, reason, budget)
 
     def revoke_receipts(self, paths: Sequence[Path], reason: int) -> list[Revoked]:
         """Revoke the credentials of receipt files, batch by batch (every file is read and checked first)."""
@@ -98,8 +105,29 @@ class IssuerService:
 
     def revoke_batch(self, onchain_batch_id: int, reason: int) -> str:
         """Revoke a whole batch; returns the tx hash."""
-        return revocation.revoke_batch(self.key, onchain_batch_id, reason)
+        with self._revocations_left_on_budget():
+            return revocation.revoke_batch(self.key, onchain_batch_id, reason)
 
     def resume_revocations(self) -> list[str]:
         """Finish revocations an earlier run recorded but did not confirm."""
-        return revocation.resume_revocations(self.key)
+        with self._revocations_left_on_budget():
+            return revocation.resume_revocations(self.key)
+
+    @contextmanager
+    def _revocations_left_on_budget(self) -> Iterator[None]:
+        """A budget's stop says which revocations are recorded but not sent (the next `anchor revoke` sends them)."""
+        try:
+            yield
+        except BudgetExceededError as error:
+            left = [
+                record
+                for record in self.store.unfinished_revocations()
+                if record.chain_id == self.chain.chain_id and record.registry.lower() == self.registry.address.lower()
+            ]
+            shown = ", ".join(
+                f"batch {r.onchain_batch_id} ({f'{len(r.indices)} credential(s)' if r.indices else 'whole'}, {r.state})"
+                for r in left
+            )
+            raise error.leaving(
+                f"{len(left)} revocation(s) recorded, not final: {shown or 'none'} (`anchor revoke` finishes them)"
+            ) from error

@@ -9,15 +9,25 @@ In order (each passed, failed or not checked, with a reason):
    proof leads from the leaf of (digest, index) to the receipt's root (offline, :mod:`anchor.merkle`).
 4. ``chain``: every endpoint's ``eth_chainId`` is the receipt's chain, and the registry is a trusted one
    (configured deployments plus addresses given): anyone can deploy a look-alike registry holding the same root.
-5. ``anchored``: the registry holds that root for that batch at the ``finalized`` block, in the block the
-   receipt names, and every endpoint gives the same answer (a quorum of all).
+5. ``anchored``: the registry holds that root for that batch at the ``finalized`` block, in the block and at
+   the time the receipt names, by the transaction it names (the batch's ``BatchAnchored`` event in that
+   block), and every endpoint gives the same answers (a quorum of all).
 6. ``issuer``: the batch was anchored by the receipt's issuer, whose registered identity (``getIssuer().uri``)
-   is the credential's ``issuer.id``; the issuer is active and its key was valid when it anchored.
+   is the credential's ``issuer.id`` and whose registered name and country are the credential's
+   ``issuer.name`` and ``issuer.address.addressCountryCode`` (compared after Unicode NFC, otherwise exactly);
+   the issuer is active and its key was valid when it anchored.
 7. ``revocation``: neither the credential nor its batch is revoked (else the reason and time).
 8. ``validity``: ``validFrom`` is not in the future and ``validUntil`` not in the past.
 
 Checks 4-7 cost one ``eth_call`` of the registry's ``credentialStatus`` view per endpoint (plus, once per
-endpoint, ``eth_chainId`` and, once per issuer, ``getIssuer``).
+endpoint, ``eth_chainId``, once per issuer, ``getIssuer``, and once per batch, ``eth_getLogs`` of its block).
+
+Why the name is compared after NFC and otherwise exactly: NFC only merges canonically equivalent sequences
+(an "ä" typed precomposed or as "a" plus a combining diaeresis), which render identically and are the same
+text by Unicode's definition; the registry does not normalise what the admin registered, while credential
+text must be NFC. Anything looser (case, spaces, compatibility forms such as NFKC's full-width letters,
+look-alike characters) would let a credential show a name that differs from the registered one, and the
+issuer controls both texts, so it can always make them equal.
 
 A :class:`Run` is one verification; the :class:`~anchor.verifier.session.Verifier` it runs for holds the
 endpoints, the trusted registries and the caches, and :mod:`anchor.verifier.presentation` words the verdict.
@@ -25,18 +35,21 @@ endpoints, the trusted registries and the caches, and :mod:`anchor.verifier.pres
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from anchor.chain.jsonrpc import RpcError
-from anchor.chain.registry_abi import CredentialStatus, NoContractError, reason_name
+from anchor.chain.registry_abi import CredentialCheck, CredentialStatus, NoContractError, reason_name
 from anchor.credentials import (
     credential_digest,
     is_expired,
     is_not_yet_valid,
+    issuer_country,
     issuer_id,
+    issuer_name,
     parse_credential,
     valid_from,
     valid_until,
@@ -47,7 +60,7 @@ from anchor.errors import CredentialValidationError, InvalidInputError, MerkleIn
 from anchor.merkle import StandardMerkleTree
 from anchor.networks import network_for_chain_id
 from anchor.verifier.model import CHECKS, Check, CheckState, CredentialSummary, Evidence, Revocation, Verification
-from anchor.verifier.onchain import ChainAnswer
+from anchor.verifier.onchain import AnchoringEvent, ChainAnswer, RegisteredIssuer
 from anchor.verifier.presentation import conclude, summarize
 
 if TYPE_CHECKING:
@@ -234,6 +247,8 @@ class Run:
         count = len(verifier.endpoints)
         endpoints = "the RPC endpoint" if count == 1 else f"all {count} RPC endpoints"
         self.passed("chain", f"{endpoints} on {named}; registry {proof.registry} trusted ({trust.source})")
+        if self.evidence is not None:
+            self.evidence = replace(self.evidence, trust_source=trust.source)
         return True
 
     def _registry(self, credential: dict[str, Any], proof: AnchorProof) -> None:
@@ -246,12 +261,10 @@ class Run:
             self.skipped(later[1:], "not asked: the registry did not answer")
             return
         if no_contract and all(isinstance(answer, ChainAnswer | NoContractError) for answer in answers):
-            said = "; ".join(
-                f"{endpoint.shown_url}: {'no registry there' if isinstance(answer, NoContractError) else 'a registry'}"
-                for endpoint, answer in zip(verifier.endpoints, answers, strict=True)
+            self._endpoints_disagree(
+                ["no registry there" if isinstance(answer, NoContractError) else "a registry" for answer in answers],
+                later[1:],
             )
-            self.failed("anchored", "endpoints-disagree", f"the RPC endpoints disagree, so none is believed: {said}")
-            self.skipped(later[1:], "not decided: the RPC endpoints disagree")
             return
         errors = [answer for answer in answers if isinstance(answer, RpcError)]
         if errors:
@@ -260,14 +273,17 @@ class Run:
             return
         agreed: list[ChainAnswer] = [answer for answer in answers if isinstance(answer, ChainAnswer)]
         if any(answer != agreed[0] for answer in agreed[1:]):
-            said = "; ".join(
-                f"{endpoint.shown_url}: {_describe(answer)}"
-                for endpoint, answer in zip(verifier.endpoints, agreed, strict=True)
-            )
-            self.failed("anchored", "endpoints-disagree", f"the RPC endpoints disagree, so none is believed: {said}")
-            self.skipped(later[1:], "not decided: the RPC endpoints disagree")
+            self._endpoints_disagree([_describe(answer) for answer in agreed], later[1:])
             return
         self._interpret(credential, proof, agreed[0])
+
+    def _endpoints_disagree(self, answers: list[str], undecided: list[str]) -> None:
+        """Fail the anchoring check because the endpoints answered differently (``answers``, one each)."""
+        said = "; ".join(
+            f"{endpoint.shown_url}: {answer}" for endpoint, answer in zip(self.verifier.endpoints, answers, strict=True)
+        )
+        self.failed("anchored", "endpoints-disagree", f"the RPC endpoints disagree, so none is believed: {said}")
+        self.skipped(undecided, "not decided: the RPC endpoints disagree")
 
     def _interpret(self, credential: dict[str, Any], proof: AnchorProof, answer: ChainAnswer) -> None:
         status = answer.status
@@ -296,22 +312,87 @@ class Run:
             self.skipped(["issuer", "revocation"], "not asked: the batch does not hold the credential")
             return
         anchored_at = datetime.fromtimestamp(status.anchored_at, UTC)
-        self._onchain_evidence(answer, anchored_at)
-        if status.anchored_at_block != proof.block_number:
-            self.failed(
-                "anchored",
-                "block-mismatch",
-                f"{batch} was anchored in block {status.anchored_at_block}, but the receipt says block "
-                f"{proof.block_number}",
-            )
-        else:
-            self.passed(
-                "anchored",
-                f"{batch} holds root {_short(proof.root)}, anchored in block {status.anchored_at_block} on "
-                f"{_moment(anchored_at)}, final",
-            )
+        decided, event = self._anchoring(proof, status)
+        self._onchain_evidence(answer, anchored_at, event)
+        if decided:
+            self._anchored(proof, status, anchored_at, event)
         self._issuer(credential, proof, answer)
         self._revocation(answer)
+
+    def _anchoring(self, proof: AnchorProof, status: CredentialCheck) -> tuple[bool, AnchoringEvent | None]:
+        """Whether the endpoints agreed on the batch's ``BatchAnchored`` event, and that event (None: none found).
+
+        When one endpoint could not be asked or they disagree, the ``anchored`` check says so here.
+        """
+        verifier = self.verifier
+        events = verifier.each_endpoint(lambda endpoint: verifier.anchoring(endpoint, proof, status))
+        errors = [event for event in events if isinstance(event, RpcError)]
+        if errors:
+            self.error = "; ".join(str(error) for error in errors)
+            self.skipped(["anchored"], f"could not read the anchoring event: {self.error}", "rpc-unreachable")
+            return False, None
+        agreed = [event for event in events if not isinstance(event, RpcError)]
+        if any(event != agreed[0] for event in agreed[1:]):
+            said = "; ".join(
+                f"{endpoint.shown_url}: {'no event' if event is None else 'transaction ' + event.transaction_hash}"
+                for endpoint, event in zip(verifier.endpoints, agreed, strict=True)
+            )
+            self.failed(
+                "anchored",
+                "endpoints-disagree",
+                f"the RPC endpoints disagree on the transaction that anchored batch {proof.batch_id}, so none is "
+                f"believed: {said}",
+            )
+            return False, None
+        return True, agreed[0]
+
+    def _anchored(
+        self, proof: AnchorProof, status: CredentialCheck, anchored_at: datetime, event: AnchoringEvent | None
+    ) -> None:
+        """The ``anchored`` check: the receipt's block, transaction and time are the chain's."""
+        batch = f"batch {proof.batch_id}"
+        block = status.anchored_at_block
+        problems: list[tuple[str, str]] = []
+        if block != proof.block_number:
+            problems.append(
+                (
+                    "block-mismatch",
+                    f"{batch} was anchored in block {block}, but the receipt says block {proof.block_number}",
+                )
+            )
+        if event is None:
+            problems.append(
+                (
+                    "anchoring-unconfirmed",
+                    f"block {block} holds no BatchAnchored event of {batch}, so the transaction that anchored it "
+                    "cannot be confirmed",
+                )
+            )
+        elif event.transaction_hash != proof.transaction_hash:
+            problems.append(
+                (
+                    "transaction-mismatch",
+                    f"{batch} was anchored by transaction {_short(event.transaction_hash)}, but the receipt names "
+                    f"transaction {_short(proof.transaction_hash)}",
+                )
+            )
+        if proof.anchored_at != anchored_at:
+            problems.append(
+                (
+                    "anchored-at-mismatch",
+                    f"{batch} was anchored on {_moment(anchored_at)}, but the receipt says "
+                    f"{_moment(proof.anchored_at)}",
+                )
+            )
+        if problems:
+            self.failed("anchored", problems[0][0], "; ".join(reason for _, reason in problems))
+            return
+        assert event is not None
+        self.passed(
+            "anchored",
+            f"{batch} holds root {_short(proof.root)}, anchored in block {block} by transaction "
+            f"{_short(event.transaction_hash)} on {_moment(anchored_at)}, final",
+        )
 
     def _issuer(self, credential: dict[str, Any], proof: AnchorProof, answer: ChainAnswer) -> None:
         status = answer.status
@@ -327,17 +408,17 @@ class Run:
         if info is None:
             self.failed("issuer", "issuer-unknown", f"the registry has no issuer {proof.issuer_id}")
             return
-        registered = f"issuer {info.issuer_id}, {info.name} ({info.country}), registered as {info.uri}"
-        try:
-            claimed = issuer_id(credential)
-        except InvalidInputError:
-            claimed = None
+        registered = f"issuer {info.issuer_id}, {info.name!r} ({info.country}), registered as {info.uri}"
+        claimed = _claimed(issuer_id, credential)
         if claimed != info.uri:
             self.failed(
                 "issuer",
                 "issuer-mismatch",
                 f"the credential names {claimed!r} as its issuer, but {registered} anchored it",
             )
+        elif (mismatch := _identity_mismatch(credential, info)) is not None:
+            code, what, value = mismatch
+            self.failed("issuer", code, f"the credential gives its issuer's {what} as {value!r}, but {registered}")
         elif status.status is CredentialStatus.ISSUER_INACTIVE:
             self.failed(
                 "issuer",
@@ -397,17 +478,24 @@ class Run:
             endpoints=tuple(endpoint.shown_url for endpoint in self.verifier.endpoints),
         )
 
-    def _onchain_evidence(self, answer: ChainAnswer, anchored_at: datetime) -> None:
+    def _onchain_evidence(self, answer: ChainAnswer, anchored_at: datetime, event: AnchoringEvent | None) -> None:
+        """What the endpoints agreed on; the issuer only if it is the one that anchored the batch."""
         if self.evidence is None:
             return
-        info = answer.issuer
+        status = answer.status
+        info = answer.issuer if answer.issuer is not None and answer.issuer.issuer_id == status.issuer_id else None
+        network = network_for_chain_id(self.evidence.chain_id)
+        transaction = event.transaction_hash if event is not None else None
         self.evidence = replace(
             self.evidence,
             issuer_name=info.name if info else None,
             issuer_uri=info.uri if info else None,
             issuer_country=info.country if info else None,
-            anchored_at_block_onchain=answer.status.anchored_at_block,
+            anchored_at_block_onchain=status.anchored_at_block,
             anchored_at_onchain=anchored_at,
+            transaction_hash_onchain=transaction,
+            explorer_tx=network.explorer_tx(transaction) if network and transaction else None,
+            explorer_block=network.explorer_block(status.anchored_at_block) if network else None,
         )
 
     def _revoked(self, revocation: Revocation) -> None:
@@ -439,6 +527,26 @@ def _describe(answer: ChainAnswer) -> str:
     return text + ")"
 
 
+def _claimed(read: Callable[[Mapping[str, Any]], str], credential: dict[str, Any]) -> str | None:
+    """The credential's field read by accessor ``read``, or None when it is missing or not a string."""
+    try:
+        value = read(credential)
+    except InvalidInputError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _identity_mismatch(credential: dict[str, Any], info: RegisteredIssuer) -> tuple[str, str, str | None] | None:
+    """(code, what, claimed value) for the credential's issuer name or country that is not the registered one."""
+    name = _claimed(issuer_name, credential)
+    if name is None or unicodedata.normalize("NFC", name) != unicodedata.normalize("NFC", info.name):
+        return "issuer-name-mismatch", "name", name
+    country = _claimed(issuer_country, credential)
+    if country != info.country:
+        return "issuer-country-mismatch", "country", country
+    return None
+
+
 def _short(value: str) -> str:
     return f"{value[:10]}…{value[-4:]}" if len(value) > 16 else value
 
@@ -452,4 +560,9 @@ def _day(moment: datetime | None) -> str:
 
 
 def _moment(moment: datetime | None) -> str:
-    return "-" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if moment is None:
+        return "-"
+    try:
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, ValueError):  # a claimed time at the edge of the calendar
+        return moment.isoformat()

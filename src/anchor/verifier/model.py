@@ -107,7 +107,15 @@ class Revocation:
 
 @dataclass(frozen=True)
 class Evidence:
-    """Where the credential is anchored: what the receipt claims and what the registry answered."""
+    """Where the credential is anchored: what the receipt claims and what the registry answered.
+
+    ``transaction_hash``, ``block_number`` and ``anchored_at`` are the receipt's claims, never evidence by
+    themselves; the ``*_onchain`` fields are what the endpoints agreed on: the batch record's block and time
+    (``credentialStatus``) and the transaction of its ``BatchAnchored`` event. The ``issuer_*`` fields are
+    the registered name, country and identifier of the issuer that anchored the batch (None when the
+    receipt names another issuer, or the registry was not asked). ``trust_source`` says where the trust in
+    the registry came from. Show the on-chain values; a claim only labelled as such.
+    """
 
     chain_id: int
     network: str | None
@@ -125,12 +133,17 @@ class Evidence:
     issuer_country: str | None = None
     anchored_at_block_onchain: int | None = None
     anchored_at_onchain: datetime | None = None
+    transaction_hash_onchain: str | None = None
     finalized_block: int | None = None
     revocation: Revocation | None = None
     explorer_tx: str | None = None
+    """Explorer link of the confirmed transaction; of the claimed one (label it so) only while the registry was
+    not asked; None when the registry answered but the transaction was not confirmed."""
     explorer_registry: str | None = None
     explorer_block: str | None = None
+    """Explorer link of the batch's block on chain, else of the claimed one (label it so)."""
     endpoints: tuple[str, ...] = ()
+    trust_source: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The evidence as JSON."""
@@ -151,6 +164,8 @@ class Evidence:
             "anchoredAt": _iso(self.anchored_at),
             "anchoredAtBlockOnChain": self.anchored_at_block_onchain,
             "anchoredAtOnChain": _iso(self.anchored_at_onchain),
+            "transactionHashOnChain": self.transaction_hash_onchain,
+            "registryTrustedBy": self.trust_source,
             "finalizedBlock": self.finalized_block,
             "revocation": self.revocation.to_json() if self.revocation else None,
             "explorer": {

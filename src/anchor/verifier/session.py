@@ -1,30 +1,35 @@
 """The verifier itself: RPC endpoints (all must agree), trusted registries, connections and caches.
 
 A :class:`Verifier` keeps one kept-alive connection per endpoint and thread and caches ``eth_chainId`` and
-issuer records, so verifying many receipts costs one ``eth_call`` each; each verification runs the checks of
-:mod:`anchor.verifier.checks`.
+issuer identities (never what changes: keys, deactivation), so verifying many receipts costs one
+``eth_call`` each; each verification runs the checks of :mod:`anchor.verifier.checks`.
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from anchor.chain.jsonrpc import JsonRpcEndpoint, RpcError
-from anchor.chain.registry_abi import IssuerInfo, registry_abi
+from anchor.chain.jsonrpc import JsonRpcEndpoint, RpcError, rpc_deadline
+from anchor.chain.registry_abi import CredentialCheck, registry_abi
 from anchor.credentials import MAX_CREDENTIAL_BYTES
 from anchor.credentials.receipt import AnchorProof
 from anchor.errors import InvalidInputError
 from anchor.verifier.checks import ReceiptInput, Run
-from anchor.verifier.model import Verification
-from anchor.verifier.onchain import ChainAnswer, ask
+from anchor.verifier.model import CHECKS, Check, CheckState, Verdict, Verification
+from anchor.verifier.onchain import AnchoringEvent, ChainAnswer, RegisteredIssuer, anchoring_event, ask
 from anchor.verifier.trust import TrustedRegistry, as_trusted
 
 #: Block tag the registry is read at: a batch counts once it is final.
 FINALIZED = "finalized"
+#: The status of a result whose verification failed unexpectedly (a bug, or an input nobody foresaw).
+VERIFIER_ERROR = "VERIFIER ERROR"
+#: Longest exception message kept in a result.
+_MAX_ERROR_TEXT = 300
 
 T = TypeVar("T")
 
@@ -32,7 +37,7 @@ T = TypeVar("T")
 class Verifier:
     """Verifies receipts against ``rpc_urls`` (all must agree) and the ``trusted`` registries.
 
-    Keeps one kept-alive connection per endpoint and thread, and caches ``eth_chainId`` and issuer records,
+    Keeps one kept-alive connection per endpoint and thread, and caches ``eth_chainId`` and issuer identities,
     so verifying many receipts costs one ``eth_call`` each. Safe to use from several threads.
     """
 
@@ -52,7 +57,8 @@ class Verifier:
         self.trusted = [as_trusted(item) for item in trusted]
         self.block = block
         self._abi = registry_abi()
-        self._issuers: dict[tuple[str, str, int], IssuerInfo] = {}
+        self._issuers: dict[tuple[str, str, int], RegisteredIssuer] = {}
+        self._anchorings: dict[tuple[str, str, int, int, str, int], AnchoringEvent] = {}
         self._pool = ThreadPoolExecutor(len(self.endpoints), "rpc") if len(self.endpoints) > 1 else None
 
     def close(self) -> None:
@@ -70,9 +76,26 @@ class Verifier:
 
     # ------------------------------------------------------------------ entry points
 
-    def verify(self, receipt: ReceiptInput, *, now: datetime | None = None, source: str | None = None) -> Verification:
-        """Run every check on ``receipt`` (JSON text or a parsed object) and return the verdict."""
-        return Run(self, now or datetime.now(UTC), source).run(receipt)
+    def verify(
+        self,
+        receipt: ReceiptInput,
+        *,
+        now: datetime | None = None,
+        source: str | None = None,
+        deadline: float | None = None,
+    ) -> Verification:
+        """Run every check on ``receipt`` (JSON text or a parsed object) and return the verdict.
+
+        ``deadline`` (a :func:`time.monotonic` time) ends every RPC request still open then: the endpoints not
+        answered by then are unreachable. Nothing raised while verifying ends the caller's work: an unexpected
+        exception is this receipt's ERROR result, status :data:`VERIFIER_ERROR`, naming it (no traceback).
+        """
+        run = Run(self, now or datetime.now(UTC), source)
+        try:
+            with rpc_deadline(deadline):
+                return run.run(receipt)
+        except Exception as error:  # one receipt's failure is its own result, never the caller's end
+            return _failed(run, error)
 
     def verify_file(self, path: str | os.PathLike[str], *, now: datetime | None = None) -> Verification:
         """Verify the receipt in file ``path`` (at most 1 MiB); an unreadable file is an ERROR result."""
@@ -115,10 +138,14 @@ class Verifier:
                 return function(endpoint)
             except RpcError as error:
                 return error
+            except Exception as error:  # whatever makes an endpoint fail is that endpoint's error
+                return RpcError(f"{endpoint.shown_url}: {_named(error)}")
 
         if self._pool is None:
             return [guarded(endpoint) for endpoint in self.endpoints]
-        return list(self._pool.map(guarded, self.endpoints))
+        # each in a copy of this thread's context, so that the pool's threads keep its RPC deadline
+        contexts = [contextvars.copy_context() for _ in self.endpoints]
+        return list(self._pool.map(lambda context, endpoint: context.run(guarded, endpoint), contexts, self.endpoints))
 
     def ask(self, endpoint: JsonRpcEndpoint, proof: AnchorProof) -> ChainAnswer:
         """The registry's answer about ``proof`` from ``endpoint``."""
@@ -134,6 +161,61 @@ class Verifier:
             block=self.block,
             issuer_cache=self._issuers,
         )
+
+    def anchoring(
+        self, endpoint: JsonRpcEndpoint, proof: AnchorProof, status: CredentialCheck
+    ) -> AnchoringEvent | None:
+        """The ``BatchAnchored`` event of the batch ``status`` describes, from ``endpoint``.
+
+        Asked in the batch's own block (from the registry, not the receipt). Read at the finalized block, an event
+        found is kept: a final block never changes, and a directory of one batch's receipts costs one
+        ``eth_getLogs`` per endpoint.
+        """
+        issuer, block = status.issuer_id, status.anchored_at_block
+        key = (endpoint.url, proof.registry.lower(), proof.batch_id, issuer, proof.root, block)
+        event = self._anchorings.get(key)
+        if event is None:
+            event = anchoring_event(
+                endpoint,
+                self._abi,
+                proof.registry,
+                batch_id=proof.batch_id,
+                issuer_id=issuer,
+                root=proof.root,
+                block=block,
+            )
+            if event is not None and self.block == FINALIZED:
+                self._anchorings[key] = event
+        return event
+
+
+def _named(error: BaseException) -> str:
+    """``error`` as its class and message on one line, shortened."""
+    text = " ".join(str(error).split())
+    if len(text) > _MAX_ERROR_TEXT:
+        text = text[: _MAX_ERROR_TEXT - 3] + "..."
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _failed(run: Run, error: Exception) -> Verification:
+    """The ERROR result of ``run`` after ``error``: the checks done so far, the others not checked."""
+    why = f"the verifier failed on this receipt: {_named(error)}"
+    checks = tuple(
+        Check(name, CheckState.NOT_CHECKED, f"not checked: {why}", "verifier-error")
+        if run.checks[name].code == "not-checked"
+        else run.checks[name]
+        for name, _ in CHECKS
+    )
+    return Verification(
+        checks=checks,
+        verdict=Verdict.ERROR,
+        status=VERIFIER_ERROR,
+        summary=why[:1].upper() + why[1:],
+        checked_at=run.now,
+        source=run.source,
+        evidence=run.evidence,
+        credential=run.summary,
+    )
 
 
 def verify(

@@ -6,13 +6,24 @@ other origin, so a verification leaks nothing to a CDN.
 
 Responses of ``POST /verify``: 200 with the result for VALID and INVALID receipts; 422 with the result when
 the body is JSON but not a usable receipt and 400 when it is not (strict I-JSON: duplicate keys, NaN... refused);
-502 with the result when an RPC endpoint could not be asked; each with an ``error`` member ``{"code", "message"}``.
-Other refusals (413 over the size limit, 415 not JSON content, 404, 405) are ``{"error": {"code", "message"}}``.
+502 with the result when an RPC endpoint could not be asked (or not in time); 422 with the result, code
+``verifier-error``, when verifying failed unexpectedly (the exception named, never a 500); each with an ``error``
+member ``{"code", "message"}``. Other refusals (413 over the size limit, 415 not JSON content, 404, 405, 503
+busy, 504 too slow) are ``{"error": {"code", "message"}}``.
+
+Verifications never run on the event loop: a pool of :attr:`WebConfig.workers` threads runs them, at most
+:attr:`WebConfig.queue` more wait, and a request beyond that is refused at once (503, ``Retry-After``), so
+``/health`` and the page answer however many verifications are in flight. Each has :attr:`WebConfig.deadline`
+seconds: its RPC requests end then, and its request is answered 504 if it is still not done shortly after.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -29,7 +40,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from anchor import __version__
 from anchor.credentials import MAX_CREDENTIAL_BYTES
 from anchor.errors import InvalidInputError
-from anchor.verifier import CheckState, RpcError, TrustedRegistry, Verdict, Verification, Verifier
+from anchor.verifier import CheckState, TrustedRegistry, Verdict, Verification, Verifier
+from anchor.verifier.session import VERIFIER_ERROR
 
 #: Largest request body accepted, in bytes (the same 1 MiB as a receipt file).
 #: A request body holds one receipt: at most as large as a credential may be.
@@ -39,6 +51,9 @@ PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
+#: Seconds a request waits beyond its verification's deadline for the result (its RPC requests end at the
+#: deadline; what is left is the work after them) before it is answered 504.
+_DEADLINE_GRACE = 1.0
 
 _STATIC = resources.files("anchor.web").joinpath("static")
 _EXAMPLE = {
@@ -59,34 +74,59 @@ class WebConfig:
     rpc_urls: Sequence[str]
     trusted: Sequence[TrustedRegistry | str]
     timeout: float = 10.0
+    """Seconds one RPC request may take."""
     max_body_bytes: int = MAX_BODY_BYTES
     extra_headers: dict[str, str] = field(default_factory=dict)
+    deadline: float = 30.0
+    """Seconds one verification may take, from the end of its request's body: its RPC requests end then."""
+    workers: int = 4
+    """Verifications run at once, each in a thread of the app's own pool."""
+    queue: int = 64
+    """Verifications that may wait for a worker; a request beyond ``workers + queue`` is answered 503 at once."""
 
 
 class ApiError(InvalidInputError):
-    """A request the API refuses before verifying it: a 4xx answer with a code and a message."""
+    """A request the API refuses or cannot answer: an error status with a code, a message and maybe headers."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def _verify_by(verifier: Verifier, body: bytes, deadline: float) -> Verification | None:
+    """Verify ``body`` unless ``deadline`` passed while it waited for a worker (None: its request was answered)."""
+    if time.monotonic() >= deadline:
+        return None
+    return verifier.verify(body, deadline=deadline)
 
 
 def create_app(config: WebConfig) -> FastAPI:
     """The ASGI app; one :class:`~anchor.verifier.Verifier` serves every request (thread-safe)."""
+    if config.workers < 1 or config.queue < 0 or config.deadline <= 0:
+        raise InvalidInputError(
+            f"the web API needs at least one worker, a queue of 0 or more and a positive deadline, "
+            f"not workers={config.workers}, queue={config.queue}, deadline={config.deadline}"
+        )
     state: dict[str, Verifier] = {}
+    # the verification pool, and a slot for each verification running or waiting for a worker
+    pool: list[ThreadPoolExecutor] = []
+    slots = threading.BoundedSemaphore(config.workers + config.queue)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         state["verifier"] = Verifier(config.rpc_urls, config.trusted, timeout=config.timeout)
+        pool.append(ThreadPoolExecutor(config.workers, "verify"))
         try:
             yield
         finally:
+            pool.pop().shutdown(wait=False, cancel_futures=True)
             state.pop("verifier").close()
 
     app = FastAPIOffline(
@@ -105,7 +145,7 @@ def create_app(config: WebConfig) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
-        return _error(error.status, error.code, error.message)
+        return _error(error.status, error.code, error.message, error.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -136,8 +176,13 @@ def create_app(config: WebConfig) -> FastAPI:
             400: {"description": "The body is not strict JSON (the result's receipt check says why)"},
             413: {"description": f"The body is larger than {MAX_BODY_BYTES} bytes"},
             415: {"description": "The body is not sent as application/json"},
-            422: {"description": "JSON, but not a usable receipt (the result names the failing check)"},
-            502: {"description": "An RPC endpoint could not be asked (the result says which)"},
+            422: {
+                "description": "JSON, but not a usable receipt (the result names the failing check), or the "
+                "verifier failed on it (code verifier-error)"
+            },
+            502: {"description": "An RPC endpoint could not be asked, or not in time (the result says which)"},
+            503: {"description": "As many verifications as the server takes are running or waiting: retry later"},
+            504: {"description": "The verification did not finish within the server's deadline"},
         },
         openapi_extra={
             "requestBody": {
@@ -150,17 +195,46 @@ def create_app(config: WebConfig) -> FastAPI:
     async def verify_receipt(request: Request) -> JSONResponse:
         """Run every check on the receipt in the body and return the result (verdict, checks, evidence)."""
         body = await _read_body(request, config.max_body_bytes)
-        result: Verification = await run_in_threadpool(state["verifier"].verify, body)
+        deadline = time.monotonic() + config.deadline
+        result = await _bounded(body, deadline)
         document = result.to_json()
         receipt = result.check("receipt")
         if receipt.state is CheckState.FAILED:
             status = 400 if receipt.code == "unreadable" else 422
             document["error"] = {"code": receipt.code, "message": receipt.reason}
             return JSONResponse(document, status_code=status)
+        if result.status == VERIFIER_ERROR:
+            document["error"] = {"code": "verifier-error", "message": result.summary}
+            return JSONResponse(document, status_code=422)
         if result.verdict is Verdict.ERROR:
             document["error"] = {"code": "rpc-unreachable", "message": result.summary}
             return JSONResponse(document, status_code=502)
         return JSONResponse(document)
+
+    async def _bounded(body: bytes, deadline: float) -> Verification:
+        """``body`` verified in the pool if a slot is free (else 503), awaited until shortly after ``deadline``."""
+        if not slots.acquire(blocking=False):
+            raise ApiError(
+                503,
+                "busy",
+                f"{config.workers + config.queue} verifications are running or waiting; try again in a moment",
+                {"Retry-After": "1"},
+            )
+        try:
+            future: Future[Verification | None] = pool[0].submit(_verify_by, state["verifier"], body, deadline)
+        except BaseException:
+            slots.release()
+            raise
+        future.add_done_callback(lambda _: slots.release())  # when the work ends, not when the request does
+        try:
+            result = await asyncio.wait_for(asyncio.wrap_future(future), deadline - time.monotonic() + _DEADLINE_GRACE)
+        except TimeoutError:
+            result = None
+        if result is None:
+            raise ApiError(
+                504, "verification-timeout", f"the verification did not finish within {config.deadline:g} seconds"
+            )
+        return result
 
     @app.get("/health", summary="Liveness and the endpoints' chains")
     async def health() -> JSONResponse:
@@ -169,10 +243,11 @@ def create_app(config: WebConfig) -> FastAPI:
         endpoints: list[dict[str, Any]] = []
         for endpoint in verifier.endpoints:
             try:
-                chain_id = await run_in_threadpool(endpoint.chain_id)
+                # once known, the chain id is answered without a thread: /health stays quick under load
+                chain_id = endpoint.known_chain_id or await run_in_threadpool(endpoint.chain_id)
                 endpoints.append({"url": endpoint.shown_url, "chainId": chain_id})
-            except RpcError as error:
-                endpoints.append({"url": endpoint.shown_url, "error": str(error)})
+            except Exception as error:  # an endpoint's failure, whatever it is, is reported, never a 500
+                endpoints.append({"url": endpoint.shown_url, "error": str(error) or type(error).__name__})
         healthy = all("chainId" in item for item in endpoints)
         document = {
             "status": "ok" if healthy else "degraded",

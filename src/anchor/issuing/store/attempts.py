@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 
 from anchor.errors import InvalidInputError, StoreError
 from anchor.issuing.store.engine import StoreBase
@@ -100,6 +100,42 @@ class AttemptStore(StoreBase):
             ).rowcount
         if changed != 1:
             raise InvalidInputError(f"no transaction attempt {attempt_id} in the issuer database")
+
+    def record_fee(self, attempt_id: int, gas_used: int, fee_wei: int, mined_at: float | None = None) -> None:
+        """Record what a mined transaction attempt paid (``gasUsed`` x ``effectiveGasPrice``), and when.
+
+        Recording again (a resumed run confirming the same transaction) overwrites: one fee per attempt.
+        """
+        if gas_used < 0 or fee_wei < 0:
+            raise InvalidInputError(f"gas used {gas_used} and fee {fee_wei} wei must be >= 0")
+        with self._transaction(write=True) as connection:
+            changed = connection.execute(
+                update(_attempts)
+                .where(_attempts.c.id == attempt_id)
+                .values(gas_used=gas_used, fee_wei=fee_wei, mined_at=time.time() if mined_at is None else mined_at)
+            ).rowcount
+        if changed != 1:
+            raise InvalidInputError(f"no transaction attempt {attempt_id} in the issuer database")
+
+    def spent_since(self, chain_id: int, since: float) -> int:
+        """Fees in wei of this database's transactions on ``chain_id`` recorded at or after ``since`` (unix seconds).
+
+        Every signer's, anchoring and revoking: what the issuer spent on that chain.
+        """
+        sources = _attempts.outerjoin(_batches, _attempts.c.batch_id == _batches.c.id).outerjoin(
+            _revocations, _attempts.c.revocation_id == _revocations.c.id
+        )
+        query = (
+            select(_attempts.c.fee_wei)
+            .select_from(sources)
+            .where(
+                _attempts.c.mined_at >= since,
+                _attempts.c.fee_wei.is_not(None),
+                func.coalesce(_batches.c.chain_id, _revocations.c.chain_id) == chain_id,
+            )
+        )
+        with self._transaction() as connection:
+            return sum(fee for fee in connection.execute(query).scalars() if fee is not None)
 
 
 def _attempt_record(row: Row[Any]) -> AttemptRecord:

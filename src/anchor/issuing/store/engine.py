@@ -22,6 +22,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from anchor.config import Settings
 from anchor.errors import InvalidInputError, StoreError
+from anchor.files import make_private_if_present, private_directory, private_file
 from anchor.issuing.store.schema import MIGRATIONS, SCHEMA_VERSION, _current_version, _versions
 from anchor.urls import mask_url
 
@@ -52,8 +53,11 @@ class StoreBase:
             raise InvalidInputError(f"database {self._shown_url}: anchor supports SQLite and PostgreSQL only")
         try:
             if self.dialect == "sqlite":
+                file = self.url.database not in (None, "", ":memory:")
+                if file:
+                    _make_sqlite_file_private(self.url)
                 self.engine = create_engine(self.url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
-                _configure_sqlite(self.engine, file=self.url.database not in (None, "", ":memory:"))
+                _configure_sqlite(self.engine, file=file)
             else:
                 self.engine = create_engine(self.url, pool_pre_ping=True)
         except (ArgumentError, NoSuchModuleError) as error:
@@ -71,10 +75,10 @@ class StoreBase:
 
     @classmethod
     def open(cls, settings: Settings) -> Self:
-        """The configured issuer database (creating the SQLite file's folder), migrated."""
+        """The configured issuer database (creating the SQLite file's folder, 0700), migrated."""
         url = _normalise_url(settings.effective_database_url)
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            Path(str(url.database)).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            private_directory(Path(str(url.database)).expanduser().parent)
         return cls(url)
 
     def close(self) -> None:
@@ -167,6 +171,24 @@ def _normalise_url(url: str | URL) -> URL:
     if parsed.drivername in {"postgresql", "postgres"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
+
+
+def _make_sqlite_file_private(url: URL) -> None:
+    """Create the SQLite file 0600 before SQLite does (it would use 0644), and make an older one 0600.
+
+    SQLite creates a database's ``-wal`` and ``-shm`` files with the database file's own mode, so they are
+    private too; ones an older release left open are made private here. A missing folder is left for
+    SQLite to report, as before.
+    """
+    path = Path(str(url.database)).expanduser()
+    if url.query.get("uri") or not path.parent.is_dir():
+        return
+    try:
+        private_file(path)
+        for suffix in ("-wal", "-shm", "-journal"):
+            make_private_if_present(path.with_name(path.name + suffix))
+    except OSError as error:
+        raise StoreError(f"cannot make the issuer database {path} private to its owner: {error}") from error
 
 
 def _configure_sqlite(engine: Engine, *, file: bool) -> None:

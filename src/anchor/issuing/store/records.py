@@ -119,6 +119,12 @@ class AttemptRecord:
     state: AttemptState
     created_at: float
     updated_at: float
+    gas_used: int | None = None
+    """Gas the mined transaction used (None until it is final, and for attempts never mined)."""
+    fee_wei: int | None = None
+    """What the mined transaction paid: ``gasUsed`` x ``effectiveGasPrice`` of its receipt."""
+    mined_at: float | None = None
+    """When its fee was recorded (unix seconds): the time the spending budget per day counts by."""
 
 
 @dataclass(frozen=True, slots=True)

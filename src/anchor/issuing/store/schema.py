@@ -39,6 +39,7 @@ from sqlalchemy import (
     func,
     select,
     table,
+    text,
 )
 
 
@@ -178,6 +179,17 @@ def _migrate_1(connection: Connection) -> None:
     metadata.create_all(connection)
 
 
+def _migrate_2(connection: Connection) -> None:
+    """Version 2: what each mined transaction cost (gas used, fee in wei, when recorded), for spending budgets."""
+    for ddl in (
+        "ALTER TABLE tx_attempts ADD COLUMN gas_used BIGINT",
+        "ALTER TABLE tx_attempts ADD COLUMN fee_wei VARCHAR(80)",
+        "ALTER TABLE tx_attempts ADD COLUMN mined_at FLOAT",
+        "CREATE INDEX ix_tx_attempts_mined_at ON tx_attempts (mined_at)",
+    ):
+        connection.execute(text(ddl))
+
+
 @dataclass(frozen=True)
 class Migration:
     """One forward step of the schema."""
@@ -189,6 +201,7 @@ class Migration:
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "credentials, credential_documents, batches, tx_attempts, revocations, leases", _migrate_1),
+    Migration(2, "tx_attempts: gas_used, fee_wei, mined_at (spending budgets)", _migrate_2),
 )
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
@@ -246,6 +259,9 @@ _attempts = table(
     column("state", String),
     column("created_at", Float),
     column("updated_at", Float),
+    column("gas_used", BigInteger),
+    column("fee_wei", Wei),
+    column("mined_at", Float),
 )
 _revocations = table(
     "revocations",

@@ -109,7 +109,7 @@ async function showResult(result) {
     list.append(item);
     return item;
   });
-  renderCredential(result.credential);
+  renderCredential(result.credential, result.evidence);
   renderEvidence(result.evidence);
   for (let i = 0; i < items.length; i++) {
     await sleep(REVEAL_MS);
@@ -129,7 +129,28 @@ async function showResult(result) {
   document.title = `${result.status} · anchor verifier`;
 }
 
-function renderCredential(summary) {
+// The awarding body as the registry records it (name and country of the issuer that anchored the batch),
+// never the credential's own claim when the registry answered; the claim is shown only if it differs.
+function awardingBody(list, summary, evidence) {
+  const claimed = [summary.awardingBody, summary.country ? `(${summary.country})` : null].filter(Boolean).join(" ");
+  if (!evidence || !evidence.issuerName) {
+    if (claimed) fact(list, "Awarding body (claimed)", claimed);
+    return;
+  }
+  const registered = el("span");
+  registered.dataset.source = "registry";
+  registered.append(document.createTextNode(`${evidence.issuerName} (${evidence.issuerCountry}) `));
+  registered.append(el("span", "tag", "as registered"));
+  fact(list, "Awarding body", registered);
+  const same = (a, b) => String(a || "").normalize("NFC") === String(b || "").normalize("NFC");
+  if (!same(summary.awardingBody, evidence.issuerName) || summary.country !== evidence.issuerCountry) {
+    const differs = el("span");
+    differs.append(el("span", "tag bad", "does not match"), document.createTextNode(claimed || "(none)"));
+    fact(list, "Claimed by the credential", differs);
+  }
+}
+
+function renderCredential(summary, evidence) {
   const list = $("credential");
   const outcomes = $("outcomes");
   if (!summary) {
@@ -139,8 +160,7 @@ function renderCredential(summary) {
   const title = el("span", "big", summary.title || "(untitled)");
   fact(list, "Title", title);
   fact(list, "Learner", summary.learner);
-  const body = [summary.awardingBody, summary.country ? `(${summary.country})` : null].filter(Boolean).join(" ");
-  fact(list, "Awarding body", body);
+  awardingBody(list, summary, evidence);
   fact(list, "Issuer id", summary.awardingBodyId ? el("span", "mono", summary.awardingBodyId) : null);
   const level = el("span");
   if (summary.ects !== null && summary.ects !== undefined) level.append(el("span", "tag", `${summary.ects} ECTS`));
@@ -173,10 +193,19 @@ function renderEvidence(evidence) {
   } else {
     fact(list, "Issuer (receipt)", `issuer ${evidence.issuerId}`);
   }
-  fact(list, "Transaction", link(explorer.transaction, evidence.transactionHash));
-  const block = evidence.anchoredAtBlockOnChain ?? evidence.blockNumber;
-  fact(list, "Block", link(explorer.block, String(block)));
-  fact(list, "Anchored at", when(evidence.anchoredAtOnChain || evidence.anchoredAt));
+  // Only what the endpoints agreed on is evidence; a receipt's own claim is labelled as one.
+  if (evidence.transactionHashOnChain) {
+    fact(list, "Transaction", link(explorer.transaction, evidence.transactionHashOnChain));
+  } else {
+    fact(list, "Transaction (claimed, unconfirmed)", el("span", "mono", evidence.transactionHash));
+  }
+  if (evidence.anchoredAtBlockOnChain !== null && evidence.anchoredAtBlockOnChain !== undefined) {
+    fact(list, "Block", link(explorer.block, String(evidence.anchoredAtBlockOnChain)));
+    fact(list, "Anchored at", when(evidence.anchoredAtOnChain));
+  } else {
+    fact(list, "Block (claimed, unconfirmed)", String(evidence.blockNumber));
+    fact(list, "Anchored at (claimed, unconfirmed)", when(evidence.anchoredAt));
+  }
   fact(list, "Merkle root", el("span", "mono", evidence.root));
   fact(list, "Credential digest", el("span", "mono", evidence.digest));
   const revocation = evidence.revocation;
@@ -187,6 +216,7 @@ function renderEvidence(evidence) {
     text.append(document.createTextNode(`${revocation.reason} (code ${revocation.reasonCode})${time}`));
     fact(list, "Revocation", text);
   }
+  fact(list, "Registry trusted from", evidence.registryTrustedBy);
   fact(list, "Checked with", evidence.endpoints.join(", "));
 }
 
