@@ -225,6 +225,9 @@ contract CredentialRegistry is ICredentialRegistry, AccessControlDefaultAdminRul
     /// @inheritdoc ICredentialRegistry
     function getBatch(uint256 batchId) external view returns (Batch memory batch) {
         batch = _batches[batchId];
+        // `root` is a Merkle root, not a time: slither flags this equality only because the copied struct also
+        // holds block times. A zero root is exactly "never anchored" (`anchor` refuses a zero root).
+        // slither-disable-next-line incorrect-equality,timestamp
         if (batch.root == bytes32(0)) revert CredentialRegistryUnknownBatch(batchId);
     }
 
