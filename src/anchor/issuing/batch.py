@@ -22,6 +22,7 @@ from pathlib import Path
 from anchor.chain.connection import Chain, block_number, gas_and_fee, wait_for_block
 from anchor.chain.registry import RegistryCall
 from anchor.credentials.receipt import LEAF_ENCODING
+from anchor.errors import ChainError
 from anchor.issuing.budget import BudgetExceededError
 from anchor.issuing.journal import StoreJournal
 from anchor.issuing.receipts import Progress, write_receipts
@@ -123,11 +124,16 @@ class _BatchRun:
         journal.on_signed = lambda tx: self.notify("signed", self.store.get_batch(batch.id))
         journal.on_broadcast = lambda tx: self.notify("sent", self.store.get_batch(batch.id))
 
+        adopted: list[int] = []
+
         def anchor_unless_on_chain() -> RegistryCall | None:
             """The anchoring call, or None when an earlier run that lost its record anchored the root already."""
-            if self.registry.batch_id_of(issuer_id, batch.root):
-                return None
-            return self.registry.anchor_call(batch.root, batch.size)
+            onchain = self.registry.batch_id_of(issuer_id, batch.root)
+            if not onchain:
+                return self.registry.anchor_call(batch.root, batch.size)
+            self._check_is_this_batch(onchain, batch, issuer_id)
+            adopted.append(onchain)
+            return None
 
         confirmed = self.key.send_durably(
             journal,
@@ -139,8 +145,10 @@ class _BatchRun:
             onchain_id = self.registry.anchored_batch_id(confirmed.receipt, batch.root, issuer_id)
             receipt = confirmed.receipt
         else:  # our root is on chain under our issuer already (sent by an earlier run that lost its record)
-            onchain_id = self.registry.batch_id_of(issuer_id, batch.root)
+            onchain_id = adopted[-1]
             receipt = self.registry.anchoring_transaction(onchain_id, self.registry.batch(onchain_id).anchored_at_block)
+            if self.registry.anchored_batch_id(receipt, batch.root, issuer_id) != onchain_id:
+                raise ChainError(f"the transaction found for batch {onchain_id} anchored another batch: not adopted")
             self._wait_final(int(receipt["blockNumber"]))
         tx_hash, block = receipt["transactionHash"].to_0x_hex(), int(receipt["blockNumber"])
         gas_used, fee = gas_and_fee(receipt)
@@ -160,6 +168,19 @@ class _BatchRun:
         return BatchSummary(
             batch.id, onchain_id, batch.size, batch.root, tx_hash, block, gas_used, fee, folder, confirmed is None
         )
+
+    def _check_is_this_batch(self, onchain_id: int, batch: BatchRecord, issuer_id: int) -> None:
+        """Refuse to adopt on-chain batch ``onchain_id`` unless it holds this batch's root, size and issuer.
+
+        An endpoint on a stale fork, or one that lies, must not make receipts name another issuer's batch.
+        """
+        found = self.registry.batch(onchain_id)
+        if found.root.lower() != batch.root.lower() or found.issuer_id != issuer_id or found.size != batch.size:
+            raise ChainError(
+                f"the RPC endpoint says root {batch.root} is anchored as batch {onchain_id}, but that batch holds "
+                f"root {found.root} of issuer {found.issuer_id} ({found.size} credentials): not adopted; batch "
+                f"{batch.id} stays {batch.state} for the next run (check the endpoint)"
+            )
 
     def notify(self, transition: str, batch: BatchRecord) -> None:
         """Tell the hook about a state transition."""
