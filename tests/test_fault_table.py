@@ -38,9 +38,6 @@ def _load() -> ModuleType:
 
 fault_table = _load()
 
-#: Rows that fail today, with the reason (a strict xfail: fixing the cause makes the test fail until removed).
-KNOWN_FAILURES: dict[str, str] = {}
-
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
@@ -62,14 +59,7 @@ def table(lab: Any, request: pytest.FixtureRequest) -> Iterator[list[Any]]:
         print(f"\n\nfault table, {SEEDS} seed(s) per row (also in test-artifacts/fault-table.md):\n{text}")
 
 
-def _row_param(row: Any) -> Any:
-    marks = []
-    if row.name in KNOWN_FAILURES:
-        marks.append(pytest.mark.xfail(reason=KNOWN_FAILURES[row.name], raises=AssertionError, strict=True))
-    return pytest.param(row, id=row.name, marks=marks)
-
-
-@pytest.mark.parametrize("row", [_row_param(row) for row in fault_table.ROWS])
+@pytest.mark.parametrize("row", [pytest.param(row, id=row.name) for row in fault_table.ROWS])
 def test_no_credential_is_lost_or_anchored_twice(lab: Any, table: list[Any], row: Any) -> None:
     if any(fault_table.backend_for(row, seed) == "postgresql" for seed in range(SEEDS)):
         postgres_url()  # skips without a server, fails in CI
