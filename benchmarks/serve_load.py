@@ -21,70 +21,31 @@ import copy
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
+from anchored_batch import anchored_receipts, free_port
 
 from anchor.chain import node
-from anchor.chain.connection import connect, wait_for_block
+from anchor.chain.connection import connect
 from anchor.chain.keys import development_accounts
 from anchor.chain.registry import Registry
 from anchor.config import Settings
-from anchor.credentials import credential_digest
-from anchor.credentials.examples import generate_credentials, issuer_for_country
-from anchor.credentials.receipt import LEAF_ENCODING, AnchorProof, make_receipt
-from anchor.merkle import StandardMerkleTree
 
 HERE = Path(__file__).resolve().parent
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def anchored_receipts(settings: Settings, count: int) -> tuple[Registry, list[dict[str, Any]]]:
+def deployed_receipts(settings: Settings, count: int) -> tuple[Registry, list[dict[str, Any]]]:
     """Deploy a registry, register an issuer and anchor ``count`` credentials as one final batch."""
     chain = connect(settings)
     operator, signer = development_accounts()[0], development_accounts()[1]
     registry, _ = Registry.deploy(chain, operator, operator.address, 0)
-    issuer = issuer_for_country("FR")
-    issuer_id, _ = registry.register_issuer(operator, issuer.name, issuer.country_code, issuer.id, [signer.address])
-    credentials = list(generate_credentials(count, seed=21, issuer=issuer))
-    digests = [credential_digest(credential) for credential in credentials]
-    tree = StandardMerkleTree.of([(digest, index) for index, digest in enumerate(digests)], list(LEAF_ENCODING))
-    batch_id, receipt = registry.anchor(signer, tree.root, count)
-    block = chain.w3.eth.get_block(receipt["blockNumber"])
-    wait_for_block(chain, int(receipt["blockNumber"]), "finalized")
-    proofs = tree.get_all_proofs()
-    receipts = [
-        make_receipt(
-            credential,
-            AnchorProof(
-                chain_id=chain.chain_id,
-                registry=registry.address,
-                batch_id=batch_id,
-                issuer_id=issuer_id,
-                index=index,
-                digest="0x" + digests[index].hex(),
-                merkle_proof=tuple(proofs[index]),
-                root=tree.root,
-                transaction_hash=receipt["transactionHash"].to_0x_hex(),
-                block_number=int(receipt["blockNumber"]),
-                anchored_at=datetime.fromtimestamp(int(block["timestamp"]), UTC),
-            ),
-        )
-        for index, credential in enumerate(credentials)
-    ]
-    return registry, receipts
+    return registry, anchored_receipts(chain, registry, operator, signer, "FR", count, seed=21)
 
 
 def cases(receipts: list[dict[str, Any]]) -> list[dict[str, str]]:
@@ -157,7 +118,7 @@ def main() -> int:
         node.start(settings)
         server = None
         try:
-            registry, receipts = anchored_receipts(settings, options.receipts)
+            registry, receipts = deployed_receipts(settings, options.receipts)
             cases_file = folder / "cases.json"
             cases_file.write_text(json.dumps(cases(receipts)), encoding="utf-8")
             server, url = start_server(settings, registry, folder / "serve.log")

@@ -33,35 +33,26 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from anchored_batch import anchored_receipts, free_port
+
 from anchor.chain import node
-from anchor.chain.connection import connect, wait_for_block
+from anchor.chain.connection import connect
 from anchor.chain.keys import development_accounts
 from anchor.chain.registry import Registry
 from anchor.chain.registry_abi import CredentialStatus, registry_abi
 from anchor.config import Settings
 from anchor.credentials import credential_digest, validate_credential
-from anchor.credentials.examples import generate_credentials, issuer_for_country
-from anchor.credentials.receipt import AnchorProof, make_receipt, split_receipt
+from anchor.credentials.receipt import LEAF_ENCODING, split_receipt
 from anchor.merkle import StandardMerkleTree
 from anchor.processes import usable_cpus
 from anchor.verifier import Verdict, Verifier, trusted_from_deployments
 from anchor.verifier.bulk import verify_paths
 
-ENCODING = ["bytes32", "uint256"]
 ROOT = Path(__file__).resolve().parents[1]
 ANCHOR = str(Path(sys.executable).with_name("anchor"))
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def setup(home: Path, count: int) -> tuple[Settings, Registry, list[dict[str, Any]]]:
@@ -71,34 +62,7 @@ def setup(home: Path, count: int) -> tuple[Settings, Registry, list[dict[str, An
     chain = connect(settings)
     operator, signer = development_accounts()[0], development_accounts()[1]
     registry, _, _ = Registry.deploy_and_record(chain, operator, operator.address, 0, settings.deployments_dir)
-    issuer = issuer_for_country("DE")
-    registry.register_issuer(operator, issuer.name, "DE", issuer.id, [signer.address])
-    credentials = list(generate_credentials(count, seed=7, issuer=issuer))
-    digests = [credential_digest(credential) for credential in credentials]
-    tree = StandardMerkleTree.of([(digest, index) for index, digest in enumerate(digests)], ENCODING)
-    batch_id, receipt = registry.anchor(signer, tree.root, count)
-    block = chain.w3.eth.get_block(receipt["blockNumber"])
-    wait_for_block(chain, int(receipt["blockNumber"]), "finalized")
-    proofs = tree.get_all_proofs()
-    receipts = [
-        make_receipt(
-            credential,
-            AnchorProof(
-                chain_id=chain.chain_id,
-                registry=registry.address,
-                batch_id=batch_id,
-                issuer_id=1,
-                index=index,
-                digest="0x" + digests[index].hex(),
-                merkle_proof=tuple(proofs[index]),
-                root=tree.root,
-                transaction_hash=receipt["transactionHash"].to_0x_hex(),
-                block_number=int(receipt["blockNumber"]),
-                anchored_at=datetime.fromtimestamp(int(block["timestamp"]), UTC),
-            ),
-        )
-        for index, credential in enumerate(credentials)
-    ]
+    receipts = anchored_receipts(chain, registry, operator, signer, "DE", count, seed=7)
     return settings, registry, receipts
 
 
@@ -137,7 +101,7 @@ def whole_verifications(registry: Registry, verifier: Verifier, texts: list[byte
         validate_credential(credential)
         digest = credential_digest(credential)
         leaf = (digest, proof.index)
-        assert StandardMerkleTree.verify(proof.root, ENCODING, leaf, proof.merkle_proof)
+        assert StandardMerkleTree.verify(proof.root, LEAF_ENCODING, leaf, proof.merkle_proof)
         check = registry.credential_status(
             proof.batch_id, proof.index, digest, list(proof.merkle_proof), block="finalized"
         )
