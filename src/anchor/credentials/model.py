@@ -4,7 +4,7 @@ A credential is an Open Badges 3.0 ``OpenBadgeCredential`` (a W3C Verifiable Cre
 ``Achievement`` carries the elements of Annex I of the Council Recommendation of 16 June 2022 on a
 European approach to micro-credentials (2022/C 243/02). Where Open Badges has a field for an element it is
 used; the rest lives in ``credentialSubject.achievement.euMicroCredential``, whose JSON-LD terms are defined
-by the anchor context (:data:`EXTENSION_CONTEXT`, shipped as ``schemas/anchor-credential-v1.context.json``).
+by the anchor context (:data:`EXTENSION_CONTEXT`, shipped as ``anchor/contexts/v1``).
 
 ====================================  ======================================================================
 EU element (Annex I)                  JSON path (``ach`` = ``credentialSubject.achievement``,

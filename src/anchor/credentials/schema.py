@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import jsonschema_rs
 
-from anchor.credentials.model import Credential, _pointer, _show
+from anchor.credentials.jsonld import context_document
+from anchor.credentials.model import EXTENSION_CONTEXT, Credential, _pointer, _show
 from anchor.credentials.strict_json import _json_type
 from anchor.errors import FieldProblem, InvariantError
 
@@ -37,7 +38,6 @@ MAX_DESCRIBED: Final = 100
 #: walk, seconds for a 1 MiB list of small items. A real credential holds a few hundred.
 MAX_EXPLAINED_VALUES: Final = 10_000
 _SCHEMA_FILE: Final = "anchor-credential-v1.schema.json"
-_CONTEXT_FILE: Final = "anchor-credential-v1.context.json"
 
 
 @cache
@@ -224,9 +224,7 @@ def credential_schema() -> dict[str, Any]:
 
 def credential_context_document() -> dict[str, Any]:
     """The JSON-LD context document that :data:`EXTENSION_CONTEXT` names (anchor's extension terms)."""
-    text = resources.files("anchor.credentials").joinpath("schemas", _CONTEXT_FILE).read_text(encoding="utf-8")
-    document: dict[str, Any] = json.loads(text)
-    return document
+    return context_document(EXTENSION_CONTEXT)
 
 
 def _describe(error: ValidationError) -> list[FieldProblem]:
