@@ -598,9 +598,9 @@ def test_validation_error_carries_the_source(minimal: dict[str, Any]) -> None:
 
 
 def test_unknown_format_versions_are_rejected(minimal: dict[str, Any]) -> None:
-    minimal["anchorFormat"] = "anchor-credential-v2"
+    minimal["anchorFormat"] = "anchor-credential-v9"
     for check in (validate_credential, canonical_bytes, format_version):
-        with pytest.raises(UnknownFormatError, match="unknown credential format 'anchor-credential-v2'"):
+        with pytest.raises(UnknownFormatError, match="unknown credential format 'anchor-credential-v9'"):
             check(minimal)
     with pytest.raises(UnknownFormatError):
         credential_digest(with_salt(minimal, SALT))

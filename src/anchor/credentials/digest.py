@@ -1,8 +1,14 @@
 """Salt, canonical form and digest: the bytes a credential is anchored by.
 
 ``digest = keccak256(canonical_bytes(credential))`` where the canonical bytes are RFC 8785 (JCS,
-via the ``rfc8785`` library) of the credential without the top-level keys in :data:`EXCLUDED_KEYS`
-(``proof``: VC proofs or a receipt's anchoring proof; ``anchor``: a receipt's anchoring proof object).
+via the ``rfc8785`` library) of the credential's *hashed view* (:func:`hashed_view`):
+
+- ``anchor-credential-v1``: the credential without the top-level keys in :data:`EXCLUDED_KEYS` (``proof``:
+  VC proofs or a receipt's anchoring proof; ``anchor``: an anchoring proof object);
+- ``anchor-credential-v2``: the credential without ``anchor``, whose ``proof`` keeps every proof except
+  the anchoring proof (``AnchorMerkleProof``), as a list. The digest therefore covers the issuer's Data
+  Integrity signature: anchoring also timestamps the signature, and a signature cannot be swapped.
+
 Everything else is hashed, including two anchor fields at the top level:
 
 - ``anchorSalt``: 32 random bytes as 0x-hex, added at issue time by :func:`with_salt`, so that the Merkle
@@ -24,7 +30,15 @@ from typing import Any, Final
 import rfc8785
 import sha3
 
-from anchor.credentials.model import EXCLUDED_KEYS, SALT_KEY, Credential, _show, format_version
+from anchor.credentials.model import (
+    ANCHOR_PROOF_TYPE,
+    EXCLUDED_KEYS,
+    FORMAT_V1,
+    SALT_KEY,
+    Credential,
+    _show,
+    format_version,
+)
 from anchor.credentials.strict_json import _clean
 from anchor.errors import CredentialValidationError, FieldProblem, InvalidInputError, InvariantError
 
@@ -33,6 +47,8 @@ __all__ = [
     "canonical_bytes",
     "canonical_json",
     "credential_digest",
+    "hashed_view",
+    "issuer_proofs",
     "new_salt",
     "salt_bytes",
     "with_salt",
@@ -119,15 +135,32 @@ def canonical_json(value: Any) -> bytes:
     return result
 
 
+def issuer_proofs(credential: Mapping[str, Any]) -> list[Any]:
+    """The credential's proofs other than anchoring proofs, in order (``proof`` may be one object or a list)."""
+    raw = credential.get("proof")
+    proofs = raw if isinstance(raw, list) else [] if raw is None else [raw]
+    return [proof for proof in proofs if not (isinstance(proof, Mapping) and proof.get("type") == ANCHOR_PROOF_TYPE)]
+
+
+def hashed_view(credential: Mapping[str, Any]) -> dict[str, Any]:
+    """What the digest covers (see the module doc); checks the format version, not the schema."""
+    if not isinstance(credential, Mapping):
+        raise InvalidInputError(f"a credential is a JSON object, got {type(credential).__name__}")
+    version = format_version(credential)
+    view = {key: value for key, value in credential.items() if key not in EXCLUDED_KEYS}
+    if version != FORMAT_V1:
+        proofs = issuer_proofs(credential)
+        if proofs:
+            view["proof"] = proofs
+    return view
+
+
 def canonical_bytes(credential: Mapping[str, Any]) -> bytes:
-    """The bytes that are hashed: JCS of the credential without the top-level :data:`EXCLUDED_KEYS`.
+    """The bytes that are hashed: JCS of :func:`hashed_view`.
 
     Checks the format version (:class:`UnknownFormatError` for an unknown one) but not the schema.
     """
-    if not isinstance(credential, Mapping):
-        raise InvalidInputError(f"a credential is a JSON object, got {type(credential).__name__}")
-    format_version(credential)
-    return canonical_json({key: value for key, value in credential.items() if key not in EXCLUDED_KEYS})
+    return canonical_json(hashed_view(credential))
 
 
 def credential_digest(credential: Mapping[str, Any]) -> bytes:

@@ -55,12 +55,17 @@ from typing import Any, Final
 from anchor.errors import CredentialValidationError, FieldProblem, UnknownFormatError
 
 __all__ = [
+    "ANCHOR_PROOF_TYPE",
     "CONTEXTS",
+    "CONTEXTS_BY_FORMAT",
+    "CONTEXTS_V2",
     "CREDENTIAL_TYPES",
     "EXCLUDED_KEYS",
     "EXTENSION_CONTEXT",
+    "EXTENSION_CONTEXT_V2",
     "FORMAT_KEY",
     "FORMAT_V1",
+    "FORMAT_V2",
     "KNOWN_FORMATS",
     "MAX_CREDENTIAL_BYTES",
     "OB_CONTEXT",
@@ -75,16 +80,25 @@ Credential = dict[str, Any]
 """A credential as parsed JSON: a ``dict`` of JSON values (str, int, float, bool, None, list, dict)."""
 
 FORMAT_V1: Final = "anchor-credential-v1"
-KNOWN_FORMATS: Final = frozenset({FORMAT_V1})
+FORMAT_V2: Final = "anchor-credential-v2"
+"""v2: signed by the issuer (a Data Integrity proof in ``proof``, covered by the digest), with a
+``credentialStatus`` entry for standard wallets, under the v2 extension context."""
+KNOWN_FORMATS: Final = frozenset({FORMAT_V1, FORMAT_V2})
 FORMAT_KEY: Final = "anchorFormat"
 SALT_KEY: Final = "anchorSalt"
 EXCLUDED_KEYS: Final = frozenset({"proof", "anchor"})
-"""Top-level keys left out of the canonical form: proofs are about the credential, not part of it."""
+"""Top-level keys left out of the v1 canonical form: proofs are about the credential, not part of it.
+(v2 keeps the issuer's proofs in the canonical form and leaves out only the anchoring proof.)"""
+ANCHOR_PROOF_TYPE: Final = "AnchorMerkleProof"
+"""The ``type`` of a receipt's anchoring proof, the one proof no digest ever covers."""
 
 VC_CONTEXT: Final = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT: Final = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
 EXTENSION_CONTEXT: Final = "https://w3id.org/anchor/credential/v1"
 CONTEXTS: Final = (VC_CONTEXT, OB_CONTEXT, EXTENSION_CONTEXT)
+EXTENSION_CONTEXT_V2: Final = "https://w3id.org/anchor/contexts/credential-v2.jsonld"
+CONTEXTS_V2: Final = (VC_CONTEXT, OB_CONTEXT, EXTENSION_CONTEXT_V2)
+CONTEXTS_BY_FORMAT: Final = {FORMAT_V1: CONTEXTS, FORMAT_V2: CONTEXTS_V2}
 CREDENTIAL_TYPES: Final = ("VerifiableCredential", "OpenBadgeCredential")
 
 MAX_CREDENTIAL_BYTES: Final = 1 << 20

@@ -20,9 +20,17 @@ A receipt is the salted credential itself with a W3C VC ``proof`` entry of type 
       }
     }
 
-The ``proof`` key is excluded from the credential digest (see :mod:`anchor.credentials`), so adding it
-changes nothing that was hashed. If the credential already carries a proof (a VC Data Integrity proof), the
-receipt's ``proof`` is a list holding that proof and the anchor proof.
+The anchoring proof is excluded from the credential digest (see :mod:`anchor.credentials.digest`), so adding
+it changes nothing that was hashed.
+
+Two receipt formats, one per credential format:
+
+- ``anchor-receipt-v1`` (credential ``anchor-credential-v1``): ``proof`` is the anchoring proof object (or,
+  if the credential carried a proof, a list holding it and the anchoring proof).
+- ``anchor-receipt-v2`` (credential ``anchor-credential-v2``): ``proof`` is always a list: the issuer's Data
+  Integrity proof first, the anchoring proof last. The v2 digest covers the issuer's proof.
+
+A receipt whose anchoring proof format does not match its credential's format is refused.
 """
 
 from __future__ import annotations
@@ -35,12 +43,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from anchor.addresses import is_address, to_checksum_address
+from anchor.credentials.model import ANCHOR_PROOF_TYPE, FORMAT_KEY, FORMAT_V1, FORMAT_V2
 from anchor.errors import InvalidInputError, UnknownFormatError
 
 RECEIPT_FORMAT = "anchor-receipt-v1"
+RECEIPT_FORMAT_V2 = "anchor-receipt-v2"
+#: The receipt format that goes with each credential format.
+RECEIPT_FORMATS: dict[str, str] = {FORMAT_V1: RECEIPT_FORMAT, FORMAT_V2: RECEIPT_FORMAT_V2}
 #: The Merkle leaf of a credential: its digest and its index in the batch (``StandardMerkleTree`` types).
 LEAF_ENCODING: tuple[str, str] = ("bytes32", "uint256")
-PROOF_TYPE = "AnchorMerkleProof"
+PROOF_TYPE = ANCHOR_PROOF_TYPE
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _MAX_PROOF_DEPTH = 64
 
@@ -64,12 +76,13 @@ class AnchorProof:
     transaction_hash: str
     block_number: int
     anchored_at: datetime
+    receipt_format: str = RECEIPT_FORMAT
 
     def to_json(self) -> dict[str, Any]:
         """The proof object as stored in a receipt."""
         return {
             "type": PROOF_TYPE,
-            "format": RECEIPT_FORMAT,
+            "format": self.receipt_format,
             "chainId": self.chain_id,
             "registry": self.registry,
             "batchId": self.batch_id,
@@ -85,14 +98,20 @@ class AnchorProof:
 
 
 def make_receipt(credential: Mapping[str, Any], proof: AnchorProof) -> dict[str, Any]:
-    """The receipt for ``credential`` (already salted) anchored as ``proof`` says."""
+    """The receipt for ``credential`` (already salted, and signed if v2) anchored as ``proof`` says.
+
+    The anchoring proof's format follows the credential's format (v1 credentials get v1 receipts).
+    """
     receipt = copy.deepcopy(dict(credential))
+    version = receipt.get(FORMAT_KEY)
+    anchoring = proof.to_json()
+    anchoring["format"] = RECEIPT_FORMATS.get(version, RECEIPT_FORMAT) if isinstance(version, str) else RECEIPT_FORMAT
     existing = receipt.get("proof")
-    if existing is None:
-        receipt["proof"] = proof.to_json()
+    if existing is None and anchoring["format"] == RECEIPT_FORMAT:
+        receipt["proof"] = anchoring
     else:
-        others = [p for p in (existing if isinstance(existing, list) else [existing]) if not _is_anchor_proof(p)]
-        receipt["proof"] = [*others, proof.to_json()]
+        present = existing if isinstance(existing, list) else [] if existing is None else [existing]
+        receipt["proof"] = [*(p for p in present if not _is_anchor_proof(p)), anchoring]
     return receipt
 
 
@@ -108,9 +127,21 @@ def split_receipt(receipt: Mapping[str, Any]) -> tuple[dict[str, Any], AnchorPro
     if len(anchors) > 1:
         raise ReceiptError(f"/proof: {len(anchors)} {PROOF_TYPE} proofs; a receipt has exactly one")
     proof = parse_proof(anchors[0])
+    version = receipt.get(FORMAT_KEY)
+    expected = RECEIPT_FORMATS.get(version) if isinstance(version, str) else None
+    if expected is not None and expected != proof.receipt_format:
+        raise ReceiptError(
+            f"/proof/format: {proof.receipt_format!r} does not go with a credential in {version!r} "
+            f"(expected {expected!r})"
+        )
     credential = {key: value for key, value in receipt.items() if key != "proof"}
     others = [p for p in candidates if not _is_anchor_proof(p)]
-    if others:
+    if proof.receipt_format != RECEIPT_FORMAT:
+        if not isinstance(raw, list):
+            raise ReceiptError(f"/proof: in an {proof.receipt_format} receipt, proof is a list of proofs")
+        if others:
+            credential["proof"] = others
+    elif others:
         credential["proof"] = others[0] if len(others) == 1 else others
     return credential, proof
 
@@ -118,9 +149,10 @@ def split_receipt(receipt: Mapping[str, Any]) -> tuple[dict[str, Any], AnchorPro
 def parse_proof(data: Mapping[str, Any]) -> AnchorProof:
     """Parse and check an ``AnchorMerkleProof`` object; errors name the field."""
     version = data.get("format")
-    if version != RECEIPT_FORMAT:
+    if version not in (RECEIPT_FORMAT, RECEIPT_FORMAT_V2):
         raise UnknownFormatError(
-            f"/proof/format: {version!r} is not a receipt format this release knows ({RECEIPT_FORMAT})"
+            f"/proof/format: {version!r} is not a receipt format this release knows "
+            f"({RECEIPT_FORMAT}, {RECEIPT_FORMAT_V2})"
         )
     problems: list[str] = []
 
@@ -170,6 +202,7 @@ def parse_proof(data: Mapping[str, Any]) -> AnchorProof:
         transaction_hash=tx_hash,
         block_number=block_number,
         anchored_at=anchored_at,
+        receipt_format=str(version),
     )
 
 
