@@ -39,7 +39,7 @@ solhint: setup
 pytest: setup
 	$(BIN)/pytest
 
-test: lint typecheck solhint contract-checks pytest
+test: lint typecheck solhint contract-checks ape-test pytest
 
 build: setup
 	$(BIN)/anchor build
@@ -100,5 +100,34 @@ contract-mutation-full: setup
 	$(CHECK_FORGE)
 	$(BIN)/python tools/mutate_registry.py
 
+# ---- the operators' frameworks (README "ape" and "brownie"): both compile offline through .solcx.
+BROWNIE_VENV := .venv-brownie
+BROWNIE_HOME := $(CURDIR)/$(BROWNIE_VENV)/home
+ANVIL = $(firstword $(wildcard $(CURDIR)/node_modules/@foundry-rs/anvil-*/bin/anvil))
+
+.PHONY: ape-test brownie
+
+# ape's own tests of the registry (tests/ape: ape's accounts, project and chain fixtures, ape's local network).
+ape-test: setup
+	$(BIN)/ape test tests/ape -W error::ape.pytest.warnings.InvalidIsolationWarning
+
+# Its own virtualenv (its pins conflict with ours), anchor installed beside it, and its own home: brownie keeps
+# its networks and keystore in $$HOME/.brownie; `make brownie` installs brownie/network-config.yaml there.
+$(BROWNIE_VENV)/.installed: brownie/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(BROWNIE_VENV)
+	$(BROWNIE_VENV)/bin/pip install --quiet --upgrade pip
+	$(BROWNIE_VENV)/bin/pip install --quiet -r brownie/requirements.txt -e .
+	touch $@
+
+$(BROWNIE_HOME)/.brownie/network-config.yaml: brownie/network-config.yaml
+	mkdir -p $(dir $@)
+	cp $< $@
+
+# `brownie compile` (the committed artifact's bytes), `brownie test` on an anvil it starts, then the brownie
+# scripts against a local anvil node (brownie/check.py). By hand: HOME=$(BROWNIE_HOME) .venv-brownie/bin/brownie ...
+brownie: setup $(BROWNIE_VENV)/.installed $(BROWNIE_HOME)/.brownie/network-config.yaml
+	@test -x "$(ANVIL)" || { echo "no native anvil under node_modules/@foundry-rs/: run npm ci" >&2; exit 1; }
+	ANCHOR_ANVIL="$(ANVIL)" $(BROWNIE_VENV)/bin/python brownie/check.py
+
 clean:
-	rm -rf $(VENV) $(SLITHER_VENV) node_modules $(SOLCX_DIR) .build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SLITHER_VENV) $(BROWNIE_VENV) node_modules $(SOLCX_DIR) .build .pytest_cache .mypy_cache .ruff_cache

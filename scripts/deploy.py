@@ -3,13 +3,14 @@
     ape run deploy --network ethereum:local:node --account TEST::0        # the local anvil node
     ape run deploy --network polygon:amoy:node --account my-key --admin 0xSAFE... --admin-delay 172800
 
-The deployment is recorded in ANCHOR_HOME/deployments/<chain-id>.json, where the `anchor` CLI finds it.
+Deploys the committed artifact (what `anchor build --check` proves the sources compile to) and records it in
+ANCHOR_HOME/deployments/<chain-id>.json, where the `anchor` CLI and the other scripts find it.
 """
 
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from anchor.chain.ape_support import deploy_registry, reported_errors
+from anchor.frameworks.ape_support import connect, reported_errors, send
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -20,5 +21,8 @@ from anchor.chain.ape_support import deploy_registry, reported_errors
 def cli(account, admin, admin_delay, force):
     """Deploy CredentialRegistry from anchor's committed artifact."""
     with reported_errors():
-        instance = deploy_registry(account, admin or account.address, admin_delay, force=force)
-    click.echo(f"CredentialRegistry deployed at {instance.address}")
+        operator = connect(account)
+        admin = admin or account.address
+        receipt = send(operator, account, operator.deployment(admin, admin_delay, force=force))
+        record = operator.record_deployment(receipt, account.address, admin, admin_delay)
+    click.echo(f"CredentialRegistry deployed at {receipt['contractAddress']}, recorded in {record}")

@@ -1,4 +1,4 @@
-"""Register an issuer (admin only).
+"""Register an issuer with its signer keys (admin only).
 
     ape run register_issuer --network ethereum:local:node --account TEST::0 \
         --name "Universität Heidelberg" --country DE --uri did:web:uni-heidelberg.de --signer 0x7099...
@@ -7,7 +7,7 @@
 import click
 from ape.cli import ConnectedProviderCommand, account_option
 
-from anchor.chain.ape_support import reported_errors, transact
+from anchor.frameworks.ape_support import connect, reported_errors, send
 
 
 @click.command(cls=ConnectedProviderCommand)
@@ -19,6 +19,7 @@ from anchor.chain.ape_support import reported_errors, transact
 def cli(account, name, country, uri, signers):
     """Register an issuer with its signer keys; prints the new issuer id."""
     with reported_errors():
-        receipt = transact(account, "registerIssuer", name, country.upper().encode(), uri, list(signers))
-    (event,) = [log for log in receipt.events if log.event_name == "IssuerRegistered"]
-    click.echo(f"issuer {event.issuerId} registered in tx {receipt.txn_hash}")
+        operator = connect(account)
+        receipt = send(operator, account, operator.registration(name, country, uri, signers))
+        issuer_id = operator.registered_issuer(receipt)
+    click.echo(f"issuer {issuer_id} registered in tx {receipt['transactionHash'].to_0x_hex()}")

@@ -26,6 +26,10 @@ from anchor.config import Settings
 from support.anvil import BLOCK_TIME, StartAnvil, start_anvil
 from support.evm import deploy_registry
 
+#: ape's own tests of the registry run under `ape test tests/ape` (`make test` runs it), not in this run;
+#: named explicitly (`pytest tests/ape` too), the folder is collected.
+collect_ignore = ["ape"]
+
 # ---------------------------------------------------------------------------------------------- anvil
 
 

@@ -18,6 +18,8 @@ LAYERS: dict[str, int] = {
     "networks": 0,
     "addresses": 0,
     "urls": 0,
+    "did_syntax": 0,
+    "contexts": 0,
     "files": 0,
     "processes": 0,
     "credentials": 1,
@@ -28,6 +30,7 @@ LAYERS: dict[str, int] = {
     "web": 4,
     "demo": 4,
     "cli": 4,
+    "frameworks": 4,
 }
 
 

@@ -283,8 +283,9 @@ def test_schema_is_valid_draft_2020_12_and_matches_the_constants() -> None:
     schema = credential_schema()
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert [item["const"] for item in schema["properties"]["@context"]["prefixItems"]] == list(CONTEXTS)
-    assert schema["properties"]["anchorFormat"]["const"] == "anchor-credential-v1"
+    assert [item["const"] for item in schema["properties"]["@context"]["prefixItems"][:2]] == list(CONTEXTS[:2])
+    assert schema["properties"]["anchorFormat"]["enum"] == ["anchor-credential-v1", "anchor-credential-v2"]
+    # each format's own extension context: tests/test_eu_annex_v2_schema.py
 
 
 def test_context_document_defines_every_extension_term() -> None:
@@ -361,7 +362,6 @@ MANDATORY = [
     "/credentialSubject/achievement/criteria/narrative",
     "/credentialSubject/achievement/creditsAvailable",
     "/credentialSubject/achievement/euMicroCredential",
-    "/credentialSubject/achievement/euMicroCredential/eqfLevel",
     "/credentialSubject/achievement/euMicroCredential/creditSystem",
     "/credentialSubject/achievement/euMicroCredential/learningOutcomes",
     "/credentialSubject/achievement/euMicroCredential/assessment",
@@ -382,9 +382,9 @@ def test_each_missing_mandatory_element_is_named(minimal: dict[str, Any], pointe
 
 
 def test_a_missing_eu_element_says_what_it_is(minimal: dict[str, Any]) -> None:
-    del minimal["credentialSubject"]["achievement"]["euMicroCredential"]["eqfLevel"]
-    assert message_at(minimal, "/credentialSubject/achievement/euMicroCredential/eqfLevel") == (
-        "is missing (required: EU element 'level': European Qualifications Framework level 1-8)"
+    del minimal["credentialSubject"]["achievement"]["euMicroCredential"]["participation"]
+    assert message_at(minimal, "/credentialSubject/achievement/euMicroCredential/participation") == (
+        "is missing (required: EU element 'form of participation in the learning activity')"
     )
 
 
@@ -608,7 +608,9 @@ def test_unknown_format_versions_are_rejected(minimal: dict[str, Any]) -> None:
 
 def test_format_must_be_present_and_a_string(minimal: dict[str, Any]) -> None:
     minimal["anchorFormat"] = 1
-    assert message_at(minimal, "/anchorFormat") == 'must be "anchor-credential-v1", got 1'
+    assert message_at(minimal, "/anchorFormat") == (
+        'must be one of "anchor-credential-v1", "anchor-credential-v2"; got 1'
+    )
     with pytest.raises(CredentialValidationError, match="expected a string such as 'anchor-credential-v1'"):
         canonical_bytes(minimal)
     del minimal["anchorFormat"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -12,6 +13,7 @@ from anchor.cli import main
 from anchor.merkle import StandardMerkleTree
 
 from support.anvil import free_port
+from support.ob_schema import validate_ob_achievement_credential
 
 pytestmark = pytest.mark.slow
 
@@ -28,12 +30,18 @@ def test_demo_anchors_verifies_and_revokes(tmp_path: Path) -> None:
         receipts = list((tmp_path / "receipts" / "31337" / "batch-1").glob("*.json"))
         assert len(receipts) == 50
         document = json.loads(receipts[0].read_text(encoding="utf-8"))
-        assert document["proof"]["type"] == "AnchorMerkleProof"
+        assert document["anchorFormat"] == "anchor-credential-v2"
+        assert [proof["type"] for proof in document["proof"]] == ["DataIntegrityProof", "AnchorMerkleProof"]
+        assert document["issuer"]["id"].startswith("did:key:z6Mk")
+        assert validate_ob_achievement_credential(document) == []
         tree = StandardMerkleTree.of(
-            [(bytes.fromhex(d["proof"]["digest"][2:]), d["proof"]["index"]) for d in map(_load, receipts)],
+            [(bytes.fromhex(d["proof"][1]["digest"][2:]), d["proof"][1]["index"]) for d in map(_load, receipts)],
             ["bytes32", "uint256"],
         )
-        assert tree.root == document["proof"]["root"]
+        assert tree.root == document["proof"][1]["root"]
+        assert "Signed by the issuer" in runner.invoke(
+            main, ["--home", str(tmp_path), "verify", str(receipts[0])], env=env, catch_exceptions=False
+        ).output
 
         again = runner.invoke(main, ["demo", "--count", "3"], env=env, catch_exceptions=False)
         assert again.exit_code == 0, again.output
@@ -49,7 +57,7 @@ def test_demo_anchors_verifies_and_revokes(tmp_path: Path) -> None:
     assert "no local chain was running" in runner.invoke(main, ["node", "stop"], env=env).output
 
 
-def _load(path: Path) -> dict[str, object]:
+def _load(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 

@@ -109,7 +109,7 @@ def test_batch_run_after_the_demo_stops_at_a_budget_then_resumes(demo: Demo, tmp
     issuer = issuer_for_country(DEMO_COUNTRY)
     for number, credential in enumerate(generate_credentials(3, seed=4242, issuer=issuer, salted=False)):
         (inbox / f"{number}.json").write_text(json.dumps(credential, ensure_ascii=False), encoding="utf-8")
-    assert demo.anchor("issue", str(inbox)).exit_code == 0
+    assert demo.anchor("issue", "--unsigned", str(inbox)).exit_code == 0
 
     stopped = demo.anchor("batch", "run", ANCHOR_BUDGET_PER_RUN="0.000000000000000001")
     assert stopped.exit_code == 1, stopped.output

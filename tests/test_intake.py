@@ -34,7 +34,7 @@ class Issuer:
         self.store = Store(database)
 
     def __call__(self, *args: str | Path, stdin: bytes | None = None) -> Result:
-        return CliRunner().invoke(main, ["issue", *map(str, args)], env=self.env, input=stdin)
+        return CliRunner().invoke(main, ["issue", "--unsigned", *map(str, args)], env=self.env, input=stdin)
 
     def record(self, credential_id: str) -> CredentialRecord | None:
         return self.store.find_credential(credential_id)
@@ -175,7 +175,7 @@ def test_every_problem_of_every_file_is_reported_and_nothing_is_queued(issuer: I
     folder = tmp_path / "in"
     write(folder, "good.json", good)
     write(folder, "malformed.json", '{"id": "urn:x", "name": "unterminated}')
-    del missing["credentialSubject"]["achievement"]["euMicroCredential"]["eqfLevel"]
+    del missing["credentialSubject"]["achievement"]["euMicroCredential"]["participation"]
     del missing["issuer"]["address"]["addressCountryCode"]
     write(folder, "missing.json", missing)
     wrong["credentialSubject"]["achievement"]["creditsAvailable"] = "five"
@@ -188,7 +188,7 @@ def test_every_problem_of_every_file_is_reported_and_nothing_is_queued(issuer: I
     output = result.output
     assert f"{folder / 'malformed.json'}: not valid JSON" in output
     assert f"{folder / 'missing.json'}: invalid credential (2 problems)" in output
-    assert "/credentialSubject/achievement/euMicroCredential/eqfLevel: is missing" in output
+    assert "/credentialSubject/achievement/euMicroCredential/participation: is missing" in output
     assert "/issuer/address/addressCountryCode: is missing" in output
     assert f"{folder / 'wrong.json'}: invalid credential" in output
     assert "/credentialSubject/achievement/creditsAvailable: expected number" in output

@@ -38,7 +38,7 @@ def test_issue_batch_receipt_revoke_on_the_command_line(tmp_path: Path) -> None:
             "issuer", "register", "--name", ISSUER.name, "--country", "PL", "--uri", ISSUER.id, "--signer", signer
         )
         assert registered.exit_code == 0, registered.output
-        issued = anchor("issue", str(inbox))
+        issued = anchor("issue", "--unsigned", str(inbox))
         assert issued.exit_code == 0, issued.output
 
         nothing_to_sign = anchor("batch", "run")  # dev account 0 is the admin, not a signer of the issuer
@@ -82,7 +82,7 @@ def test_refusals_print_outside_text_literally(tmp_path: Path) -> None:
     source = tmp_path / "in[red]put\x1b]0;owned\x07.json"
     source.write_text(json.dumps(credential), encoding="utf-8")
     env = {"ANCHOR_HOME": str(tmp_path / "home")}
-    result = CliRunner().invoke(main, ["issue", str(source)], env=env, color=True, catch_exceptions=False)
+    result = CliRunner().invoke(main, ["issue", "--unsigned", str(source)], env=env, color=True, catch_exceptions=False)
     assert result.exit_code == 2, result.output
     assert "in[red]put\\u001b]0;owned\\u0007.json" in result.output
     assert '"[bold]en[/]" is not a BCP 47 language tag' in result.output

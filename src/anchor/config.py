@@ -31,16 +31,17 @@ from pathlib import Path
 from typing import Any, Final, Literal, TypeVar, get_args
 from urllib.parse import urlsplit
 
+from anchor.did_syntax import check_issuer_did, check_key_name
 from anchor.errors import InvalidInputError
 from anchor.networks import NETWORKS
-from anchor.urls import mask_url
+from anchor.urls import https_url_problem, mask_url
 
 DEFAULT_HOME = ".anchor"
 #: The per-user directory's name under ``$XDG_CONFIG_HOME`` (default ``~/.config``); see :func:`user_home`.
 USER_HOME_NAME = "anchor"
 CONFIG_FILE = "config.toml"
 #: Keys that must never be written in config.toml (they would sit on disk in plain text).
-FORBIDDEN_IN_FILE = frozenset({"key_password", "private_key", "password", "mnemonic"})
+FORBIDDEN_IN_FILE = frozenset({"key_password", "private_key", "password", "mnemonic", "smtp_password"})
 
 NetworkName = Literal["local", "amoy", "polygon"]
 NETWORK_NAMES: tuple[NetworkName, ...] = get_args(NetworkName)
@@ -184,6 +185,66 @@ def _finality(value: object) -> str:
     raise _FieldError(f"{text!r} is neither {', '.join(FINALITY_TAGS)} nor a number of confirmations >= 1")
 
 
+def _issuer_did(value: object) -> str:
+    try:
+        return check_issuer_did(_text(value))
+    except _FieldError:
+        raise
+    except InvalidInputError as error:
+        raise _FieldError(str(error)) from None
+
+
+def _key_name(value: object) -> str:
+    try:
+        return check_key_name(_text(value))
+    except _FieldError:
+        raise
+    except InvalidInputError as error:
+        raise _FieldError(str(error)) from None
+
+
+def _status_base_url(value: object) -> str:
+    url = _text(value)
+    problem = https_url_problem(url)
+    if problem is None and urlsplit(url).query:
+        problem = "must not have a query (?...)"
+    if problem is not None:
+        shown = (mask_url(url) if "@" in url else url)[:80]  # a public URL, unless it carries a password
+        raise _FieldError(f"{shown!r} {problem}: it is the https folder URL the status lists are published under")
+    return url
+
+
+#: Entries of a status list: the W3C minimum (131,072, 16 KiB: herd privacy) up to the most a verifier reads
+#: (anchor.credentials.status_list.MIN_ENTRIES and MAX_LIST_BYTES; a test ties them).
+STATUS_LIST_SIZES = (131_072, 1 << 27)
+
+
+def _status_list_size(value: object) -> int:
+    size = _integer(value)
+    low, high = STATUS_LIST_SIZES
+    if not low <= size <= high or size % 8:
+        raise _FieldError(f"{size} is not a status list size: a multiple of 8 from {low} (the W3C minimum) to {high}")
+    return size
+
+
+SMTP_SECURITY = ("starttls", "tls", "none")
+
+
+def _smtp_security(value: object) -> str:
+    text = _text(value)
+    if text in SMTP_SECURITY:
+        return text
+    raise _FieldError(f"{text!r} is not one of {', '.join(SMTP_SECURITY)}")
+
+
+def _smtp_text(value: object) -> str:
+    """A host name, user name or From address: one line of printable text."""
+    text = _text(value)
+    if not text.strip() or len(text) > 320 or any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in text):
+        raise _FieldError(f"{text[:80]!r} is not one line of printable text of at most 320 characters")
+    return text
+
+
 def _optional(convert: Callable[[object], _T]) -> Callable[[object], _T | None]:
     def optional(value: object) -> _T | None:
         return None if value is None else convert(value)
@@ -292,6 +353,44 @@ class Settings:
         env="ANCHOR_KEY_PASSWORD_FILE",
         doc="File whose first line is the keystore password.",
     )
+    issuer_did: str | None = setting(
+        None,
+        _optional(_issuer_did),
+        env="ANCHOR_ISSUER_DID",
+        doc="The issuer's DID (did:web:example.edu, or did:key:z6Mk... for local use): its credentials' issuer.id, "
+        "the identifier the registry records, the signer of their proofs; must be the DID of ``home/keys/did``.",
+        unset="(from keys/did/keyring.json)",
+    )
+    signing_key: str | None = setting(
+        None,
+        _optional(_key_name),
+        env="ANCHOR_SIGNING_KEY",
+        doc="Name of the issuer's Ed25519 key that signs credentials (``anchor did show``); default: the current "
+        "one, which ``anchor did rotate`` replaces.",
+        unset="(the current key)",
+    )
+    status_base_url: str | None = setting(
+        None,
+        _optional(_status_base_url),
+        env="ANCHOR_STATUS_BASE_URL",
+        doc="https folder URL on the issuer's website where ``anchor status publish`` files go: credentials issued "
+        "get a ``credentialStatus`` entry of the status list ``<url>/<n>.json``; unset: no status entry.",
+        unset="(no status lists)",
+    )
+    status_list_size: int = setting(
+        131_072,
+        _status_list_size,
+        env="ANCHOR_STATUS_LIST_SIZE",
+        doc="Entries of each new status list (at least the W3C minimum, 131,072; a multiple of 8).",
+    )
+    status_publish_dir: Path | None = setting(
+        None,
+        _optional(_path),
+        env="ANCHOR_STATUS_PUBLISH_DIR",
+        doc="Folder ``anchor status publish`` writes the status lists to by default; when set, ``anchor revoke`` "
+        "publishes them there after each revocation.",
+        unset="(publish by hand)",
+    )
     node_port: int = setting(
         8545,
         _port,
@@ -340,6 +439,65 @@ class Settings:
         "token; checked before signing each transaction against its worst case.",
         unset="(no budget)",
     )
+    smtp_host: str | None = setting(
+        None,
+        _optional(_smtp_text),
+        env="ANCHOR_SMTP_HOST",
+        doc="SMTP server that ``anchor deliver`` sends learners their credentials through; unset: none is e-mailed.",
+        unset="(no e-mail)",
+    )
+    smtp_port: int | None = setting(
+        None,
+        _optional(_port),
+        env="ANCHOR_SMTP_PORT",
+        doc="Its port; default 587 with STARTTLS, 465 with TLS, 25 with none.",
+        unset="(by security)",
+    )
+    smtp_security: str = setting(
+        "starttls",
+        _smtp_security,
+        env="ANCHOR_SMTP_SECURITY",
+        doc="starttls (upgrade the connection, refused if the server does not offer it), tls (TLS from the start), "
+        "or none (only to a server on this machine).",
+    )
+    smtp_user: str | None = setting(
+        None,
+        _optional(_smtp_text),
+        env="ANCHOR_SMTP_USER",
+        doc="User name to log in to the SMTP server with; unset: no login.",
+    )
+    smtp_password: Secret | None = setting(
+        None,
+        _optional(_secret),
+        env="ANCHOR_SMTP_PASSWORD",
+        doc="SMTP password, from the environment only; prompted for if unset.",
+        unset="(prompt)",
+    )
+    smtp_password_file: Path | None = setting(
+        None,
+        _optional(_path),
+        env="ANCHOR_SMTP_PASSWORD_FILE",
+        doc="File whose first line is the SMTP password.",
+    )
+    smtp_from: str | None = setting(
+        None,
+        _optional(_smtp_text),
+        env="ANCHOR_SMTP_FROM",
+        doc="The messages' sender, e.g. ``Registrar <registrar@uni.example>`` (also the envelope sender).",
+    )
+    smtp_rate_per_minute: float = setting(
+        60.0,
+        _positive,
+        env="ANCHOR_SMTP_RATE_PER_MINUTE",
+        doc="Most messages sent per minute (they are spaced evenly).",
+    )
+    smtp_ca_file: Path | None = setting(
+        None,
+        _optional(_path),
+        env="ANCHOR_SMTP_CA_FILE",
+        doc="PEM file of the certificate authorities that vouch for the SMTP server, instead of the system's.",
+        unset="(the system's)",
+    )
 
     def __post_init__(self) -> None:
         """Convert each field to its type (``home`` from a string, say) and check it; report every problem."""
@@ -369,6 +527,11 @@ class Settings:
     def deployments_dir(self) -> Path:
         """Where ``anchor deploy`` records deployments, one ``<chain-id>.json`` each."""
         return self.resolved_home / "deployments"
+
+    @property
+    def did_cache_dir(self) -> Path:
+        """Where ``anchor verify`` and ``anchor serve`` keep the issuers' did:web documents they fetched (private)."""
+        return self.resolved_home / "did-cache"
 
     @property
     def keys_dir(self) -> Path:
@@ -507,7 +670,8 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     if secret_keys:
         raise InvalidInputError(
             f"{path} holds {', '.join(secret_keys)}: secrets never go in the config file; "
-            "use ANCHOR_KEY_PASSWORD or ANCHOR_KEY_PASSWORD_FILE, or type the password at the prompt"
+            "use ANCHOR_KEY_PASSWORD or ANCHOR_KEY_PASSWORD_FILE (ANCHOR_SMTP_PASSWORD or ANCHOR_SMTP_PASSWORD_FILE "
+            "for the SMTP server), or type the password at the prompt"
         )
     data.pop("home", None)
     return data

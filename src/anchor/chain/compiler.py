@@ -115,8 +115,19 @@ def _native_solc() -> Path | None:
 
 
 def collect_sources(root: Path) -> dict[str, str]:
-    """Every ``.sol`` file under ``contracts/``, keyed by its source unit name (path from the root)."""
-    files = sorted((root / "contracts").rglob("*.sol"))
+    """The project's own ``.sol`` files under ``contracts/``, keyed by source unit name (path from the root).
+
+    Hidden folders and files (a name starting with ``.``) are not the project's: ``ape compile`` copies every
+    OpenZeppelin source into ``contracts/.cache``, and compiling those beside ours (other pragmas, hundreds of
+    files) crashed solcjs. The remappings stay :data:`REMAPPINGS`, so OpenZeppelin always comes from
+    ``node_modules``, whatever a framework left in the tree.
+    """
+    folder = root / "contracts"
+    files = sorted(
+        path
+        for path in folder.rglob("*.sol")
+        if not any(part.startswith(".") for part in path.relative_to(folder).parts)
+    )
     if not files:
         raise CompilerError(f"no Solidity sources under {root / 'contracts'}")
     return {file.relative_to(root).as_posix(): file.read_text(encoding="utf-8") for file in files}

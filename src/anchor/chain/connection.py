@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import requests
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import TimeExhausted, Web3Exception
@@ -114,6 +115,19 @@ def send_and_wait(
         raise ChainError(f"RPC endpoint {chain.shown_url} failed while sending: {error}") from error
     if receipt["status"] != 1:
         raise ChainError(f"transaction {tx_hash.to_0x_hex()} reverted in block {receipt['blockNumber']}")
+    return receipt
+
+
+def mined_receipt(chain: Chain, tx_hash: str, *, timeout: float = 120.0) -> TxReceipt:
+    """The receipt of ``tx_hash``, sent by another client (ape, brownie); a reverted transaction is a ChainError."""
+    try:
+        receipt = chain.w3.eth.wait_for_transaction_receipt(cast(HexStr, tx_hash), timeout=timeout, poll_latency=0.2)
+    except TimeExhausted as error:
+        raise ChainError(f"transaction {tx_hash} not mined within {timeout:.0f} s") from error
+    except (requests.RequestException, Web3Exception, OSError) as error:
+        raise ChainError(f"RPC endpoint {chain.shown_url} failed: {error}") from error
+    if receipt["status"] != 1:
+        raise ChainError(f"transaction {tx_hash} reverted in block {receipt['blockNumber']}")
     return receipt
 
 

@@ -13,7 +13,9 @@ Connections go straight to the endpoint: proxy variables from the environment ar
 An endpoint is not trusted to behave: each request ends within the endpoint's timeout (and within the
 caller's :func:`rpc_deadline`, if any) however slowly the answer trickles in, an answer is read up to
 :data:`MAX_RESPONSE_BYTES`, and one nested deeper than :data:`~anchor.credentials.strict_json.MAX_DEPTH`
-levels is refused before it is parsed. Every such failure is an :class:`RpcError`.
+levels is refused before it is parsed. Every such failure is an :class:`RpcError`. The same guards
+(:func:`request_end`, :func:`limit_socket`, :func:`read_body`) bound the verifier's one other kind of HTTP
+request: fetching an issuer's ``did:web`` document (:mod:`anchor.verifier.dids`).
 """
 
 from __future__ import annotations
@@ -171,18 +173,15 @@ class JsonRpcEndpoint:
 
     def _post(self, payload: object) -> Any:
         body = json.dumps(payload, separators=(",", ":")).encode()
-        end = time.monotonic() + self.timeout
-        deadline = _DEADLINE.get()
-        if deadline is not None and deadline < end:
-            end = deadline
+        end = request_end(self.timeout)
         # A kept-alive connection the server closed in the meantime fails on first use: retry once on a new one.
         for attempt in (1, 2):
             connection = self._connection()
             try:
-                _limit(connection, end)
+                limit_socket(connection, end)
                 connection.request("POST", self._path, body, self._headers)
                 response = connection.getresponse()
-                data = _read(connection, response, end)
+                data = read_body(connection, response, end, MAX_RESPONSE_BYTES)
                 break
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
                 self.close()
@@ -228,7 +227,14 @@ class JsonRpcEndpoint:
         return answer["result"]
 
 
-def _limit(connection: http.client.HTTPConnection, end: float) -> None:
+def request_end(timeout: float) -> float:
+    """When a request started now must end: ``timeout`` seconds from now, or the :func:`rpc_deadline` if earlier."""
+    end = time.monotonic() + timeout
+    deadline = _DEADLINE.get()
+    return end if deadline is None or end < deadline else deadline
+
+
+def limit_socket(connection: http.client.HTTPConnection, end: float) -> None:
     """Make the next socket operations of ``connection`` time out at ``end``; TimeoutError if it has passed."""
     left = end - time.monotonic()
     if left <= 0:
@@ -238,20 +244,23 @@ def _limit(connection: http.client.HTTPConnection, end: float) -> None:
         connection.sock.settimeout(left)
 
 
-def _read(connection: http.client.HTTPConnection, response: http.client.HTTPResponse, end: float) -> bytes:
-    """The body of ``response``, read by ``end`` (TimeoutError otherwise), at most one byte over the size limit.
+def read_body(
+    connection: http.client.HTTPConnection, response: http.client.HTTPResponse, end: float, limit: int
+) -> bytes:
+    """The body of ``response``, read by ``end`` (TimeoutError otherwise), at most one byte over ``limit``.
 
     A socket timeout bounds each read, not their sum: an answer trickling in a byte at a time would never
-    time out without the deadline checked between reads.
+    time out without the deadline checked between reads. A body longer than ``limit`` is read only up to
+    ``limit + 1`` bytes (the caller refuses it; the connection is then unusable and must be closed).
     """
     chunks: list[bytes] = []
     size = 0
-    while size <= MAX_RESPONSE_BYTES and not response.isclosed():
-        _limit(connection, end)
+    while size <= limit and not response.isclosed():
+        limit_socket(connection, end)
         if response.length == 0:  # a Content-Length body read in full: read() only marks it done (keep-alive)
             response.read()
             break
-        chunk = response.read1(min(_READ_SIZE, MAX_RESPONSE_BYTES + 1 - size))
+        chunk = response.read1(min(_READ_SIZE, limit + 1 - size))
         if not chunk:
             break
         chunks.append(chunk)

@@ -139,6 +139,28 @@ def explain(error: DecodedError) -> str:
         return f"the registry refused: {error}"
 
 
+def describe(call: RegistryCall) -> str:
+    """An unsent call as a person reads it before signing: ``anchor(root=0x1f…, size=1000)``."""
+    inputs = call.abi.get("inputs", [])
+    shown = ", ".join(f"{item['name']}={_show_argument(value)}" for item, value in zip(inputs, call.args, strict=False))
+    return f"{call.fn_name}({shown})"
+
+
+#: A list argument longer than this is shown by its first items and its length.
+_SHOWN_ITEMS = 8
+
+
+def _show_argument(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        shown = [_show_argument(one) for one in value[:_SHOWN_ITEMS]]
+        if len(value) > _SHOWN_ITEMS:
+            shown.append(f"… {len(value)} in all")
+        return "[" + ", ".join(shown) + "]"
+    if isinstance(value, bytes) and len(value) == 2 and value.isascii():
+        return repr(value.decode("ascii"))
+    return repr(value) if isinstance(value, str) and not value.startswith("0x") else _show(value)
+
+
 def _show(value: Any) -> str:
     if isinstance(value, str) and is_address(value):
         return str(to_checksum_address(value))
@@ -238,13 +260,22 @@ class Registry:
         self, account: LocalAccount, name: str, country: str, uri: str, signers: Sequence[str]
     ) -> tuple[int, TxReceipt]:
         """Register an issuer; return its id and the receipt."""
+        receipt = self.transact(account, self.register_issuer_call(name, country, uri, signers))
+        return self.registered_issuer_id(receipt), receipt
+
+    def register_issuer_call(self, name: str, country: str, uri: str, signers: Sequence[str]) -> RegistryCall:
+        """The unsent ``registerIssuer`` call (``country``: an ISO 3166-1 alpha-2 code such as DE)."""
         code = country.encode("ascii", "replace")
         if len(code) != 2:
             raise InvalidInputError(f"country {country!r} must be an ISO 3166-1 alpha-2 code such as DE")
-        call = self.contract.functions.registerIssuer(name, code, uri, [to_checksum_address(s) for s in signers])
-        receipt = self.transact(account, call)
-        (event,) = self.contract.events.IssuerRegistered().process_receipt(receipt, errors=DISCARD)
-        return int(event["args"]["issuerId"]), receipt
+        return self.contract.functions.registerIssuer(name, code, uri, [to_checksum_address(s) for s in signers])
+
+    def registered_issuer_id(self, receipt: TxReceipt) -> int:
+        """The id of the issuer that the ``IssuerRegistered`` event in ``receipt`` announces."""
+        events = self.contract.events.IssuerRegistered().process_receipt(receipt, errors=DISCARD)
+        if len(events) != 1:
+            raise ChainError(f"transaction {receipt['transactionHash'].to_0x_hex()} registered {len(events)} issuers")
+        return int(events[0]["args"]["issuerId"])
 
     def anchor(self, account: LocalAccount, root: str | bytes, size: int) -> tuple[int, TxReceipt]:
         """Anchor a batch root; return the batch id and the receipt."""
@@ -256,10 +287,13 @@ class Registry:
         self, account: LocalAccount, function: str, *args: Any, max_fee_ceiling_wei: int | None = None
     ) -> TxReceipt:
         """Send governance ``function(*args)`` (one of :data:`GOVERNANCE_FUNCTIONS`) and wait for its receipt."""
+        return self.transact(account, self.governance_call(function, *args), max_fee_ceiling_wei=max_fee_ceiling_wei)
+
+    def governance_call(self, function: str, *args: Any) -> RegistryCall:
+        """The unsent governance call ``function(*args)``, one of :data:`GOVERNANCE_FUNCTIONS`."""
         if function not in GOVERNANCE_FUNCTIONS:
             raise InvalidInputError(f"{function!r} is not a governance function of the registry")
-        call = getattr(self.contract.functions, function)(*args)
-        return self.transact(account, call, max_fee_ceiling_wei=max_fee_ceiling_wei)
+        return cast(RegistryCall, getattr(self.contract.functions, function)(*args))
 
     def admin_status(self) -> AdminStatus:
         """Who governs the registry, a pending admin transfer, and whether anchoring is paused."""
@@ -283,6 +317,23 @@ class Registry:
         if indices:
             return functions.revokeCredentials(batch_id, list(indices), reason)
         return functions.revokeBatch(batch_id, reason)
+
+    def calldata(self, call: RegistryCall) -> str:
+        """The ABI-encoded input of an unsent call, for a framework's account that signs and sends it (ape, brownie)."""
+        return str(self.contract.encode_abi(call.abi_element_identifier, args=call.args, kwargs=call.kwargs))
+
+    @staticmethod
+    def deployment_data(chain: Chain, admin: str, admin_delay: int) -> str:
+        """The committed artifact's creation code with its constructor arguments, for a framework's account."""
+        artifact = load_artifact(ARTIFACT)
+        factory = chain.w3.eth.contract(abi=artifact["abi"], bytecode=artifact["bytecode"])
+        return str(factory.constructor(admin_delay, to_checksum_address(admin)).data_in_transaction)
+
+    @staticmethod
+    def refusal(data: bytes | str) -> ContractRevertError:
+        """The readable error for revert ``data`` that a framework caught (ape, brownie), deployment included."""
+        decoder = ErrorDecoder(load_artifact(ARTIFACT)["abi"])
+        return _refusal(decoder, data, f"the registry refused (revert data {_show(data)})")
 
     def simulate(self, call: RegistryCall, sender: str) -> None:
         """Run ``call`` as ``sender`` without sending it: a refusal is raised as a readable error."""
@@ -385,10 +436,18 @@ def _explained(decoder: ErrorDecoder) -> Iterator[None]:
     try:
         yield
     except (ContractCustomError, ContractLogicError) as error:
-        data = error.data if isinstance(error.data, str) else None
-        decoded = decoder.decode(data) if data else None
-        if decoded is None:
-            raise ContractRevertError(f"the registry refused: {error}") from None
-        raise ContractRevertError(explain(decoded), decoded.name, decoded.args) from None
+        data = error.data if isinstance(error.data, str) else ""
+        raise _refusal(decoder, data, f"the registry refused: {error}") from None
     except Web3Exception as error:
         raise ChainError(f"RPC call failed: {error}") from error
+
+
+def _refusal(decoder: ErrorDecoder, data: bytes | str, fallback: str) -> ContractRevertError:
+    """The sentence for revert ``data`` (a custom error of the registry), else ``fallback``."""
+    try:
+        decoded = decoder.decode(data) if data else None
+    except ValueError:  # not hex
+        decoded = None
+    if decoded is None:
+        return ContractRevertError(fallback)
+    return ContractRevertError(explain(decoded), decoded.name, decoded.args)

@@ -100,6 +100,11 @@ class RegistryAbi:
         events = {entry["name"]: entry for entry in abi if entry.get("type") == "event"}
         self._status = _Function(functions["credentialStatus"])
         self._issuer = _Function(functions["getIssuer"])
+        self._is_revoked = _Function(functions["isRevoked"])
+        self._batch = _Function(functions["getBatch"])
+        errors = {entry["name"]: entry for entry in abi if entry.get("type") == "error"}
+        #: Revert data selector of ``CredentialRegistryUnknownBatch(batchId)`` (``getBatch`` of a batch not anchored).
+        self.unknown_batch_selector = "0x" + signature_hash(errors["CredentialRegistryUnknownBatch"])[:4].hex()
         revoked = events["CredentialsRevoked"]
         self.revoked_topic = "0x" + signature_hash(revoked).hex()
         self.anchored_topic = "0x" + signature_hash(events["BatchAnchored"]).hex()
@@ -130,6 +135,23 @@ class RegistryAbi:
         return IssuerInfo(
             issuer_id, name, bytes(country).decode("ascii", "replace"), uri, registered, deactivated, signers
         )
+
+    def is_revoked_call(self, batch_id: int, index: int) -> str:
+        """Call data of ``isRevoked(batchId, index)`` (the credential alone; its batch's revocation aside)."""
+        return self._is_revoked.encode([batch_id, index])
+
+    def decode_is_revoked(self, data: str) -> bool:
+        """The ``isRevoked`` answer in ``data``."""
+        return bool(self._is_revoked.decode_one(data))
+
+    def batch_call(self, batch_id: int) -> str:
+        """Call data of ``getBatch(batchId)``."""
+        return self._batch.encode([batch_id])
+
+    def decode_batch_revoked_at(self, data: str) -> tuple[int, int]:
+        """(issuer id, revocation time: 0 while not revoked) of the ``getBatch`` answer in ``data`` (issuer 0: none)."""
+        batch = self._batch.decode_one(data)
+        return int(batch[1]), int(batch[6])
 
     def decode_revoked(self, data: str) -> tuple[list[int], int]:
         """The (indices, reason) of a ``CredentialsRevoked`` log's data."""

@@ -220,9 +220,12 @@ def revoke(receipts: tuple[Path, ...], batch_id: int | None, indices: tuple[int,
     else:
         tx_hash = service.revoke_batch(batch_id or 0, code)
         console.print(f"[green]✓[/] batch {batch_id} revoked ({reason}) in tx {tx_hash}")
-        return
+        revoked = []
     for done in revoked:
         console.print(
             f"[green]✓[/] {done.count} credential(s) of batch {done.onchain_batch_id} revoked ({reason}) in "
             f"{len(done.tx_hashes)} transaction(s): {', '.join(done.tx_hashes)}"
         )
+    from anchor.cli.status_commands import after_revocation  # the status lists that standard wallets read
+
+    after_revocation(app)

@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # web3 and eth-account load in about half a second: only comm
 
     from anchor.chain.connection import Chain
     from anchor.chain.registry import Registry
+    from anchor.issuing.signing_keys import IssuerSigner
+    from anchor.verifier.dids import ResolverSetup
     from anchor.verifier.trust import TrustedRegistry
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,6 +43,7 @@ class AppContext:
     _origins: dict[str, str] = field(default_factory=dict)
     _chain: Chain | None = None
     _signer: LocalAccount | None = None
+    _issuer_signer: IssuerSigner | None = None
 
     @property
     def settings(self) -> Settings:
@@ -89,6 +92,27 @@ class AppContext:
 
         address = registry_address(self.settings.deployments_dir, self.chain.chain_id, self.settings.registry)
         return Registry.at(self.chain, address)
+
+    def issuer_signer(self) -> IssuerSigner:
+        """The issuer's DID key that signs credentials (``anchor did``), unlocked once per invocation.
+
+        Its password comes from ANCHOR_KEY_PASSWORD, ANCHOR_KEY_PASSWORD_FILE or a prompt; a home without issuer
+        keys is an error before any prompt.
+        """
+        from anchor.chain.keys import read_password
+        from anchor.issuing.signing_keys import configured_keyring, load_issuer_signer
+
+        if self._issuer_signer is None:
+            settings = self.settings
+            keyring = configured_keyring(settings)
+            name = settings.signing_key or keyring.current
+            password = read_password(
+                settings.key_password.get_secret_value() if settings.key_password else None,
+                settings.key_password_file,
+                lambda: str(click.prompt(f"Password for issuer key {name} of {keyring.did}", hide_input=True)),
+            )
+            self._issuer_signer = load_issuer_signer(settings, password)
+        return self._issuer_signer
 
     def signer(self) -> LocalAccount:
         """The signing key: --key / ANCHOR_KEY, or a development account on a local chain."""
@@ -177,6 +201,43 @@ def verifier_endpoint_options(command: F) -> F:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def did_options(command: F) -> F:
+    """Add --did-document (repeatable) and --did-ca-bundle for the verifier's signature check."""
+    options = [
+        click.option(
+            "--did-document",
+            "did_documents",
+            multiple=True,
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="Use this did.json for the did:web DID that is its id instead of fetching it (offline use; "
+            "repeatable).",
+        ),
+        click.option(
+            "--did-ca-bundle",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            metavar="FILE",
+            help="Trust only the certificate authorities in this PEM file when fetching did:web documents "
+            "(default: the system's).",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def did_setup(app: AppContext, documents: tuple[Path, ...], ca_bundle: Path | None, timeout: float) -> ResolverSetup:
+    """How a verifier resolves DIDs: the ``documents`` given, a disk cache in the (per-user) home, ``ca_bundle``."""
+    from anchor.verifier.dids import ResolverSetup, given_documents
+
+    return ResolverSetup(
+        documents=given_documents(documents),
+        cache_dir=app.settings.did_cache_dir,
+        timeout=timeout,
+        ca_bundle=ca_bundle,
+    )
 
 
 def note_ignored_home(app: AppContext) -> None:

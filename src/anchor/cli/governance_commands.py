@@ -13,7 +13,10 @@ from anchor.chain.deployments import refuse_redeployment
 from anchor.chain.registry import Registry
 from anchor.cli.context import app_context, chain_options
 from anchor.cli.output import console, safe, show_transaction
+from anchor.config import Settings
+from anchor.did_syntax import DID_KEY_PREFIX, DID_WEB_PREFIX, check_issuer_did
 from anchor.errors import InvalidInputError
+from anchor.issuing.signing_keys import configured_issuer_did
 from anchor.networks import is_public_chain
 
 #: Default wait before a new admin may accept the role on public chains (two days).
@@ -80,11 +83,21 @@ def issuer() -> None:
 @chain_options
 @click.option("--name", required=True, help="Name of the awarding body, e.g. 'Universität Heidelberg'.")
 @click.option("--country", required=True, help="ISO 3166-1 alpha-2 country code, e.g. DE.")
-@click.option("--uri", required=True, help="Issuer identifier its credentials carry: a DID or an https URL.")
+@click.option(
+    "--uri",
+    metavar="DID",
+    help="The issuer's identifier: its DID (did:web:example.edu, or did:key:z6Mk... for local use), which its "
+    "credentials carry as issuer.id and whose key signs them. Default: this home's DID (`anchor did show`).",
+)
 @click.option("--signer", "signers", type=ADDRESS, multiple=True, help="A signer key address (repeatable).")
-def register(name: str, country: str, uri: str, signers: tuple[str, ...]) -> None:
-    """Register an issuer (admin only); prints its id. An identifier (--uri) belongs to one issuer only."""
+def register(name: str, country: str, uri: str | None, signers: tuple[str, ...]) -> None:
+    """Register an issuer (admin only); prints its id. An identifier (--uri) belongs to one issuer only.
+
+    The identifier is the issuer's DID: the registry records it, and a verifier accepts a credential only when
+    the DID that signed it is the one recorded for the batch. It cannot be changed later.
+    """
     app = app_context()
+    uri = _issuer_identifier(app.settings, uri)
     registry = app.registry()
     holder = registry.issuer_id_of(uri)
     if holder:
@@ -96,9 +109,23 @@ def register(name: str, country: str, uri: str, signers: tuple[str, ...]) -> Non
         )
     issuer_id, receipt = registry.register_issuer(app.signer(), name, country.upper(), uri, signers)
     show_transaction(
-        f"issuer [bold]{issuer_id}[/] registered: {name} ({country.upper()}, {uri})",
+        f"issuer [bold]{issuer_id}[/] registered: {safe(name)} ({safe(country.upper())}, {safe(uri)})",
         receipt_summary(app.chain, receipt),
     )
+
+
+def _issuer_identifier(settings: Settings, uri: str | None) -> str:
+    """``--uri``, a did:web or did:key one checked strictly; without it, the DID of this home's issuer keys."""
+    if uri is None:
+        configured = configured_issuer_did(settings)
+        if configured is None:
+            raise click.UsageError(
+                "give the issuer's DID with --uri (this home has no issuer DID: `anchor did key create` makes one)"
+            )
+        return configured
+    if uri.startswith((DID_WEB_PREFIX, DID_KEY_PREFIX)):
+        return check_issuer_did(uri, what="--uri")
+    return uri
 
 
 @issuer.command("add-signer")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from types import TracebackType
 
 import click
@@ -13,6 +14,7 @@ from anchor.cli.output import console, err_console, safe
 from anchor.cli.terminal import printable
 from anchor.errors import InvalidInputError
 from anchor.issuing import intake
+from anchor.issuing.signing import IntakeSigner
 from anchor.issuing.store import QueueOutcome, Store
 
 PROGRESS_FROM = 200
@@ -22,7 +24,22 @@ DUPLICATES_SHOWN = 20
 
 
 @click.command()
-@click.argument("inputs", nargs=-1, required=True, metavar="FILE|DIR|-...")
+@click.argument("inputs", nargs=-1, metavar="FILE|DIR|-...")
+@click.option("--course", "course_ref", metavar="ID[@VERSION]", help="Issue from this course template (with --roster).")
+@click.option(
+    "--roster",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV or Excel (.xlsx) roster: one credential per row (with --course).",
+)
+@click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD", help="Roster: fill FIELD from COLUMN.")
+@click.option("--encoding", help="Roster: the CSV file's encoding when it is not UTF-8 (cp1252, cp1250, cp1253...).")
+@click.option("--dry-run", is_flag=True, help="Roster: check every row, show the first credentials; queue nothing.")
+@click.option(
+    "--unsigned",
+    is_flag=True,
+    help="Queue legacy anchor-credential-v1 credentials without the issuer's signature (migration and tests only: "
+    "standard wallets and verifiers reject unsigned credentials).",
+)
 @click.option(
     "--partial",
     is_flag=True,
@@ -34,7 +51,17 @@ DUPLICATES_SHOWN = 20
     help=f"Processes validating inputs of {intake.PARALLEL_FROM} files or more (default: one per CPU, at most "
     f"{intake.MAX_DEFAULT_WORKERS}).",
 )
-def issue(inputs: tuple[str, ...], partial: bool, workers: int | None) -> None:
+def issue(
+    inputs: tuple[str, ...],
+    course_ref: str | None,
+    roster: Path | None,
+    maps: tuple[str, ...],
+    encoding: str | None,
+    dry_run: bool,
+    unsigned: bool,
+    partial: bool,
+    workers: int | None,
+) -> None:
     """Validate credentials and queue them for the next batch (`anchor batch run`).
 
     \b
@@ -47,7 +74,43 @@ def issue(inputs: tuple[str, ...], partial: bool, workers: int | None) -> None:
     32-byte salt (one it already carries is kept). Issuing is idempotent: a credential already queued,
     batched or anchored is reported as a duplicate and left as it is; a different credential under an
     id already issued is refused. Exit code 2 when any input is refused.
+
+    Each credential is signed by the issuer's DID key (`anchor did key create`; its password from
+    ANCHOR_KEY_PASSWORD, ANCHOR_KEY_PASSWORD_FILE or a prompt) and becomes an Open Badges 3.0
+    credential in the anchor-credential-v2 format: issuer.id must be the issuer's DID, and a
+    credential carries no proof of its own. With status_base_url set, each also gets a status
+    list entry (`anchor status publish`).
+
+    \b
+    --course ID --roster FILE: one credential per row of a CSV or Excel roster, from a course
+    template (`anchor course`). Columns are taken by name (name or given/family name, email,
+    student id, learner id, grade, status, credits, start date, end date, issued, valid until,
+    narrative, term); --map COLUMN=FIELD for others (FIELD may be identifier:TYPE or ignore).
+    Every bad row is reported with its row, column and value; the e-mail address is kept for
+    `anchor deliver`, not put in the credential. Importing the same roster again queues nothing twice.
     """
+    if course_ref is not None or roster is not None:
+        if inputs:
+            raise InvalidInputError("give credential files, or --course with --roster, not both")
+        from anchor.cli.roster_commands import issue_roster
+
+        signer = intake_signer(unsigned)
+        issue_roster(
+            course_ref,
+            roster,
+            maps,
+            partial=partial,
+            dry_run=dry_run,
+            encoding=encoding,
+            workers=workers,
+            signer=signer,
+        )
+        return
+    if not inputs:
+        raise click.UsageError("give credential files (FILE|DIR|-), or --course ID --roster FILE")
+    if maps or encoding or dry_run:
+        raise InvalidInputError("--map, --encoding and --dry-run go with --course and --roster")
+    signer = intake_signer(unsigned)
     store = Store.open(app_context().settings)
     started = time.monotonic()
     duplicates_shown = 0
@@ -74,6 +137,7 @@ def issue(inputs: tuple[str, ...], partial: bool, workers: int | None) -> None:
             on_rejected=rejected,
             on_duplicate=duplicate,
             on_progress=progress.advance,
+            signer=signer,
         )
     seconds = time.monotonic() - started
     duplicates = sum(summary.duplicates.values())
@@ -100,6 +164,18 @@ def issue(inputs: tuple[str, ...], partial: bool, workers: int | None) -> None:
             f"{summary.refused} of {summary.inputs} input(s) refused: nothing queued "
             "(fix them, or pass --partial to queue the valid ones)"
         )
+
+
+def intake_signer(unsigned: bool) -> IntakeSigner | None:
+    """The issuer's key as intake signs with it (unlocked once), or None for legacy unsigned v1 credentials."""
+    if unsigned:
+        err_console.print(
+            "[yellow]--unsigned:[/] legacy anchor-credential-v1 credentials, without the issuer's signature",
+            highlight=False,
+        )
+        return None
+    key = app_context().issuer_signer()
+    return IntakeSigner.now(key.did, key.verification_method, key.private_key.private_bytes_raw())
 
 
 class _ProgressBar:

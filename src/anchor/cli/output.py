@@ -13,8 +13,9 @@ from anchor.cli.terminal import printable
 
 #: Output to a pipe or file is not cut at 80 columns: addresses and hashes stay whole for scripts.
 _WIDTH = None if sys.stdout.isatty() else 200
-console = Console(highlight=False, soft_wrap=True, width=_WIDTH)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)
+#: No emoji codes: rich would print ``did:key:z6Mk...`` as ``did🔑z6Mk...`` (``:key:``); ``safe`` cannot escape them.
+console = Console(highlight=False, soft_wrap=True, width=_WIDTH, emoji=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH, emoji=False)
 
 
 def safe(text: object) -> str:

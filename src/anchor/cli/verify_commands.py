@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from anchor.cli.context import app_context, note_ignored_home, verifier_endpoint_options
+from anchor.cli.context import app_context, did_options, did_setup, note_ignored_home, verifier_endpoint_options
 from anchor.cli.terminal import echo, printable
 from anchor.credentials import MAX_CREDENTIAL_BYTES, parse_credential
 from anchor.credentials.receipt import split_receipt
@@ -27,6 +27,8 @@ from anchor.verifier.bulk import verify_paths
 
 if TYPE_CHECKING:
     from rich.progress import Progress
+
+    from anchor.verifier.status import StatusListSetup
 
 #: Exit codes of ``anchor verify`` (the same as every anchor command: 1 refused, 2 unusable input).
 EXIT_VALID, EXIT_INVALID, EXIT_UNUSABLE = 0, 1, 2
@@ -61,7 +63,27 @@ _VERDICT_COLOUR = {"VALID": "green", "INVALID": "red", "ERROR": "yellow"}
     help="Worker processes for many receipts (default: one per CPU; the checks are CPU-bound).",
 )
 @click.option(
-    "--timeout", type=click.FloatRange(0.1, 300), default=10.0, show_default=True, help="Seconds per RPC request."
+    "--timeout",
+    type=click.FloatRange(0.1, 300),
+    default=10.0,
+    show_default=True,
+    help="Seconds per RPC request (and per did:web document).",
+)
+@did_options
+@click.option(
+    "--status-list",
+    "status_lists",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="A status list credential (W3C Bitstring Status List) to compare with the chain, for the credentials "
+    "naming its URL (repeatable). The chain decides; a list that disagrees is reported.",
+)
+@click.option(
+    "--fetch-status-lists",
+    is_flag=True,
+    help="Fetch the status list each credential names (HTTPS, once its issuer and integrity are confirmed; "
+    "cached 5 minutes) and compare it with the chain.",
 )
 @click.option(
     "--link",
@@ -85,21 +107,29 @@ def verify(
     workers: int,
     processes: int | None,
     timeout: float,
+    did_documents: tuple[Path, ...],
+    did_ca_bundle: Path | None,
+    status_lists: tuple[Path, ...],
+    fetch_status_lists: bool,
     link: bool,
     base_url: str,
 ) -> None:
-    """Verify credential receipts: integrity, anchoring, issuer, revocation, validity.
+    """Verify credential receipts: integrity, signature, anchoring, issuer, revocation, validity.
 
     RECEIPT is a receipt file, a directory (every *.json below it) or - for standard input.
     Each receipt is checked offline (format, EU elements, digest, Merkle proof), then with one
-    call to the registry's status view at the finalized block. The registry must be a trusted
+    call to the registry's status view at the finalized block. The issuer's signature (v2
+    credentials) is checked with its DID's document: did:key offline, did:web fetched over HTTPS
+    once the registry confirms that DID is the batch's issuer (kept for an hour in HOME/did-cache),
+    or the --did-document given for it. The registry must be a trusted
     one: recorded in HOME/deployments/<chain-id>.json, ANCHOR_REGISTRY or --registry, where
     HOME is --home, ANCHOR_HOME or your per-user ~/.config/anchor ($XDG_CONFIG_HOME/anchor),
     never the .anchor of the current directory. The result says where the trust came from.
 
-    Exit status: 0 when every receipt is VALID, 1 when any is INVALID (tampered, untrusted,
-    not anchored or not final, revoked, expired, endpoints disagree), 2 when any could not be
-    verified at all (unreadable, not JSON, not a receipt, RPC endpoint unreachable).
+    Exit status: 0 when every receipt is VALID, 1 when any is INVALID (tampered, unsigned or
+    signed by another, untrusted, not anchored or not final, revoked, expired, endpoints
+    disagree), 2 when any could not be verified at all (unreadable, not JSON, not a receipt, RPC
+    endpoint or the issuer's DID document unreachable).
     """
     app = app_context()
     app.overrides["network"] = network
@@ -113,12 +143,14 @@ def verify(
     settings = app.settings
     urls = list(rpc_urls) or [settings.effective_rpc_url]
     trusted = app.trusted_registries(registries)
+    dids = did_setup(app, did_documents, did_ca_bundle, timeout)
+    lists = _status_list_setup(status_lists, fetch_status_lists, timeout, did_ca_bundle)
     note_ignored_home(app)
 
     compact = len(sources) >= COMPACT_FROM and not verbose
     counts: Counter[Verdict] = Counter()
     results = []
-    with Verifier(urls, trusted, timeout=timeout) as verifier:
+    with Verifier(urls, trusted, timeout=timeout, dids=dids, status_lists=lists) as verifier:
         if "-" in sources:
             stream = verifier.verify_many(sources, _verify_source(verifier), workers=min(workers, len(sources)))
         else:
@@ -130,7 +162,7 @@ def verify(
                 if as_json:
                     results.append(result.to_json())
                 elif compact:
-                    if not result.valid:
+                    if not result.valid or result.warnings:
                         _show_line(result)
                 else:
                     _show_detail(result)
@@ -237,8 +269,26 @@ def _show_evidence(evidence: Evidence) -> None:
 
 
 def _show_line(result: Verification) -> None:
-    """One line: status, source, the reason it is not valid (outside text made printable)."""
+    """One line: status, source, the reason it is not valid (outside text made printable); then its warnings."""
     echo(f"{_verdict_text(result, result.status)} {printable(result.source or '')}: {printable(result.summary)}")
+    _show_warnings(result)
+
+
+def _show_warnings(result: Verification) -> None:
+    """Each warning on a line of its own (a status list that disagrees with the chain...)."""
+    for warning in result.warnings:
+        echo(f"  {click.style('warning:', fg='yellow', bold=True)} {printable(warning)}")
+
+
+def _status_list_setup(
+    files: tuple[Path, ...], fetch: bool, timeout: float, ca_bundle: Path | None
+) -> StatusListSetup | None:
+    """The status lists to compare with the chain: the files given (read now), and whether to fetch others."""
+    if not files and not fetch:
+        return None
+    from anchor.verifier.status import StatusListSetup, given_lists
+
+    return StatusListSetup(given=given_lists(files), fetch=fetch, timeout=timeout, ca_bundle=ca_bundle)
 
 
 def _show_detail(result: Verification) -> None:
@@ -259,7 +309,7 @@ def _show_detail(result: Verification) -> None:
         facts = [
             summary.learner,
             summary.title,
-            f"{summary.ects:g} ECTS" if summary.ects is not None else None,
+            f"workload: {summary.workload}" if summary.workload is not None else None,
             f"EQF {summary.eqf_level}" if summary.eqf_level is not None else None,
             body,
         ]
@@ -272,3 +322,4 @@ def _show_detail(result: Verification) -> None:
     verdict = result.verdict.value
     label = result.status if result.status == verdict else f"{result.status} ({verdict})"
     echo(f"  {_verdict_text(result, label)}" + ("" if result.valid else f": {printable(result.summary)}"))
+    _show_warnings(result)

@@ -28,6 +28,7 @@ __all__ = [
 #: anchor's own contexts: URL -> file name under ``anchor/contexts/`` (the URL's last path segment).
 EXTENSION_CONTEXTS: Final = {
     "https://w3id.org/anchor/credential/v1": "v1",
+    "https://w3id.org/anchor/contexts/credential-v2.jsonld": "credential-v2.jsonld",
 }
 
 

@@ -2,9 +2,11 @@
 
 A credential is an Open Badges 3.0 ``OpenBadgeCredential`` (a W3C Verifiable Credential 2.0) whose
 ``Achievement`` carries the elements of Annex I of the Council Recommendation of 16 June 2022 on a
-European approach to micro-credentials (2022/C 243/02). Where Open Badges has a field for an element it is
-used; the rest lives in ``credentialSubject.achievement.euMicroCredential``, whose JSON-LD terms are defined
-by the anchor context (:data:`EXTENSION_CONTEXT`, shipped as ``anchor/contexts/v1``).
+European approach to micro-credentials (2022/C 243/02) (the list enforced; not the 2020 draft list of
+critical information elements). Where Open Badges has a field for an element it is used; the rest lives in
+``credentialSubject.achievement.euMicroCredential``, whose JSON-LD terms are defined by anchor's extension
+context (:data:`EXTENSION_CONTEXT_V2`, shipped as ``anchor/contexts/credential-v2.jsonld``; v1 credentials
+use :data:`EXTENSION_CONTEXT`, ``anchor/contexts/v1``).
 
 ====================================  ======================================================================
 EU element (Annex I)                  JSON path (``ach`` = ``credentialSubject.achievement``,
@@ -20,9 +22,10 @@ Awarding body(ies)                    ``issuer`` (``Profile``: ``id`` a DID or h
 Date of issuing                       ``validFrom``
 Learning outcomes                     ``ach.criteria.narrative`` and ``eu.learningOutcomes[]``
                                       (optionally ``ach.alignment[]``, e.g. to ESCO skills)
-Notional workload                     ``ach.creditsAvailable`` in the unit ``eu.creditSystem`` = "ECTS";
-                                      ``eu.workloadHours`` (optional)
-Level (EQF; NQF, QF-EHEA cycle)       ``eu.eqfLevel`` (1-8); ``eu.nqf``, ``eu.qfEheaCycle`` (optional)
+Notional workload                     in ECTS wherever possible: ``ach.creditsAvailable`` with
+                                      ``eu.creditSystem`` = "ECTS" (both or neither; ``eu.workloadHours``
+                                      optional beside them), else ``eu.workloadHours`` alone (hours)
+Level, if applicable (EQF, NQF)       ``eu.eqfLevel`` (1-8), ``eu.nqf``, ``eu.qfEheaCycle``: each optional
 Type of assessment                    ``eu.assessment`` (``methods[]``, ``description``)
 Form of participation                 ``eu.participation`` (online, onsite, blended, volunteering,
                                       work-experience)

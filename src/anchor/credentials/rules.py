@@ -2,8 +2,10 @@
 
 Dates are real and in order (``validUntil`` after ``validFrom``, the activity's end not before its start),
 the issuer's country is an assigned ISO 3166-1 alpha-2 code, the workload fits the ECTS credits, no more
-credits are earned than available, and each grade refers to a result description and is one of its
-allowed values.
+credits are earned than available (and none without ECTS credits available: a workload in hours alone has no
+ECTS to earn), each grade refers to a result description and is one of its allowed values, and a
+``BitstringStatusListEntry``'s ``id`` is its list's URL, ``#`` and its index (as
+:func:`anchor.credentials.status_list.parse_status_entry` requires).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from anchor.credentials.model import Credential, _pointer, _show, _to_datetime, lookup
+from anchor.credentials.status_list import ENTRY_TYPE, StatusListError, parse_status_entry
 from anchor.errors import FieldProblem
 
 _DATE_POINTERS: Final = (
@@ -105,6 +108,15 @@ def _semantic_problems(credential: Credential) -> list[FieldProblem]:
         problems.append(
             FieldProblem("/credentialSubject/creditsEarned", f"{earned} is more than the {ects} ECTS available")
         )
+    elif ects is None and _is_number(earned):
+        problems.append(
+            FieldProblem(
+                "/credentialSubject/creditsEarned",
+                f"{earned} ECTS earned, but the achievement has no creditsAvailable (its workload is in hours alone)",
+            )
+        )
+
+    problems.extend(_status_entry_problems(credential.get("credentialStatus")))
 
     descriptions: dict[str, Mapping[str, Any]] = {}
     listed = lookup(credential, (*achievement_path, "resultDescription"))
@@ -151,3 +163,27 @@ def _semantic_problems(credential: Credential) -> list[FieldProblem]:
                 )
             )
     return problems
+
+
+def _status_entry_problems(status: object) -> list[FieldProblem]:
+    """A ``BitstringStatusListEntry`` whose ``id`` is not its list's URL, ``#`` and its index.
+
+    Checked only when every other member is right (:func:`parse_status_entry` accepts the entry with that
+    id): a wrong member is the schema's to name.
+    """
+    if not (isinstance(status, dict) and status.get("type") == ENTRY_TYPE and isinstance(status.get("id"), str)):
+        return []
+    expected = f"{status.get('statusListCredential')}#{status.get('statusListIndex')}"
+    try:
+        parse_status_entry({**status, "id": expected})
+    except StatusListError:
+        return []
+    if status["id"] == expected:
+        return []
+    return [
+        FieldProblem(
+            "/credentialStatus/id",
+            f"{_show(status['id'], 200)} is not {_show(expected, 200)}: the entry's id is its statusListCredential,"
+            " '#' and its statusListIndex",
+        )
+    ]

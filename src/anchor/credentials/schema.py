@@ -217,7 +217,7 @@ def _describe_fast(error: jsonschema_rs.ValidationError) -> FieldProblem:
 
 
 def credential_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of ``anchor-credential-v1``, as a fresh dict."""
+    """The JSON Schema (draft 2020-12) of ``anchor-credential-v1`` and ``-v2``, as a fresh dict."""
     schema: dict[str, Any] = json.loads(_schema_text())
     return schema
 

@@ -1,7 +1,8 @@
 """The demo behind ``make demo`` / ``anchor demo``: the whole path on the local chain, with real pieces.
 
 Starts the local anvil chain if needed, deploys the registry (once), registers a demo issuer (once),
-issues generated EU micro-credentials into the issuer database (validated, salted, hashed, queued), runs the
+issues generated EU micro-credentials into the issuer database (validated, salted, signed by the demo issuer's
+did:key, hashed, queued), runs the
 nightly batch (tree, one anchoring transaction, finality, one receipt per credential), verifies receipts
 as a verifier would, shows a tampered receipt failing, revokes one credential and shows its receipt failing.
 It records which development account signs for its issuer (:mod:`anchor.demo.issuer_key`), so that the
@@ -10,6 +11,7 @@ issuer commands sign as that issuer afterwards.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eth_account.signers.local import LocalAccount
 
 from anchor.chain import node
@@ -27,10 +30,12 @@ from anchor.chain.registry_abi import REVOCATION_REASONS
 from anchor.chain.transactions import TxPolicy
 from anchor.config import Settings
 from anchor.credentials.examples import generate_credentials, issuer_for_country
+from anchor.credentials.multikey import did_key, did_key_verification_method
 from anchor.credentials.receipt import split_receipt
 from anchor.demo.issuer_key import record_demo_issuer
 from anchor.issuing.intake import prepare_credential
 from anchor.issuing.service import IssuerService
+from anchor.issuing.signing import IntakeSigner
 from anchor.issuing.store import Store
 from anchor.verifier import verify
 
@@ -38,6 +43,15 @@ DEMO_COUNTRY = "DE"
 #: Development accounts: 0 deploys and administers the registry, 1 signs for the demo issuer.
 OPERATOR_ACCOUNT = 0
 ISSUER_ACCOUNT = 1
+#: The demo issuer's Ed25519 signing key: derived from a published phrase, so as public as the development
+#: accounts. Its DID is the did:key of that key (resolvable offline); it is for the local demo only.
+DEMO_SIGNING_SEED = hashlib.sha256(b"anchor demo issuer signing key: public, for the local demo only").digest()
+
+
+def demo_signer() -> IntakeSigner:
+    """The demo issuer's signer: its did:key DID, verification method and (public) key, dated now."""
+    public = Ed25519PrivateKey.from_private_bytes(DEMO_SIGNING_SEED).public_key().public_bytes_raw()
+    return IntakeSigner.now(did_key(public), did_key_verification_method(public), DEMO_SIGNING_SEED)
 
 
 @dataclass(frozen=True)
@@ -67,16 +81,21 @@ def run_demo(settings: Settings, count: int, say: Callable[[str], None] = print)
         say(f"local chain {state.rpc_url} (chain id {state.chain_id}, block {state.block_number})")
     chain = connect(settings)
     operator, signer = development_accounts()[OPERATOR_ACCOUNT], development_accounts()[ISSUER_ACCOUNT]
+    signing = demo_signer()
     registry = _registry(settings, chain, operator, say)
-    issuer_id = _demo_issuer(registry, operator, signer, say)
+    if not _signs_as(registry, signer, signing.did):
+        say("the recorded registry's demo issuer predates signed credentials: deploying a new registry")
+        registry = _registry(settings, chain, operator, say, fresh=True)
+    issuer_id = _demo_issuer(registry, operator, signer, signing.did, say)
     # so that `anchor batch run` and `anchor revoke` sign as this issuer without --dev-account
     record_demo_issuer(settings.resolved_home, chain.chain_id, registry.address, issuer_id, ISSUER_ACCOUNT)
 
-    say(f"issuing {count} generated credentials (validate, salt, hash, queue) ...")
+    say(f"issuing {count} generated credentials (validate, salt, sign as {signing.did[:24]}…, hash, queue) ...")
     issuer = issuer_for_country(DEMO_COUNTRY)
     store = Store.open(settings)
-    credentials = generate_credentials(count, seed=time.time_ns() % 2**32, issuer=issuer, salted=False)
-    outcomes = store.queue(prepare_credential(credential) for credential in credentials)
+    seed = time.time_ns() % 2**32
+    credentials = generate_credentials(count, seed=seed, issuer=issuer, salted=False, issuer_did=signing.did)
+    outcomes = store.queue(prepare_credential(credential, signer=signing) for credential in credentials)
     say(f"{sum(o.status == 'queued' for o in outcomes)} credentials queued in {settings.effective_database_url}")
 
     policy = TxPolicy(finality=settings.finality_policy, stuck_after=settings.stuck_after)
@@ -127,8 +146,10 @@ def run_demo(settings: Settings, count: int, say: Callable[[str], None] = print)
     )
 
 
-def _registry(settings: Settings, chain: Chain, operator: LocalAccount, say: Callable[[str], None]) -> Registry:
-    recorded = Registry.recorded(chain, settings.deployments_dir)
+def _registry(
+    settings: Settings, chain: Chain, operator: LocalAccount, say: Callable[[str], None], *, fresh: bool = False
+) -> Registry:
+    recorded = None if fresh else Registry.recorded(chain, settings.deployments_dir)
     if recorded is not None:
         registry, deployment = recorded
         say(f"registry {registry.address} (deployed in block {deployment.block})")
@@ -140,13 +161,21 @@ def _registry(settings: Settings, chain: Chain, operator: LocalAccount, say: Cal
     return registry
 
 
-def _demo_issuer(registry: Registry, operator: LocalAccount, signer: LocalAccount, say: Callable[[str], None]) -> int:
+def _signs_as(registry: Registry, signer: LocalAccount, did: str) -> bool:
+    """Whether ``signer`` is unregistered, or signs for the issuer the registry records under ``did``."""
+    known = registry.signer(signer.address)
+    return not known.active or registry.issuer(known.issuer_id).uri == did
+
+
+def _demo_issuer(
+    registry: Registry, operator: LocalAccount, signer: LocalAccount, did: str, say: Callable[[str], None]
+) -> int:
     issuer = issuer_for_country(DEMO_COUNTRY)
     known = registry.signer(signer.address)
     if known.active:
         info = registry.issuer(known.issuer_id)
         say(f"issuer {info.issuer_id}: {info.name} ({info.uri}), signer {signer.address}")
         return info.issuer_id
-    issuer_id, _ = registry.register_issuer(operator, issuer.name, issuer.country_code, issuer.id, [signer.address])
-    say(f"issuer {issuer_id} registered: {issuer.name} ({issuer.id}), signer {signer.address}")
+    issuer_id, _ = registry.register_issuer(operator, issuer.name, issuer.country_code, did, [signer.address])
+    say(f"issuer {issuer_id} registered: {issuer.name} ({did}), signer {signer.address}")
     return issuer_id

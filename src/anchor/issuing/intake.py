@@ -30,21 +30,25 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Final
+from typing import IO, Any, BinaryIO, Final, TypeVar
 
 import sha3
 
 from anchor.credentials import (
+    FORMAT_V1,
     MAX_CREDENTIAL_BYTES,
     SALT_KEY,
     canonical_bytes,
     credential_digest,
     credential_id,
+    format_version,
     issuer_id,
     load_credential_file,
     parse_credential,
+    valid_until,
     validate_credential,
     with_salt,
 )
@@ -53,7 +57,9 @@ from anchor.errors import (
     CredentialValidationError,
     FieldProblem,
     InvalidInputError,
+    InvariantError,
 )
+from anchor.issuing.signing import IntakeSigner, sign_for_issue
 from anchor.issuing.store import NewCredential, QueueOutcome, Store
 from anchor.processes import start_method, usable_cpus
 
@@ -64,6 +70,7 @@ __all__ = [
     "count_inputs",
     "default_workers",
     "issue",
+    "issue_credentials",
     "iter_inputs",
     "prepare_bytes",
     "prepare_credential",
@@ -71,6 +78,11 @@ __all__ = [
 ]
 
 STDIN: Final = "-"
+_T = TypeVar("_T")
+Job = tuple[str, bytes | None, Mapping[str, Any] | None]
+"""One input: its source name, its bytes (None: read the file named by the source), its status entry."""
+StatusEntries = Callable[[int], Sequence[Mapping[str, Any]]]
+"""Hands out the next ``n`` ``credentialStatus`` entries."""
 PARALLEL_FROM: Final = 2000
 """Inputs from which validation runs in worker processes (when more than one CPU is available)."""
 MAX_DEFAULT_WORKERS: Final = 8
@@ -117,11 +129,21 @@ class IntakeSummary:
 # One credential
 
 
-def prepare_credential(credential: Mapping[str, Any], *, source: str | None = None) -> NewCredential:
-    """Validate, salt (unless it carries a salt) and hash one credential; the record to queue.
+def prepare_credential(
+    credential: Mapping[str, Any],
+    *,
+    source: str | None = None,
+    signer: IntakeSigner | None = None,
+    status_entry: Mapping[str, Any] | None = None,
+) -> NewCredential:
+    """Validate, salt (unless it carries a salt), sign and hash one credential; the record to queue.
 
-    Raises :class:`CredentialValidationError` (every problem, naming ``source``) or another
-    :class:`InvalidInputError`. The stored document is the credential re-read strictly (NFC text).
+    With a ``signer`` the credential becomes a signed ``anchor-credential-v2`` credential (see
+    :mod:`anchor.issuing.signing`; ``status_entry`` is its ``credentialStatus``). Without one only a legacy
+    ``anchor-credential-v1`` credential is accepted, unsigned. Raises :class:`CredentialValidationError`
+    (every problem, naming ``source``) or another :class:`InvalidInputError`. The stored document is the
+    credential re-read strictly (NFC text). Its content hash (what makes re-issuing idempotent) is of the
+    credential as given, without salt, status entry or signature.
     """
     where = f"{source}: " if source else ""
     try:
@@ -130,31 +152,80 @@ def prepare_credential(credential: Mapping[str, Any], *, source: str | None = No
         raise InvalidInputError(f"{where}not a JSON credential: {error}") from None
     clean = parse_credential(text, source=source)
     validate_credential(clean, source=source)
-    salted = clean if SALT_KEY in clean else with_salt(clean)
-    unsalted = {key: value for key, value in salted.items() if key != SALT_KEY}
+    _refuse_ended(clean, source)
+    unsalted = {key: value for key, value in clean.items() if key != SALT_KEY}
+    content_hash = bytes(sha3.keccak_256(canonical_bytes(unsalted)).digest())
+    if signer is not None:
+        try:
+            document = sign_for_issue(clean, signer, status_entry)
+        except CredentialValidationError as error:
+            raise CredentialValidationError(error.problems, source=source) from None
+    elif format_version(clean) != FORMAT_V1:
+        raise InvalidInputError(
+            f"{where}an {format_version(clean)} credential is signed by its issuer at issue time: create the "
+            "issuer's signing key first (`anchor did key create`)"
+        )
+    else:
+        document = clean if SALT_KEY in clean else with_salt(clean)
     return NewCredential(
-        credential_id=credential_id(salted),
-        content_hash=bytes(sha3.keccak_256(canonical_bytes(unsalted)).digest()),
-        digest=credential_digest(salted),
-        document=json.dumps(salted, ensure_ascii=False, separators=(",", ":")),
-        issuer=issuer_id(salted),
+        credential_id=credential_id(document),
+        content_hash=content_hash,
+        digest=credential_digest(document),
+        document=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
+        issuer=issuer_id(document),
     )
 
 
-def prepare_bytes(data: bytes, source: str) -> NewCredential:
+def _refuse_ended(credential: Mapping[str, Any], source: str | None) -> None:
+    """Refuse a credential whose validity period (``validUntil``) already ended: it could only be expired."""
+    until, now = valid_until(credential), datetime.now(UTC)
+    if until is not None and until <= now:
+        problem = (
+            f"{until.isoformat()} is in the past (now {now.isoformat(timespec='seconds')}): the validity period"
+            " already ended, so the credential would be expired before it is anchored"
+        )
+        raise CredentialValidationError([FieldProblem("/validUntil", problem)], source=source)
+
+
+def prepare_bytes(
+    data: bytes,
+    source: str,
+    *,
+    signer: IntakeSigner | None = None,
+    status_entry: Mapping[str, Any] | None = None,
+) -> NewCredential:
     """Parse credential text strictly, then :func:`prepare_credential`."""
-    return prepare_credential(parse_credential(data, source=source), source=source)
+    credential = parse_credential(data, source=source)
+    return prepare_credential(credential, source=source, signer=signer, status_entry=status_entry)
 
 
-def prepare_file(path: str | os.PathLike[str]) -> NewCredential:
+def prepare_file(
+    path: str | os.PathLike[str],
+    *,
+    signer: IntakeSigner | None = None,
+    status_entry: Mapping[str, Any] | None = None,
+) -> NewCredential:
     """Read one credential file (refused by size before reading if too large), then :func:`prepare_credential`."""
-    return prepare_credential(load_credential_file(path, validate=False), source=str(path))
+    credential = load_credential_file(path, validate=False)
+    return prepare_credential(credential, source=str(path), signer=signer, status_entry=status_entry)
 
 
-def _prepare(source: str, data: bytes | None) -> NewCredential | Rejected:
-    """Prepare one input (a file when ``data`` is None), turning bad input into a :class:`Rejected`."""
+#: The signer of this worker process (set once by the pool's initializer: the key crosses the pipe once).
+_worker_signer: IntakeSigner | None = None
+
+
+def _set_worker_signer(signer: IntakeSigner | None) -> None:
+    global _worker_signer  # one value per worker process, set by the pool initializer
+    _worker_signer = signer
+
+
+def _prepare(job: Job, signer: IntakeSigner | None = None) -> NewCredential | Rejected:
+    """Prepare one input (a file when its data is None), turning bad input into a :class:`Rejected`."""
+    source, data, entry = job
     try:
-        return prepare_file(source) if data is None else prepare_bytes(data, source)
+        if data is None:
+            return prepare_file(source, signer=signer, status_entry=entry)
+        return prepare_bytes(data, source, signer=signer, status_entry=entry)
     except CredentialValidationError as error:
         count = len(error.problems)
         return Rejected(
@@ -165,9 +236,9 @@ def _prepare(source: str, data: bytes | None) -> NewCredential | Rejected:
         return Rejected(source, message.removeprefix(f"{source}: "))
 
 
-def _prepare_many(jobs: list[tuple[str, bytes | None]]) -> list[NewCredential | Rejected]:
+def _prepare_many(jobs: list[Job]) -> list[NewCredential | Rejected]:
     """Worker-process entry point: prepare a chunk of inputs."""
-    return [_prepare(source, data) for source, data in jobs]
+    return [_prepare(job, _worker_signer) for job in jobs]
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -260,23 +331,95 @@ def issue(
     on_rejected: Callable[[Rejected], None] | None = None,
     on_duplicate: Callable[[str, QueueOutcome], None] | None = None,
     on_progress: Callable[[int, int | None], None] | None = None,
+    signer: IntakeSigner | None = None,
+    status_entries: StatusEntries | None = None,
 ) -> IntakeSummary:
     """Validate every credential the inputs hold, then queue them in one transaction (see the module doc).
 
     Nothing is queued if any input is refused, unless ``partial``. ``on_rejected`` hears of every refused
     input as it is found, ``on_duplicate`` of every duplicate (with its source), ``on_progress`` of the
     inputs done so far and their total (None when reading standard input). ``workers``: validating
-    processes for large inputs (default: one per CPU).
+    processes for large inputs (default: one per CPU). ``signer`` signs every credential (v2);
+    ``status_entries(n)`` hands out the next ``n`` ``credentialStatus`` entries (reserved for good: an
+    entry of a refused input is never reused).
     """
-    summary = IntakeSummary()
     total = count_inputs(inputs)
+    prepared = _prepared(iter_inputs(inputs, stdin), workers, total, signer, status_entries)
+    return _intake(
+        store,
+        prepared,
+        total,
+        partial=partial,
+        on_rejected=on_rejected,
+        on_duplicate=on_duplicate,
+        on_progress=on_progress,
+    )
+
+
+def issue_credentials(
+    store: Store,
+    items: Iterable[tuple[str, Mapping[str, Any]]],
+    *,
+    total: int | None = None,
+    partial: bool = False,
+    workers: int | None = None,
+    on_rejected: Callable[[Rejected], None] | None = None,
+    on_duplicate: Callable[[str, QueueOutcome], None] | None = None,
+    on_progress: Callable[[int, int | None], None] | None = None,
+    before_queue: Callable[[], bool] | None = None,
+    signer: IntakeSigner | None = None,
+    status_entries: StatusEntries | None = None,
+) -> IntakeSummary:
+    """:func:`issue` for credentials in memory: ``(source, credential)`` pairs (the rows of a roster, say).
+
+    Each credential is prepared exactly as a file would be (the same validation, salt, signature and
+    status entry) and queued the same way. ``total`` (how many there are, when known) lets large inputs
+    be validated in worker processes. ``before_queue`` is called once every input is prepared, when the
+    verdict allows queueing, just before the queue's transaction: it returns False to queue nothing (a
+    caller that refused inputs of its own) and may record what must exist before the credentials do.
+    """
+    jobs = ((source, _credential_bytes(source, credential)) for source, credential in items)
+    prepared = _prepared(jobs, workers, total, signer, status_entries)
+    return _intake(
+        store,
+        prepared,
+        total,
+        partial=partial,
+        on_rejected=on_rejected,
+        on_duplicate=on_duplicate,
+        on_progress=on_progress,
+        before_queue=before_queue,
+    )
+
+
+def _credential_bytes(source: str, credential: Mapping[str, Any]) -> bytes:
+    """A credential in memory as JSON text (ASCII: a lone surrogate stays an escape that parsing refuses)."""
+    try:
+        return json.dumps(credential, allow_nan=False).encode("ascii")
+    except (TypeError, ValueError) as error:
+        raise InvalidInputError(f"{source}: not a JSON credential: {error}") from None
+
+
+def _intake(
+    store: Store,
+    prepared: Iterator[tuple[str, NewCredential | Rejected]],
+    total: int | None,
+    *,
+    partial: bool,
+    on_rejected: Callable[[Rejected], None] | None,
+    on_duplicate: Callable[[str, QueueOutcome], None] | None,
+    on_progress: Callable[[int, int | None], None] | None,
+    before_queue: Callable[[], bool] | None = None,
+) -> IntakeSummary:
+    """Spool every prepared input, then queue them all in one transaction (or none): see :func:`issue`."""
+    summary = IntakeSummary()
 
     def reject(rejected: Rejected) -> None:
         if on_rejected is not None:
             on_rejected(rejected)
 
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
-        for source, result in _prepared(inputs, stdin, workers, total):
+        for source, result in prepared:
             summary.inputs += 1
             if isinstance(result, Rejected):
                 summary.invalid += 1
@@ -286,6 +429,8 @@ def issue(
             if on_progress is not None:
                 on_progress(summary.inputs, total)
         if summary.invalid and not partial:
+            return summary
+        if before_queue is not None and not before_queue():
             return summary
         spool.seek(0)
         try:
@@ -329,16 +474,34 @@ def _conflict(source: str, credential: str, held: str) -> Rejected:
 
 
 def _prepared(
-    inputs: Sequence[str], stdin: BinaryIO | None, workers: int | None, total: int | None
+    sources: Iterator[tuple[str, bytes | None]],
+    workers: int | None,
+    total: int | None,
+    signer: IntakeSigner | None,
+    status_entries: StatusEntries | None,
 ) -> Iterator[tuple[str, NewCredential | Rejected]]:
     """Each input prepared, in input order: here, or in worker processes for many files."""
-    jobs = iter_inputs(inputs, stdin)
+    jobs = _with_status(sources, status_entries)
     processes = workers if workers is not None else default_workers()
     if processes <= 1 or total is None or total < PARALLEL_FROM:
-        for source, data in jobs:
-            yield source, _prepare(source, data)
+        for job in jobs:
+            yield job[0], _prepare(job, signer)
         return
-    yield from _in_workers(jobs, processes)
+    yield from _in_workers(jobs, processes, signer)
+
+
+def _with_status(inputs: Iterator[tuple[str, bytes | None]], status_entries: StatusEntries | None) -> Iterator[Job]:
+    """Each input with its ``credentialStatus`` entry (reserved :data:`_TASK_SIZE` at a time), or None."""
+    if status_entries is None:
+        for source, data in inputs:
+            yield source, data, None
+        return
+    for chunk in _chunks(inputs, _TASK_SIZE):
+        entries = status_entries(len(chunk))
+        if len(entries) != len(chunk):
+            raise InvariantError(f"asked for {len(chunk)} status entries, got {len(entries)}")
+        for (source, data), entry in zip(chunk, entries, strict=True):
+            yield source, data, entry
 
 
 def default_workers() -> int:
@@ -347,7 +510,7 @@ def default_workers() -> int:
 
 
 def _in_workers(
-    jobs: Iterator[tuple[str, bytes | None]], processes: int
+    jobs: Iterator[Job], processes: int, signer: IntakeSigner | None
 ) -> Iterator[tuple[str, NewCredential | Rejected]]:
     """Prepare chunks of jobs in ``processes`` worker processes, a bounded number in flight, results in order."""
     window = processes * 4
@@ -356,7 +519,8 @@ def _in_workers(
     # `python -m anchor` or an unguarded script), no start-up cost. All workers are forked at the first
     # submit, before this process starts any thread of its own (the progress bar's); they never touch the
     # database connections they inherit and leave through os._exit.
-    with ProcessPoolExecutor(max_workers=processes, mp_context=get_context(start_method())) as pool:
+    context = get_context(start_method())
+    with ProcessPoolExecutor(processes, context, initializer=_set_worker_signer, initargs=(signer,)) as pool:
         chunks = _chunks(jobs, _TASK_SIZE)
         exhausted = False
         while pending or not exhausted:
@@ -365,14 +529,14 @@ def _in_workers(
                 if chunk is None:
                     exhausted = True
                     break
-                pending.append(([source for source, _ in chunk], pool.submit(_prepare_many, chunk)))
+                pending.append(([job[0] for job in chunk], pool.submit(_prepare_many, chunk)))
             if pending:
                 sources, future = pending.pop(0)
                 yield from zip(sources, future.result(), strict=True)
 
 
-def _chunks(jobs: Iterable[tuple[str, bytes | None]], size: int) -> Iterator[list[tuple[str, bytes | None]]]:
-    chunk: list[tuple[str, bytes | None]] = []
+def _chunks(jobs: Iterable[_T], size: int) -> Iterator[list[_T]]:
+    chunk: list[_T] = []
     for job in jobs:
         chunk.append(job)
         if len(chunk) == size:

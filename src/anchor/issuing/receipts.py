@@ -42,20 +42,25 @@ def write_receipts(
     private_directory(receipts_dir)
     private_directory(folder.parent, tighten=True)
     private_directory(folder, tighten=True)
-    tree = _stored_tree(store, batch)
+    tree = batch_tree(store, batch)
     # Credentials stream in index order and each proof is made (and checked) when its receipt is written,
     # so a batch of a million never holds all its documents or proofs in memory.
     for done, (index, credential_id, document) in enumerate(store.batch_credentials(batch.id), start=1):
-        _, leaf_index = tree.at(index)
-        if leaf_index != index:
-            raise InvariantError(f"batch {batch.id}: tree value {index} holds index {leaf_index!r}")
-        proof = anchor_proof(batch, tree, index, issuer_id)
-        write_json_atomically(
-            folder / receipt_file_name(credential_id), make_receipt(json.loads(document), proof), private=True
-        )
+        receipt = receipt_for(batch, tree, index, issuer_id, document)
+        write_json_atomically(folder / receipt_file_name(credential_id), receipt, private=True)
         if progress is not None:
             progress(done, batch.size)
     return folder
+
+
+def receipt_for(
+    batch: BatchRecord, tree: StandardMerkleTree, index: int, issuer_id: int, document: str
+) -> dict[str, Any]:
+    """The receipt of credential ``index`` of an anchored batch, from its stored document and the batch's tree."""
+    _, leaf_index = tree.at(index)
+    if leaf_index != index:
+        raise InvariantError(f"batch {batch.id}: tree value {index} holds index {leaf_index!r}")
+    return make_receipt(json.loads(document), anchor_proof(batch, tree, index, issuer_id))
 
 
 def export_receipt(store: Store, credential_id: str, issuer_id: int) -> dict[str, Any]:
@@ -68,7 +73,7 @@ def export_receipt(store: Store, credential_id: str, issuer_id: int) -> dict[str
     batch = store.get_batch(record.batch_id)
     if batch.state != "anchored" or batch.onchain_batch_id is None:
         raise InvalidInputError(f"credential {credential_id!r} is in batch {batch.id}, which is {batch.state}")
-    proof = anchor_proof(batch, _stored_tree(store, batch), record.batch_index, issuer_id)
+    proof = anchor_proof(batch, batch_tree(store, batch), record.batch_index, issuer_id)
     return make_receipt(json.loads(record.document), proof)
 
 
@@ -90,5 +95,6 @@ def anchor_proof(batch: BatchRecord, tree: StandardMerkleTree, index: int, issue
     )
 
 
-def _stored_tree(store: Store, batch: BatchRecord) -> StandardMerkleTree:
+def batch_tree(store: Store, batch: BatchRecord) -> StandardMerkleTree:
+    """The batch's Merkle tree, as stored when the batch was built."""
     return StandardMerkleTree.load(json.loads(store.tree_dump(batch.id)))

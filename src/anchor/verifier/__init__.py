@@ -14,7 +14,8 @@ Usage::
             ...
 
 The modules: :mod:`~anchor.verifier.trust` (which registries count), :mod:`~anchor.verifier.session`
-(the :class:`Verifier`: endpoints, caches), :mod:`~anchor.verifier.checks` (the eight checks),
+(the :class:`Verifier`: endpoints, caches), :mod:`~anchor.verifier.checks` (the nine checks),
+:mod:`~anchor.verifier.signature` and :mod:`~anchor.verifier.dids` (the issuer's signature, its DID document),
 :mod:`~anchor.verifier.onchain` (what is asked of the registry), :mod:`~anchor.verifier.model` (the result),
 :mod:`~anchor.verifier.presentation` (its wording and the credential summary), :mod:`~anchor.verifier.bulk`
 (directories of receipts) and :mod:`~anchor.verifier.links` (shareable links). JSON-RPC goes through

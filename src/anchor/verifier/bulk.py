@@ -16,8 +16,10 @@ from datetime import datetime
 from multiprocessing.pool import Pool
 
 from anchor.processes import start_method, usable_cpus
+from anchor.verifier.dids import ResolverSetup
 from anchor.verifier.model import Verification
 from anchor.verifier.session import Verifier
+from anchor.verifier.status import StatusListSetup
 from anchor.verifier.trust import TrustedRegistry
 
 #: Receipts handed to a worker process at a time.
@@ -32,6 +34,10 @@ class _Setup:
     trusted: tuple[TrustedRegistry, ...]
     timeout: float
     block: str
+    dids: ResolverSetup
+    """How the issuers' DIDs are resolved: given documents, disk cache, CA bundle (each process its own memory)."""
+    status_lists: StatusListSetup
+    """The status lists compared with the chain: given ones, and whether to fetch (each process its own cache)."""
 
 
 _worker: Verifier | None = None
@@ -39,7 +45,14 @@ _worker: Verifier | None = None
 
 def _start_worker(setup: _Setup) -> None:
     global _worker
-    _worker = Verifier(setup.rpc_urls, setup.trusted, timeout=setup.timeout, block=setup.block)
+    _worker = Verifier(
+        setup.rpc_urls,
+        setup.trusted,
+        timeout=setup.timeout,
+        block=setup.block,
+        dids=setup.dids,
+        status_lists=setup.status_lists,
+    )
 
 
 def _verify_chunk(job: tuple[list[str], datetime | None, int]) -> list[Verification]:
@@ -68,7 +81,14 @@ def verify_paths(
     if count <= 1 or len(paths) < 2 * CHUNK:
         return iter(verifier.verify_many(paths, lambda path: verifier.verify_file(path, now=now), workers=threads))
     urls = tuple(endpoint.url for endpoint in verifier.endpoints)
-    setup = _Setup(urls, tuple(verifier.trusted), verifier.timeout, verifier.block)
+    setup = _Setup(
+        urls,
+        tuple(verifier.trusted),
+        verifier.timeout,
+        verifier.block,
+        verifier.dids.setup,
+        verifier.status_lists.setup,
+    )
     jobs = [(list(paths[start : start + CHUNK]), now, threads) for start in range(0, len(paths), CHUNK)]
     pool = multiprocessing.get_context(start_method()).Pool(count, initializer=_start_worker, initargs=(setup,))
     return _collect(pool, jobs)

@@ -7,6 +7,10 @@ In order (each passed, failed or not checked, with a reason):
 2. ``schema``: the credential is valid ``anchor-credential-v1``, with every mandatory EU element.
 3. ``integrity``: the digest recomputed from the canonical salted credential equals the proof's, and the Merkle
    proof leads from the leaf of (digest, index) to the receipt's root (offline, :mod:`anchor.merkle`).
+   ``signature`` (shown here, decided last): the issuer's Data Integrity proof of an ``anchor-credential-v2``
+   credential, by a key its DID document lists under ``assertionMethod``, the DID being the credential's
+   ``issuer.id`` and the one the registry records for the batch's issuer (:mod:`anchor.verifier.signature`);
+   ``anchor-credential-v1`` credentials predate signatures (not applicable).
 4. ``chain``: every endpoint's ``eth_chainId`` is the receipt's chain, and the registry is a trusted one
    (configured deployments plus addresses given): anyone can deploy a look-alike registry holding the same root.
 5. ``anchored``: the registry holds that root for that batch at the ``finalized`` block, in the block and at
@@ -62,6 +66,7 @@ from anchor.networks import network_for_chain_id
 from anchor.verifier.model import CHECKS, Check, CheckState, CredentialSummary, Evidence, Revocation, Verification
 from anchor.verifier.onchain import AnchoringEvent, ChainAnswer, RegisteredIssuer
 from anchor.verifier.presentation import conclude, summarize
+from anchor.verifier.signature import check_signature
 
 if TYPE_CHECKING:
     from anchor.verifier.session import Verifier
@@ -86,6 +91,9 @@ class Run:
         self.error: str | None = None
         self.evidence: Evidence | None = None
         self.summary: CredentialSummary | None = None
+        self.registered: RegisteredIssuer | None = None
+        """The registered issuer that anchored the receipt's batch, once the registry said so."""
+        self.warnings: list[str] = []
 
     def passed(self, name: str, reason: str) -> None:
         self.checks[name] = Check(name, CheckState.PASSED, reason)
@@ -121,7 +129,7 @@ class Run:
             return self.unusable(str(error), "unknown-format")
         except InvalidInputError as error:
             return self.unusable(str(error), "not-a-receipt")
-        self.passed("receipt", f"anchor-receipt-v1 proof for batch {proof.batch_id}, index {proof.index}")
+        self.passed("receipt", f"{proof.receipt_format} proof for batch {proof.batch_id}, index {proof.index}")
         self.summary = summarize(credential)
         self.evidence = self._claimed_evidence(proof)
 
@@ -136,7 +144,9 @@ class Run:
         except InvalidInputError as error:
             self.failed("schema", "schema", str(error))
         else:
-            self.passed("schema", "valid anchor-credential-v1 with every mandatory EU micro-credential element")
+            self.passed(
+                "schema", f"valid {credential.get('anchorFormat')} with every mandatory EU micro-credential element"
+            )
 
         # 3. integrity (offline)
         intact = self._integrity(credential, proof)
@@ -145,15 +155,22 @@ class Run:
         self._validity(credential)
 
         # 4. chain and trust
-        if not self._chain(proof):
-            return self.result()
-        if not intact:
-            self.skipped(["anchored", "issuer", "revocation"], "not asked: the credential does not match its proof")
-            return self.result()
+        if self._chain(proof):
+            if intact:  # 5-7. the registry's answer
+                self._registry(credential, proof)
+            else:
+                self.skipped(["anchored", "issuer", "revocation"], "not asked: the credential does not match its proof")
 
-        # 5-7. the registry's answer
-        self._registry(credential, proof)
+        # signature: decided last, once the registry has said which DID the batch's issuer has
+        self._signature(credential)
+        # the status list, when given or fetched: a warning if it disagrees with the chain, never the verdict
+        self.warnings += self.verifier.status_list_warnings(credential, self.checks)
         return self.result()
+
+    def _signature(self, credential: dict[str, Any]) -> None:
+        registered = self.registered.uri if self.registered is not None else None
+        outcome = check_signature(credential, self.verifier.dids, registered)
+        self.checks["signature"] = Check("signature", outcome.state, outcome.reason, outcome.code)
 
     def _integrity(self, credential: dict[str, Any], proof: AnchorProof) -> bool:
         try:
@@ -408,6 +425,7 @@ class Run:
         if info is None:
             self.failed("issuer", "issuer-unknown", f"the registry has no issuer {proof.issuer_id}")
             return
+        self.registered = info
         registered = f"issuer {info.issuer_id}, {info.name!r} ({info.country}), registered as {info.uri}"
         claimed = _claimed(issuer_id, credential)
         if claimed != info.uri:
@@ -514,6 +532,7 @@ class Run:
             source=self.source,
             evidence=self.evidence,
             credential=self.summary,
+            warnings=tuple(self.warnings),
         )
 
 

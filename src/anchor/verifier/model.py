@@ -23,9 +23,10 @@ class CheckState(StrEnum):
 class Verdict(StrEnum):
     """The overall answer.
 
-    ``VALID``: every check passed. ``INVALID``: a check failed (tampered, untrusted, not anchored, revoked,
-    expired, endpoints disagree...). ``ERROR``: the input is not a usable receipt, or an RPC endpoint could not
-    be asked, so nothing can be said either way (CLI exit code 2).
+    ``VALID``: every check passed (or, like the signature of a v1 credential, does not apply: code
+    :data:`NOT_APPLICABLE`). ``INVALID``: a check failed (tampered, unsigned, untrusted, not anchored, revoked,
+    expired, endpoints disagree...). ``ERROR``: the input is not a usable receipt, or an RPC endpoint or the
+    issuer's DID document could not be had, so nothing can be said either way (CLI exit code 2).
     """
 
     VALID = "VALID"
@@ -35,9 +36,10 @@ class Verdict(StrEnum):
 
 #: The checks, in the order they run and are shown: (name, title).
 CHECKS: tuple[tuple[str, str], ...] = (
-    ("receipt", "Receipt readable, format anchor-receipt-v1"),
+    ("receipt", "Receipt readable, format anchor-receipt-v1 or v2"),
     ("schema", "Credential complete (EU micro-credential elements)"),
     ("integrity", "Credential unchanged (digest and Merkle proof)"),
+    ("signature", "Signed by the issuer"),
     ("chain", "Chain and trusted registry"),
     ("anchored", "Root anchored for the batch, final"),
     ("issuer", "Anchored by the credential's issuer"),
@@ -45,9 +47,22 @@ CHECKS: tuple[tuple[str, str], ...] = (
     ("validity", "Within its validity period"),
 )
 CHECK_TITLES: dict[str, str] = dict(CHECKS)
+#: The code of a check that does not apply to the receipt (the signature of a format that predates signatures):
+#: not checked, and not counted against a VALID verdict.
+NOT_APPLICABLE = "not-applicable"
 
 #: Which failure names the overall status when several checks fail (most telling first).
-_HEADLINE_ORDER = ("receipt", "integrity", "chain", "anchored", "issuer", "revocation", "schema", "validity")
+_HEADLINE_ORDER = (
+    "receipt",
+    "integrity",
+    "signature",
+    "chain",
+    "anchored",
+    "issuer",
+    "revocation",
+    "schema",
+    "validity",
+)
 
 
 @dataclass(frozen=True)
@@ -198,6 +213,19 @@ class CredentialSummary:
     assessment: str | None
     quality_assurance: str | None
     language: str | None
+    workload_hours: float | None = None
+    """The notional workload in hours, where the credential states it (the only workload without ECTS)."""
+
+    @property
+    def workload(self) -> str | None:
+        """The notional workload as a person reads it: "5 ECTS", "5 ECTS (125 hours)" or "80 hours (no ECTS)".
+
+        Annex I asks for ECTS "wherever possible"; a workload in hours alone is said to have no ECTS.
+        """
+        hours = f"{self.workload_hours:g} hours" if self.workload_hours is not None else None
+        if self.ects is None:
+            return f"{hours} (no ECTS)" if hours else None
+        return f"{self.ects:g} ECTS" + (f" ({hours})" if hours else "")
 
     def to_json(self) -> dict[str, Any]:
         """The summary as JSON."""
@@ -211,6 +239,8 @@ class CredentialSummary:
             "country": self.country,
             "ects": self.ects,
             "eqfLevel": self.eqf_level,
+            "workloadHours": self.workload_hours,
+            "workload": self.workload,
             "learningOutcomes": list(self.learning_outcomes),
             "grade": self.grade,
             "validFrom": self.valid_from,
@@ -239,6 +269,8 @@ class Verification:
     evidence: Evidence | None = None
     credential: CredentialSummary | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    """What does not change the verdict but should be told: a status list that disagrees with the chain..."""
 
     @property
     def valid(self) -> bool:
@@ -272,6 +304,7 @@ class Verification:
             "checks": [item.to_json() for item in self.checks],
             "evidence": self.evidence.to_json() if self.evidence else None,
             "credential": self.credential.to_json() if self.credential else None,
+            "warnings": list(self.warnings),
         }
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from anchor.credentials import lookup
-from anchor.verifier.model import Check, CheckState, CredentialSummary, Verdict, headline
+from anchor.verifier.model import NOT_APPLICABLE, Check, CheckState, CredentialSummary, Verdict, headline
 
 #: The status word shown for a failure code, where it is not just the code in capitals.
 _STATUS_WORDS = {
@@ -34,28 +34,49 @@ _STATUS_WORDS = {
     "issuer-unknown": "WRONG ISSUER",
     "issuer-inactive": "ISSUER DEACTIVATED",
     "batch-revoked": "REVOKED",
+    "unsigned": "NOT SIGNED",
+    "several-signatures": "BAD SIGNATURE",
+    "unsupported-cryptosuite": "BAD SIGNATURE",
+    "wrong-proof-purpose": "BAD SIGNATURE",
+    "malformed-signature": "BAD SIGNATURE",
+    "bad-signature": "BAD SIGNATURE",
+    "foreign-signature": "WRONG SIGNER",
+    "signer-not-registered": "WRONG SIGNER",
+    "key-not-authorized": "WRONG SIGNER",
+    "did-document-invalid": "BAD DID DOCUMENT",
+    "did-unresolved": "DID UNRESOLVED",
 }
+#: Codes of a check left undecided by something outside the receipt (ERROR), named in the status when no
+#: RPC endpoint failed.
+_UNDECIDED = ("did-unresolved",)
 
 
 def conclude(checks: tuple[Check, ...], error: str | None) -> tuple[Verdict, str, str]:
     """The verdict, status word and summary of ``checks`` (in :data:`~anchor.verifier.model.CHECKS` order).
 
-    ``error`` is why an RPC endpoint could not be asked, if one could not.
+    ``error`` is why an RPC endpoint could not be asked, if one could not. A check that does not apply
+    (code :data:`~anchor.verifier.model.NOT_APPLICABLE`) does not stand in the way of VALID.
     """
     first = headline(checks)
+    applying = [check for check in checks if check.code != NOT_APPLICABLE]
+    undecided = next((check for check in checks if check.code in _UNDECIDED), None)
     if any(check.name == "receipt" and check.state is CheckState.FAILED for check in checks):
         verdict = Verdict.ERROR
     elif first is not None:
         verdict = Verdict.INVALID
-    elif error is not None or any(check.state is not CheckState.PASSED for check in checks):
+    elif error is not None or any(check.state is not CheckState.PASSED for check in applying):
         verdict = Verdict.ERROR
     else:
         verdict = Verdict.VALID
     if verdict is Verdict.VALID:
-        status, summary = "VALID", "every check passed"
+        status = "VALID"
+        summary = "every check passed" if len(applying) == len(checks) else "every check that applies passed"
     elif first is not None:
         status = _STATUS_WORDS.get(first.code, first.code.upper().replace("-", " "))
         summary = first.reason[:1].upper() + first.reason[1:]
+    elif error is None and undecided is not None:
+        status = _STATUS_WORDS[undecided.code]
+        summary = undecided.reason[:1].upper() + undecided.reason[1:]
     else:
         status = "RPC UNREACHABLE" if error else "NOT VERIFIED"
         summary = error or "not every check could run"
@@ -82,6 +103,7 @@ def summarize(credential: Mapping[str, Any]) -> CredentialSummary:
     eu = (*achievement, "euMicroCredential")
     outcomes = get(*eu, "learningOutcomes")
     ects = get(*achievement, "creditsAvailable")
+    hours = get(*eu, "workloadHours")
     eqf = get(*eu, "eqfLevel")
     methods = get(*eu, "assessment", "methods")
     assessment = ", ".join(str(item) for item in methods) if isinstance(methods, list) else None
@@ -99,6 +121,7 @@ def summarize(credential: Mapping[str, Any]) -> CredentialSummary:
         awarding_body_id=text("issuer", "id"),
         country=text("issuer", "address", "addressCountryCode"),
         ects=float(ects) if isinstance(ects, int | float) and not isinstance(ects, bool) else None,
+        workload_hours=float(hours) if isinstance(hours, int | float) and not isinstance(hours, bool) else None,
         eqf_level=eqf if isinstance(eqf, int) and not isinstance(eqf, bool) else None,
         learning_outcomes=tuple(str(item) for item in outcomes) if isinstance(outcomes, list) else (),
         grade=text("credentialSubject", "result", 0, "value"),

@@ -20,8 +20,10 @@ from anchor.credentials import MAX_CREDENTIAL_BYTES
 from anchor.credentials.receipt import AnchorProof
 from anchor.errors import InvalidInputError
 from anchor.verifier.checks import ReceiptInput, Run
+from anchor.verifier.dids import DidResolver, ResolverSetup
 from anchor.verifier.model import CHECKS, Check, CheckState, Verdict, Verification
 from anchor.verifier.onchain import AnchoringEvent, ChainAnswer, RegisteredIssuer, anchoring_event, ask
+from anchor.verifier.status import StatusLists, StatusListSetup, status_list_warnings
 from anchor.verifier.trust import TrustedRegistry, as_trusted
 
 #: Block tag the registry is read at: a batch counts once it is final.
@@ -38,7 +40,9 @@ class Verifier:
     """Verifies receipts against ``rpc_urls`` (all must agree) and the ``trusted`` registries.
 
     Keeps one kept-alive connection per endpoint and thread, and caches ``eth_chainId`` and issuer identities,
-    so verifying many receipts costs one ``eth_call`` each. Safe to use from several threads.
+    so verifying many receipts costs one ``eth_call`` each. Safe to use from several threads. ``dids`` resolves
+    the issuers' DIDs (a :class:`~anchor.verifier.dids.DidResolver` or its setup; default: no given documents,
+    no disk cache, the system's certificate authorities).
     """
 
     def __init__(
@@ -48,6 +52,8 @@ class Verifier:
         *,
         timeout: float = 10.0,
         block: str = FINALIZED,
+        dids: DidResolver | ResolverSetup | None = None,
+        status_lists: StatusLists | StatusListSetup | None = None,
     ) -> None:
         urls = list(dict.fromkeys(rpc_urls))
         if not urls:
@@ -56,6 +62,10 @@ class Verifier:
         self.timeout = timeout
         self.trusted = [as_trusted(item) for item in trusted]
         self.block = block
+        self.dids = dids if isinstance(dids, DidResolver) else DidResolver(dids)
+        """Resolves the issuers' DIDs for the signature check (given documents, did:key, did:web, caches)."""
+        self.status_lists = status_lists if isinstance(status_lists, StatusLists) else StatusLists(status_lists)
+        """The status lists compared with the chain (given, or fetched when allowed): :mod:`anchor.verifier.status`."""
         self._abi = registry_abi()
         self._issuers: dict[tuple[str, str, int], RegisteredIssuer] = {}
         self._anchorings: dict[tuple[str, str, int, int, str, int], AnchoringEvent] = {}
@@ -162,6 +172,10 @@ class Verifier:
             issuer_cache=self._issuers,
         )
 
+    def status_list_warnings(self, credential: dict[str, Any], checks: dict[str, Check]) -> list[str]:
+        """What the status list the credential names says against the chain (:mod:`anchor.verifier.status`)."""
+        return status_list_warnings(credential, checks, self.status_lists, self.dids)
+
     def anchoring(
         self, endpoint: JsonRpcEndpoint, proof: AnchorProof, status: CredentialCheck
     ) -> AnchoringEvent | None:
@@ -225,11 +239,13 @@ def verify(
     trusted_registries: Iterable[TrustedRegistry | str],
     now: datetime | None = None,
     timeout: float = 10.0,
+    dids: ResolverSetup | None = None,
 ) -> Verification:
     """Verify one receipt against ``rpc_urls`` (all must agree) and the ``trusted_registries``.
 
     A trusted registry is a :class:`TrustedRegistry` or a bare address (trusted on the endpoints' chain).
-    ``now`` (default: the current time) is the moment the validity period is checked at.
+    ``now`` (default: the current time) is the moment the validity period is checked at; ``dids`` says how
+    the issuer's DID is resolved (see :class:`Verifier`).
     """
-    with Verifier(rpc_urls, trusted_registries, timeout=timeout) as verifier:
+    with Verifier(rpc_urls, trusted_registries, timeout=timeout, dids=dids) as verifier:
         return verifier.verify(receipt, now=now)

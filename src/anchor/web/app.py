@@ -1,5 +1,8 @@
 """The verification HTTP API and page: ``POST /verify``, ``GET /health``, ``/docs``, and the page at ``/``.
 
+It also serves anchor's own JSON-LD contexts at the paths of their URLs (``/anchor/contexts/credential-v2.jsonld``,
+``/anchor/credential/v1``), so that a deployment behind those URLs answers them.
+
 Everything the browser loads comes from this app (the page's HTML, CSS and JavaScript as package data, the
 API docs' Swagger UI from the ``fastapi-offline`` package); the page's Content-Security-Policy forbids any
 other origin, so a verification leaks nothing to a CDN.
@@ -11,6 +14,12 @@ the body is JSON but not a usable receipt and 400 when it is not (strict I-JSON:
 member ``{"code", "message"}``. Other refusals (413 over the size limit, 415 not JSON content, 404, 405, 503
 busy, 504 too slow) are ``{"error": {"code", "message"}}``.
 
+The issuer's signature is checked with its DID's document: did:key offline, did:web fetched over HTTPS (only for
+the DID the trusted registry records for the batch's issuer, so a posted receipt cannot make the server request
+a host of its choosing), or a document from the server's configuration (:attr:`WebConfig.dids`, ``anchor serve
+--did-document``). A request can never bring its own DID document: whoever forges a credential would send the
+document listing the forger's key under the real issuer's DID, and its signature would verify.
+
 Verifications never run on the event loop: a pool of :attr:`WebConfig.workers` threads runs them, at most
 :attr:`WebConfig.queue` more wait, and a request beyond that is refused at once (503, ``Retry-After``), so
 ``/health`` and the page answer however many verifications are in flight. Each has :attr:`WebConfig.deadline`
@@ -20,6 +29,7 @@ seconds: its RPC requests end then, and its request is answered 504 if it is sti
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -28,6 +38,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -39,9 +50,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from anchor import __version__
 from anchor.credentials import MAX_CREDENTIAL_BYTES
+from anchor.credentials.jsonld import EXTENSION_CONTEXTS
 from anchor.errors import InvalidInputError
 from anchor.verifier import CheckState, TrustedRegistry, Verdict, Verification, Verifier
+from anchor.verifier.dids import ResolverSetup
 from anchor.verifier.session import VERIFIER_ERROR
+from anchor.verifier.signature import DID_UNRESOLVED
 
 #: Largest request body accepted, in bytes (the same 1 MiB as a receipt file).
 #: A request body holds one receipt: at most as large as a credential may be.
@@ -54,6 +68,9 @@ PAGE_POLICY = (
 #: Seconds a request waits beyond its verification's deadline for the result (its RPC requests end at the
 #: deadline; what is left is the work after them) before it is answered 504.
 _DEADLINE_GRACE = 1.0
+
+#: How long a client may keep one of anchor's JSON-LD contexts (a context URL names one version, never edited).
+CONTEXT_CACHE_CONTROL = "public, max-age=86400"
 
 _STATIC = resources.files("anchor.web").joinpath("static")
 _EXAMPLE = {
@@ -83,6 +100,9 @@ class WebConfig:
     """Verifications run at once, each in a thread of the app's own pool."""
     queue: int = 64
     """Verifications that may wait for a worker; a request beyond ``workers + queue`` is answered 503 at once."""
+    dids: ResolverSetup = field(default_factory=ResolverSetup)
+    """How issuers' DIDs are resolved: the DID documents of the server's configuration, cache, CA bundle (never
+    documents from a request)."""
 
 
 class ApiError(InvalidInputError):
@@ -121,7 +141,7 @@ def create_app(config: WebConfig) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        state["verifier"] = Verifier(config.rpc_urls, config.trusted, timeout=config.timeout)
+        state["verifier"] = Verifier(config.rpc_urls, config.trusted, timeout=config.timeout, dids=config.dids)
         pool.append(ThreadPoolExecutor(config.workers, "verify"))
         try:
             yield
@@ -180,7 +200,10 @@ def create_app(config: WebConfig) -> FastAPI:
                 "description": "JSON, but not a usable receipt (the result names the failing check), or the "
                 "verifier failed on it (code verifier-error)"
             },
-            502: {"description": "An RPC endpoint could not be asked, or not in time (the result says which)"},
+            502: {
+                "description": "An RPC endpoint, or the issuer's did:web document, could not be had, or not in time "
+                "(the result says which; code rpc-unreachable or did-unresolved)"
+            },
             503: {"description": "As many verifications as the server takes are running or waiting: retry later"},
             504: {"description": "The verification did not finish within the server's deadline"},
         },
@@ -207,7 +230,9 @@ def create_app(config: WebConfig) -> FastAPI:
             document["error"] = {"code": "verifier-error", "message": result.summary}
             return JSONResponse(document, status_code=422)
         if result.verdict is Verdict.ERROR:
-            document["error"] = {"code": "rpc-unreachable", "message": result.summary}
+            unresolved = any(check.code == DID_UNRESOLVED for check in result.checks)
+            code = "did-unresolved" if unresolved and result.status != "RPC UNREACHABLE" else "rpc-unreachable"
+            document["error"] = {"code": code, "message": result.summary}
             return JSONResponse(document, status_code=502)
         return JSONResponse(document)
 
@@ -256,6 +281,7 @@ def create_app(config: WebConfig) -> FastAPI:
             "trustedRegistries": [
                 {"address": item.address, "chainId": item.chain_id, "source": item.source} for item in verifier.trusted
             ],
+            "didDocuments": [document.did for document in config.dids.documents],
         }
         return JSONResponse(document, status_code=200 if healthy else 503)
 
@@ -264,9 +290,33 @@ def create_app(config: WebConfig) -> FastAPI:
         with resources.as_file(_STATIC.joinpath("index.html")) as path:
             return FileResponse(path, media_type="text/html; charset=utf-8")
 
+    for path, content in _extension_contexts().items():
+        app.add_api_route(path, _context_endpoint(content), methods=["GET"], include_in_schema=False)
+
     with resources.as_file(_STATIC) as folder:
         app.mount("/static", StaticFiles(directory=folder), name="static")
     return app
+
+
+def _extension_contexts() -> dict[str, bytes]:
+    """anchor's own JSON-LD contexts, as shipped, by the path of their URL (``/anchor/contexts/...``)."""
+    root = resources.files("anchor.contexts")
+    return {urlsplit(url).path: root.joinpath(name).read_bytes() for url, name in EXTENSION_CONTEXTS.items()}
+
+
+def _context_endpoint(content: bytes) -> Callable[[Request], Awaitable[Response]]:
+    """A handler answering ``content`` as ``application/ld+json``: cacheable, readable from any origin (JSON-LD
+    processors in browsers fetch contexts across origins), 304 to a request that already holds it."""
+    etag = f'"{hashlib.sha256(content).hexdigest()[:32]}"'
+    headers = {"Cache-Control": CONTEXT_CACHE_CONTROL, "ETag": etag, "Access-Control-Allow-Origin": "*"}
+
+    async def context(request: Request) -> Response:
+        held = [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]
+        if etag in held or f"W/{etag}" in held:
+            return Response(status_code=304, headers=headers)
+        return Response(content, media_type="application/ld+json", headers=headers)
+
+    return context
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any, Final
 
-from anchor.credentials.model import CONTEXTS, CREDENTIAL_TYPES, FORMAT_V1, Credential
+from anchor.credentials.model import CONTEXTS_BY_FORMAT, CREDENTIAL_TYPES, FORMAT_V1, Credential
 from anchor.errors import InvalidInputError, InvariantError
 
 __all__ = ["ISSUERS", "Course", "GradeScale", "Issuer", "generate_credentials", "issuer_for_country"]
@@ -216,15 +216,23 @@ def generate_credentials(
     issuer: Issuer | None = None,
     salted: bool = True,
     start: datetime = datetime(2025, 1, 6, tzinfo=UTC),
+    credential_format: str = FORMAT_V1,
+    issuer_did: str | None = None,
 ) -> Iterator[Credential]:
     """Yield ``count`` valid, realistic credentials; the same arguments always yield the same credentials.
 
     ``issuer`` fixes the awarding body (default: each credential from a random built-in one). Issue dates
     fall on the 365 days from ``start``. With ``salted`` each credential gets an ``anchorSalt`` from the
-    seeded generator. Every credential is a fresh object tree: callers may mutate what they receive.
+    seeded generator. ``credential_format``: ``anchor-credential-v1`` or ``-v2`` (unsigned: the issuer signs v2 at
+    intake); ``issuer_did`` replaces the awarding body's ``issuer.id`` (for example by a did:key). Every
+    credential is a fresh object tree: callers may mutate what they receive.
     """
     if count < 0:
         raise InvalidInputError(f"count must be at least 0, got {count}")
+    if credential_format not in CONTEXTS_BY_FORMAT:
+        known = sorted(CONTEXTS_BY_FORMAT)
+        raise InvalidInputError(f"credential_format must be one of {known}, got {credential_format!r}")
+    contexts = CONTEXTS_BY_FORMAT[credential_format]
     rng = random.Random(seed)  # noqa: S311 -- reproducible demo data; production salts use secrets
     issuers = (issuer,) if issuer is not None else ISSUERS
     days = _days(start, 365)
@@ -277,15 +285,17 @@ def generate_credentials(
             ],
         }
         credential: Credential = {
-            "@context": list(CONTEXTS),
+            "@context": list(contexts),
             "id": f"urn:uuid:{_uuid4(rng.getrandbits(128))}",
             "type": list(CREDENTIAL_TYPES),
             "name": course.title,
             "issuer": {**profile, "address": dict(profile["address"]), "type": ["Profile"]},
             "validFrom": f"{day}T{hour:02d}:{minute:02d}:00Z",
             "credentialSubject": subject,
-            "anchorFormat": FORMAT_V1,
+            "anchorFormat": credential_format,
         }
+        if issuer_did is not None:
+            credential["issuer"]["id"] = issuer_did
         if course.valid_years is not None:
             until_year = int(year) + course.valid_years
             month_day = "-02-28" if day[4:] == "-02-29" else day[4:]

@@ -12,7 +12,9 @@ One module per concern, combined into :class:`Store`:
   migrating (:class:`~anchor.issuing.store.engine.StoreBase`, which every part below builds on);
 - :mod:`~anchor.issuing.store.queue`, :mod:`~anchor.issuing.store.batches`,
   :mod:`~anchor.issuing.store.attempts` (the transaction journal), :mod:`~anchor.issuing.store.revocations`,
-  :mod:`~anchor.issuing.store.leases`: the queries of each concern, and how concurrent workers share them;
+  :mod:`~anchor.issuing.store.leases`, :mod:`~anchor.issuing.store.courses` (course templates, roster
+  entries), :mod:`~anchor.issuing.store.deliveries`, :mod:`~anchor.issuing.store.status` (status lists): the
+  queries of each concern, and how concurrent workers share them;
 - :mod:`~anchor.issuing.store.values`: the checks of values on their way in.
 
 Names with a leading underscore (the table clauses, the checks, the lock keys) are the package's own:
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 from anchor.issuing.store.attempts import AttemptStore
 from anchor.issuing.store.batches import STREAM_CHUNK, BatchStore
+from anchor.issuing.store.courses import CourseStore
+from anchor.issuing.store.deliveries import DeliveryStore
 from anchor.issuing.store.engine import SQLITE_BUSY_SECONDS
 from anchor.issuing.store.leases import LeaseStore
 from anchor.issuing.store.queue import QueueStore
@@ -33,8 +37,12 @@ from anchor.issuing.store.records import (
     AttemptState,
     BatchRecord,
     BatchState,
+    CourseRecord,
     CredentialRecord,
     CredentialState,
+    DeliveryItem,
+    DeliveryMethod,
+    DeliveryState,
     NewAttempt,
     NewCredential,
     Purpose,
@@ -42,9 +50,11 @@ from anchor.issuing.store.records import (
     QueueStatus,
     RevocationRecord,
     RevocationState,
+    RosterEntry,
 )
 from anchor.issuing.store.revocations import RevocationStore
 from anchor.issuing.store.schema import MIGRATIONS, QUERIED_COLUMNS, SCHEMA_VERSION, Migration, Wei
+from anchor.issuing.store.status import StatusListEntry, StatusListRecord, StatusSlots, StatusStore
 
 __all__ = [
     "MIGRATIONS",
@@ -58,8 +68,12 @@ __all__ = [
     "AttemptState",
     "BatchRecord",
     "BatchState",
+    "CourseRecord",
     "CredentialRecord",
     "CredentialState",
+    "DeliveryItem",
+    "DeliveryMethod",
+    "DeliveryState",
     "Migration",
     "NewAttempt",
     "NewCredential",
@@ -68,10 +82,14 @@ __all__ = [
     "QueueStatus",
     "RevocationRecord",
     "RevocationState",
+    "RosterEntry",
+    "StatusListEntry",
+    "StatusListRecord",
+    "StatusSlots",
     "Store",
     "Wei",
 ]
 
 
-class Store(QueueStore, BatchStore, AttemptStore, RevocationStore, LeaseStore):
+class Store(QueueStore, BatchStore, AttemptStore, RevocationStore, LeaseStore, CourseStore, DeliveryStore, StatusStore):
     """The issuer database. Thread-safe; open one per process (or per worker) and share it."""

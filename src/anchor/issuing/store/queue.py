@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from itertools import islice
 from typing import Any, Final
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select
 
 from anchor.errors import CredentialConflictError, InvalidInputError
 from anchor.issuing.store.engine import _QUEUE_LOCK, StoreBase
 from anchor.issuing.store.records import CredentialRecord, CredentialState, NewCredential, QueueOutcome
-from anchor.issuing.store.schema import _batches, _credentials, _documents
+from anchor.issuing.store.schema import _batches, _credentials, _documents, _status_lists
 
 _QUEUE_CHUNK: Final = 500
 
@@ -70,6 +70,8 @@ class QueueStore(StoreBase):
                                 "digest": _hex(item.digest),
                                 "issuer": item.issuer,
                                 "queued_at": now,
+                                "status_list": item.status_list,
+                                "status_index": item.status_index,
                             }
                         )
                         documents[item.credential_id] = item.document
@@ -88,6 +90,7 @@ class QueueStore(StoreBase):
                             else f"batch {batch_id} ({batch_state})"
                         )
                 if new_rows:
+                    _check_status_entries(connection, new_rows)
                     connection.execute(insert(_credentials), new_rows)
                     row_ids = connection.execute(
                         select(_credentials.c.credential_id, _credentials.c.id).where(
@@ -164,6 +167,43 @@ def _check_new_credential(item: NewCredential) -> None:
             raise InvalidInputError(f"{item.credential_id}: {name} must be 32 bytes")
     if not item.credential_id:
         raise InvalidInputError("a credential to queue needs its id")
+    if (item.status_list is None) != (item.status_index is None) or any(
+        value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0)
+        for value in (item.status_list, item.status_index)
+    ):
+        raise InvalidInputError(
+            f"{item.credential_id}: status_list and status_index are both integers >= 0, or both None "
+            f"(not {item.status_list!r} and {item.status_index!r})"
+        )
+
+
+def _check_status_entries(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Each status entry is of a list of the credential's own issuer, and inside it."""
+    wanted = {row["status_list"] for row in rows if row["status_list"] is not None}
+    if not wanted:
+        return
+    lists = {
+        row.id: (row.issuer, row.size)
+        for row in connection.execute(
+            select(_status_lists.c.id, _status_lists.c.issuer, _status_lists.c.size).where(
+                _status_lists.c.id.in_(wanted)
+            )
+        )
+    }
+    for row in rows:
+        number, index = row["status_list"], row["status_index"]
+        if number is None:
+            continue
+        issuer, size = lists.get(number, (None, 0))
+        if issuer is None:
+            raise InvalidInputError(f"{row['credential_id']}: there is no status list {number}")
+        if issuer != row["issuer"]:
+            raise InvalidInputError(
+                f"{row['credential_id']}: status list {number} is {issuer!r}'s, not the credential issuer's "
+                f"{row['issuer']!r}"
+            )
+        if index >= size:
+            raise InvalidInputError(f"{row['credential_id']}: status index {index} is outside list {number} ({size})")
 
 
 def _credential_state(batch_id: int | None, batch_state: str | None) -> CredentialState:

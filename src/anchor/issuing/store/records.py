@@ -31,6 +31,11 @@ class NewCredential:
     """The salted credential as JSON text (NFC-normalised), exactly as it goes into receipts."""
     issuer: str
     """The awarding body's id (DID or URL)."""
+    status_list: int | None = None
+    """The status list whose entry the credential's ``credentialStatus`` names (see
+    :meth:`Store.reserve_status_indices`); None: the credential has no status entry."""
+    status_index: int | None = None
+    """The entry's index in that list."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,3 +147,53 @@ class RevocationRecord:
     block_number: int | None
     created_at: float
     updated_at: float
+
+
+DeliveryMethod = Literal["email", "folder"]
+DeliveryState = Literal["sent", "failed"]
+"""``sent``: the SMTP server accepted the message, or the learner's folder was written; ``failed``: it was not
+(the error is recorded; a later run tries again)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CourseRecord:
+    """One version of a course template (see :mod:`anchor.issuing.courses`)."""
+
+    course_id: str
+    version: int
+    title: str
+    template: str
+    """The template as JSON text."""
+    content_hash: str
+    """0x-hex keccak256 of the template's canonical JSON: an unchanged template is not a new version."""
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    """A learner of an imported roster: the credential issued to them, and where to deliver it."""
+
+    credential_id: str
+    course_id: str
+    course_version: int
+    learner_key: str
+    """0x-hex SHA-256 of what tells this learner apart in the course (see :mod:`anchor.issuing.rosters`)."""
+    email: str | None
+    valid_from: str
+    """The credential's ``validFrom``: a re-imported roster keeps the date of issuing of the first import."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryItem:
+    """A credential of an anchored batch, with its learner's e-mail address and its delivery so far."""
+
+    index: int
+    credential_id: str
+    document: str
+    email: str | None
+    """From the roster it was issued from (None: no address, or not issued from a roster)."""
+    method: DeliveryMethod | None
+    """How it was last delivered or tried (None: never)."""
+    state: DeliveryState | None
+    attempts: int
+    error: str | None

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Connection,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -190,6 +191,94 @@ def _migrate_2(connection: Connection) -> None:
         connection.execute(text(ddl))
 
 
+def _migrate_3(connection: Connection) -> None:
+    """Version 3: course templates (versioned), the learners of imported rosters, deliveries to learners."""
+    metadata = MetaData()
+    Table(
+        "courses",
+        metadata,
+        Column("id", _row_id(), primary_key=True, autoincrement=True),
+        Column("course_id", String(64), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("title", Text, nullable=False),
+        Column("template", Text, nullable=False),
+        Column("content_hash", String(66), nullable=False),
+        Column("created_at", Float, nullable=False),
+        UniqueConstraint("course_id", "version", name="uq_courses_version"),
+        CheckConstraint("version >= 1", name="ck_courses_version"),
+    )
+    Table(
+        "roster_entries",
+        metadata,
+        Column("id", _row_id(), primary_key=True, autoincrement=True),
+        Column("credential_id", Text, nullable=False),
+        Column("course_id", String(64), nullable=False),
+        Column("course_version", Integer, nullable=False),
+        Column("learner_key", String(66), nullable=False),
+        Column("email", Text),
+        Column("valid_from", String(40), nullable=False),
+        Column("created_at", Float, nullable=False),
+        UniqueConstraint("credential_id", name="uq_roster_entries_credential_id"),
+        UniqueConstraint("course_id", "learner_key", name="uq_roster_entries_learner"),
+        ForeignKeyConstraint(
+            ["course_id", "course_version"],
+            ["courses.course_id", "courses.version"],
+            name="fk_roster_entries_course",
+        ),
+    )
+    Table(
+        "deliveries",
+        metadata,
+        Column("id", _row_id(), primary_key=True, autoincrement=True),
+        Column("credential_id", Text, nullable=False),
+        Column("method", String(8), nullable=False),
+        Column("state", String(8), nullable=False),
+        Column("address", Text, nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("error", Text),
+        Column("delivered_at", Float),
+        Column("updated_at", Float, nullable=False),
+        UniqueConstraint("credential_id", name="uq_deliveries_credential_id"),
+        CheckConstraint("method IN ('email', 'folder')", name="ck_deliveries_method"),
+        CheckConstraint("state IN ('sent', 'failed')", name="ck_deliveries_state"),
+    )
+    metadata.create_all(connection)
+
+
+def _migrate_4(connection: Connection) -> None:
+    """Version 4: status lists (W3C Bitstring Status List), and each credential's entry in one."""
+    metadata = MetaData()
+    status_lists = Table(
+        "status_lists",
+        metadata,
+        Column("id", _row_id(), primary_key=True, autoincrement=True),
+        Column("issuer", Text, nullable=False),
+        Column("size", Integer, nullable=False),
+        Column("used", Integer, nullable=False),
+        Column("shuffle_key", String(64), nullable=False),
+        Column("created_at", Float, nullable=False),
+        CheckConstraint("size > 0", name="ck_status_lists_size"),
+        CheckConstraint("used >= 0 AND used <= size", name="ck_status_lists_used"),
+    )
+    Index("ix_status_lists_issuer", status_lists.c.issuer, status_lists.c.id)
+    metadata.create_all(connection)
+    both_or_neither = "(status_list IS NULL) = (status_index IS NULL)"
+    connection.execute(text("ALTER TABLE credentials ADD COLUMN status_list BIGINT REFERENCES status_lists (id)"))
+    if connection.dialect.name == "sqlite":  # SQLite adds constraints only with a column
+        connection.execute(
+            text(
+                "ALTER TABLE credentials ADD COLUMN status_index INTEGER"
+                f" CONSTRAINT ck_credentials_status CHECK ({both_or_neither})"
+            )
+        )
+    else:
+        connection.execute(text("ALTER TABLE credentials ADD COLUMN status_index INTEGER"))
+        connection.execute(
+            text(f"ALTER TABLE credentials ADD CONSTRAINT ck_credentials_status CHECK ({both_or_neither})")
+        )
+    connection.execute(text("CREATE UNIQUE INDEX uq_credentials_status ON credentials (status_list, status_index)"))
+
+
 @dataclass(frozen=True)
 class Migration:
     """One forward step of the schema."""
@@ -202,6 +291,8 @@ class Migration:
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "credentials, credential_documents, batches, tx_attempts, revocations, leases", _migrate_1),
     Migration(2, "tx_attempts: gas_used, fee_wei, mined_at (spending budgets)", _migrate_2),
+    Migration(3, "courses, roster_entries, deliveries (course templates, rosters, delivery)", _migrate_3),
+    Migration(4, "status_lists; credentials: status_list, status_index (W3C Bitstring Status List)", _migrate_4),
 )
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
@@ -223,6 +314,17 @@ _credentials = table(
     column("queued_at", Float),
     column("batch_id", BigInteger),
     column("batch_index", Integer),
+    column("status_list", BigInteger),
+    column("status_index", Integer),
+)
+_status_lists = table(
+    "status_lists",
+    column("id", BigInteger),
+    column("issuer", Text),
+    column("size", Integer),
+    column("used", Integer),
+    column("shuffle_key", String),
+    column("created_at", Float),
 )
 _documents = table("credential_documents", column("credential", BigInteger), column("document", Text))
 _batches = table(
@@ -278,11 +380,55 @@ _revocations = table(
     column("updated_at", Float),
 )
 _leases = table("leases", column("name", String), column("owner", String), column("expires_at", Float))
+_courses = table(
+    "courses",
+    column("id", BigInteger),
+    column("course_id", String),
+    column("version", Integer),
+    column("title", Text),
+    column("template", Text),
+    column("content_hash", String),
+    column("created_at", Float),
+)
+_roster_entries = table(
+    "roster_entries",
+    column("id", BigInteger),
+    column("credential_id", Text),
+    column("course_id", String),
+    column("course_version", Integer),
+    column("learner_key", String),
+    column("email", Text),
+    column("valid_from", String),
+    column("created_at", Float),
+)
+_deliveries = table(
+    "deliveries",
+    column("id", BigInteger),
+    column("credential_id", Text),
+    column("method", String),
+    column("state", String),
+    column("address", Text),
+    column("attempts", Integer),
+    column("error", Text),
+    column("delivered_at", Float),
+    column("updated_at", Float),
+)
 
 #: The tables and columns queries use; a database migrated to :data:`SCHEMA_VERSION` has all of them.
 QUERIED_COLUMNS: Final = {
     clause.name: tuple(c.name for c in clause.c)
-    for clause in (_credentials, _documents, _batches, _attempts, _revocations, _leases)
+    for clause in (
+        _credentials,
+        _documents,
+        _batches,
+        _attempts,
+        _revocations,
+        _leases,
+        _courses,
+        _roster_entries,
+        _deliveries,
+        _status_lists,
+    )
 }
 
 

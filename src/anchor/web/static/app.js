@@ -163,7 +163,7 @@ function renderCredential(summary, evidence) {
   awardingBody(list, summary, evidence);
   fact(list, "Issuer id", summary.awardingBodyId ? el("span", "mono", summary.awardingBodyId) : null);
   const level = el("span");
-  if (summary.ects !== null && summary.ects !== undefined) level.append(el("span", "tag", `${summary.ects} ECTS`));
+  if (summary.workload) level.append(el("span", "tag", summary.workload));
   if (summary.eqfLevel !== null && summary.eqfLevel !== undefined) level.append(el("span", "tag", `EQF level ${summary.eqfLevel}`));
   if (level.childNodes.length) fact(list, "Workload, level", level);
   fact(list, "Grade", summary.grade);
