@@ -54,6 +54,8 @@ def test_a_did_web_issuer_signs_anchors_and_rotates_its_key(tmp_path: Path) -> N
         "ANCHOR_NODE_PORT": str(free_port()),
         "ANCHOR_NODE_BLOCK_TIME": "0.3",
         "ANCHOR_KEY_PASSWORD": "correct horse battery staple",
+        "ANCHOR_STATUS_BASE_URL": "https://osaamismerkit.example/status",
+        "ANCHOR_STATUS_PUBLISH_DIR": str(tmp_path / "site" / "status"),
     }
     runner = CliRunner()
 
@@ -128,5 +130,24 @@ def test_a_did_web_issuer_signs_anchors_and_rotates_its_key(tmp_path: Path) -> N
         assert failed.exit_code == 1, failed.output
         assert "key-1" in failed.output
         assert verify(second[0], did_v3).exit_code == 0
+
+        # revocation reaches standard wallets: every credential names its status list entry, and revoking
+        # publishes the issuer-signed list that mirrors the chain
+        entries = [json.loads(path.read_text(encoding="utf-8"))["credentialStatus"] for path in first + second]
+        assert len({entry["statusListIndex"] for entry in entries}) == 6
+        assert {entry["statusListCredential"] for entry in entries} == {"https://osaamismerkit.example/status/1.json"}
+        revoked = anchor("revoke", second[1], "--reason", "fraud", "--dev-account", "1")
+        assert revoked.exit_code == 0, revoked.output
+        published = tmp_path / "site" / "status" / "1.json"
+        status_list = json.loads(published.read_text(encoding="utf-8"))
+        assert status_list["type"] == ["VerifiableCredential", "BitstringStatusListCredential"]
+        assert status_list["issuer"] == DID
+        time.sleep(1)
+        checked = anchor(
+            "--home", tmp_path / "home", "verify", second[1], "--did-document", did_v3, "--status-list", published
+        )
+        assert checked.exit_code == 1
+        assert "REVOKED" in checked.output
+        assert "warning" not in checked.output.lower()
     finally:
         anchor("node", "stop")

@@ -15,6 +15,7 @@ from anchor.cli.terminal import printable
 from anchor.errors import InvalidInputError
 from anchor.issuing import intake
 from anchor.issuing.signing import IntakeSigner
+from anchor.issuing.status_lists import status_entry_source
 from anchor.issuing.store import QueueOutcome, Store
 
 PROGRESS_FROM = 200
@@ -111,7 +112,9 @@ def issue(
     if maps or encoding or dry_run:
         raise InvalidInputError("--map, --encoding and --dry-run go with --course and --roster")
     signer = intake_signer(unsigned)
-    store = Store.open(app_context().settings)
+    settings = app_context().settings
+    store = Store.open(settings)
+    status_entries = intake_status_entries(store, signer)
     started = time.monotonic()
     duplicates_shown = 0
 
@@ -138,6 +141,7 @@ def issue(
             on_duplicate=duplicate,
             on_progress=progress.advance,
             signer=signer,
+            status_entries=status_entries,
         )
     seconds = time.monotonic() - started
     duplicates = sum(summary.duplicates.values())
@@ -176,6 +180,14 @@ def intake_signer(unsigned: bool) -> IntakeSigner | None:
         return None
     key = app_context().issuer_signer()
     return IntakeSigner.now(key.did, key.verification_method, key.private_key.private_bytes_raw())
+
+
+def intake_status_entries(store: Store, signer: IntakeSigner | None) -> intake.StatusEntries | None:
+    """What hands out status list entries when the issuer publishes status lists (``status_base_url``)."""
+    settings = app_context().settings
+    if signer is None or settings.status_base_url is None:
+        return None
+    return status_entry_source(store, signer.did, settings.status_base_url, settings.status_list_size)
 
 
 class _ProgressBar:

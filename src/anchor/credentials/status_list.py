@@ -317,13 +317,19 @@ def status_slot(entry: Mapping[str, Any], base_url: str) -> tuple[int, int]:
     What the issuer database records for the credential (``NewCredential.status_list``, ``status_index``);
     :class:`StatusListError` for an entry that is not one of ``base_url``'s lists.
     """
+    number, index = entry_slot(entry)
+    list_url = parse_status_entry(entry).list_url
+    if status_list_url(base_url, number) != list_url:
+        raise StatusListError(f"credentialStatus names {list_url}, not a status list under {base_url}")
+    return number, index
+
+
+def entry_slot(entry: Mapping[str, Any]) -> tuple[int, int]:
+    """The (list number, index) of an entry naming one of anchor's status lists (``.../<number>.json``)."""
     parsed = parse_status_entry(entry)
-    name = list_file_name(parsed.list_url)
-    number = name.removesuffix(".json")
+    number = list_file_name(parsed.list_url).removesuffix(".json")
     if not number.isascii() or not _DECIMAL.fullmatch(number) or number == "0":
         raise StatusListError(f"credentialStatus names {parsed.list_url}, not a status list of anchor's")
-    if status_list_url(base_url, int(number)) != parsed.list_url:
-        raise StatusListError(f"credentialStatus names {parsed.list_url}, not a status list under {base_url}")
     return int(number), parsed.index
 
 

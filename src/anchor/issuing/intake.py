@@ -52,6 +52,7 @@ from anchor.credentials import (
     validate_credential,
     with_salt,
 )
+from anchor.credentials.status_list import entry_slot
 from anchor.errors import (
     CredentialConflictError,
     CredentialValidationError,
@@ -167,12 +168,15 @@ def prepare_credential(
         )
     else:
         document = clean if SALT_KEY in clean else with_salt(clean)
+    slot = entry_slot(status_entry) if signer is not None and status_entry is not None else (None, None)
     return NewCredential(
         credential_id=credential_id(document),
         content_hash=content_hash,
         digest=credential_digest(document),
         document=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
         issuer=issuer_id(document),
+        status_list=slot[0],
+        status_index=slot[1],
     )
 
 
@@ -546,11 +550,31 @@ def _chunks(jobs: Iterable[_T], size: int) -> Iterator[list[_T]]:
         yield chunk
 
 
-def _to_row(source: str, item: NewCredential) -> list[str]:
-    return [source, item.credential_id, item.content_hash.hex(), item.digest.hex(), item.issuer, item.document]
+def _to_row(source: str, item: NewCredential) -> list[Any]:
+    return [
+        source,
+        item.credential_id,
+        item.content_hash.hex(),
+        item.digest.hex(),
+        item.issuer,
+        item.document,
+        item.status_list,
+        item.status_index,
+    ]
 
 
 def _spooled(spool: IO[str]) -> Iterator[tuple[str, NewCredential]]:
     for line in spool:
-        source, credential, content_hash, digest, issuer, document = json.loads(line)
-        yield source, NewCredential(credential, bytes.fromhex(content_hash), bytes.fromhex(digest), document, issuer)
+        source, credential, content_hash, digest, issuer, document, status_list, status_index = json.loads(line)
+        yield (
+            source,
+            NewCredential(
+                credential,
+                bytes.fromhex(content_hash),
+                bytes.fromhex(digest),
+                document,
+                issuer,
+                status_list,
+                status_index,
+            ),
+        )
