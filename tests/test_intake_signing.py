@@ -24,6 +24,7 @@ from anchor.credentials.multikey import did_key, did_key_verification_method
 from anchor.errors import CredentialValidationError, InvalidInputError
 from anchor.issuing import intake
 from anchor.issuing.signing import IntakeSigner
+from anchor.issuing.status_lists import status_entry_source
 from anchor.issuing.store import Store
 
 SEED = bytes(range(32))
@@ -130,19 +131,18 @@ def test_worker_processes_sign_with_the_same_key_and_take_status_entries_in_orde
     for number, credential in enumerate(generate_credentials(70, seed=3, salted=False, issuer_did=DID)):
         (folder / f"{number:03d}.json").write_text(json.dumps(credential), encoding="utf-8")
         ids.append(credential["id"])
-    handed: list[int] = []
-
-    def entries(count: int) -> list[dict[str, Any]]:
-        start = len(handed)
-        handed.extend(range(start, start + count))
-        url = STATUS["statusListCredential"]
-        return [{**STATUS, "id": f"{url}#{n}", "statusListIndex": str(n)} for n in range(start, start + count)]
-
     store = Store(f"sqlite:///{tmp_path / 'issuer.db'}")
+    source = status_entry_source(store, DID, "https://example.edu/status", 131072)
+    handed: list[dict[str, Any]] = []
+
+    def entries(count: int) -> list[dict[str, str]]:
+        handed.extend(source(count))
+        return handed[-count:]
+
     try:
         summary = intake.issue(store, [str(folder)], workers=2, signer=SIGNER, status_entries=entries)
         assert summary.queued == 70
-        assert handed == list(range(70))
+        assert len(handed) == 70
         indexes = []
         for credential_id in ids:
             record = store.find_credential(credential_id)
@@ -151,6 +151,17 @@ def test_worker_processes_sign_with_the_same_key_and_take_status_entries_in_orde
             unsigned, proof = _signed(document)
             verify(unsigned, proof, PUBLIC)
             indexes.append(int(document["credentialStatus"]["statusListIndex"]))
-        assert sorted(indexes) == list(range(70))
+            assert (record_slot(store, record.id)) == (1, indexes[-1])
+        assert sorted(indexes) == sorted(int(entry["statusListIndex"]) for entry in handed)
+        assert len(set(indexes)) == 70
     finally:
         store.close()
+
+
+def record_slot(store: Store, row_id: int) -> tuple[int, int]:
+    """The status list slot the database recorded for a credential row."""
+    with store.engine.connect() as connection:
+        row = connection.exec_driver_sql(
+            f"SELECT status_list, status_index FROM credentials WHERE id = {int(row_id)}"
+        ).one()
+    return int(row[0]), int(row[1])
