@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import stat
 import time
 from collections.abc import Iterator
@@ -39,7 +40,9 @@ from anchor.verifier.bulk import CHUNK, verify_paths
 from anchor.verifier.dids import ResolverSetup
 from anchor.web import WebConfig, create_app
 
+from support.browser import CHROMIUM, CHROMIUM_ARGS, served
 from support.did_web_server import DidWebServer, did_document
+from support.prerequisites import missing
 from support.verifier_world import DEV, NOW, anchor_batch
 
 pytestmark = pytest.mark.slow
@@ -377,3 +380,32 @@ def test_the_bulk_path_gives_worker_processes_the_did_setup(world: World, tmp_pa
     expected = [Verdict.VALID, Verdict.VALID, Verdict.INVALID]
     assert [result.verdict for result in results] == [expected[number % 3] for number in range(len(paths))]
     assert os.listdir(tmp_path / "cache")  # a worker fetched the did:web document and kept it
+
+
+def test_the_page_shows_the_signature_check_in_a_browser(world: World, tmp_path: Path) -> None:
+    """Debian's chromium: a signed v2 receipt is VALID with "Signed by the issuer" passed; a forged one fails it."""
+    if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
+        missing("Debian's chromium is not installed (.ci/run installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    config = WebConfig(
+        rpc_urls=[world.rpc_url],
+        trusted=[TrustedRegistry(world.registry.address)],
+    )
+    with served(create_app(config)) as base, sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            page = browser.new_page()
+            for name, verdict, state in (("valid-key", "VALID", "passed"), ("forged-key", "INVALID", "failed")):
+                page.goto(base)
+                page.fill("#receipt", world.text(name))
+                page.click("#verify")
+                page.wait_for_selector('#verdict:not([data-verdict="pending"])', timeout=15_000)
+                assert page.get_attribute("#verdict", "data-verdict") == verdict
+                check = page.locator('#checks li[data-check="signature"]')
+                assert check.get_attribute("data-state") == state
+                assert "Signed by the issuer" in check.inner_text()
+        finally:
+            browser.close()
