@@ -151,6 +151,19 @@ def test_english_is_the_fallback_and_names_are_never_format_strings(store: Store
     assert set(delivery.message_languages()) >= {"en", "fr", "de", "es", "it", "pl", "pt", "fi", "el"}
 
 
+def test_line_breaks_in_a_title_or_name_cannot_add_headers(store: Store, tmp_path: Path) -> None:
+    batch = anchored_batch(store, tmp_path, {"DE": ("Ann Example", "x@uni.example")})
+    (item,) = store.delivery_items(batch.id)
+    receipt = receipts.receipt_for(batch, receipts.batch_tree(store, batch), 0, ISSUER_ID, item.document)
+    receipt["credentialSubject"]["achievement"]["name"] = "Data\r\nBcc: everyone@uni.example"
+    receipt["credentialSubject"]["identifier"][0]["identityHash"] = "Ann\nCc: boss@uni.example"
+    message = delivery.compose(receipt, parse_email("x@uni.example"), config(25))
+    text = message.as_string()
+    assert "\nBcc:" not in text
+    assert "\nCc:" not in text
+    assert str(message["Subject"]).endswith("Data Bcc: everyone@uni.example")
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_refused_recipients_are_recorded_and_a_rerun_sends_only_what_was_not_sent(backend: str, tmp_path: Path) -> None:
     with fresh_database(backend, tmp_path) as url, Store(url) as store:

@@ -11,11 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from anchor.credentials.multikey import did_key, did_key_verification_method
 from anchor.errors import InvalidInputError
 from anchor.issuing import courses, intake, rosters
 from anchor.issuing.courses import Course
 from anchor.issuing.email_addresses import parse_email
+from anchor.issuing.signing import IntakeSigner
+from anchor.issuing.status_lists import status_entry_source
 from anchor.issuing.store import Store
 
 from support.db import BACKENDS, fresh_database
@@ -429,6 +433,28 @@ def test_an_excel_file_that_unpacks_too_far_is_refused_before_openpyxl_reads_it(
         run(sqlite_store, course, broken)
 
 
+def test_an_entity_expansion_bomb_in_a_worksheet_is_refused_cleanly(
+    sqlite_store: Store, template: dict[str, Any], tmp_path: Path
+) -> None:
+    course = courses.save_course(sqlite_store, "c", template)[0]
+    path = write_xlsx(tmp_path / "laughs.xlsx", [["Name"], ["Ann Example"]])
+    entities = '<!ENTITY lol0 "lollollollollollollollollollol">' + "".join(
+        f'<!ENTITY lol{level} "{("&lol" + str(level - 1) + ";") * 10}">' for level in range(1, 10)
+    )
+    patch_sheet(
+        path,
+        {
+            "<worksheet ": f'<?xml version="1.0"?><!DOCTYPE worksheet [{entities}]><worksheet ',
+            "<t>Ann Example</t>": "<t>&lol9;</t>",
+        },
+    )
+    started = time.monotonic()
+    with pytest.raises(InvalidInputError, match="not a readable Excel worksheet"):
+        run(sqlite_store, course, path)
+    assert time.monotonic() - started < 5
+    assert sqlite_store.queued_count() == 0
+
+
 # ---------------------------------------------------------------------------------------------- versions, dry run
 
 
@@ -498,17 +524,17 @@ def _all_keys(store: Store, course: Course) -> list[str]:
 # ---------------------------------------------------------------------------------------------- signing at intake
 
 
+def did_key_signer() -> IntakeSigner:
+    """An intake signer with a fresh did:key."""
+    key = Ed25519PrivateKey.generate()
+    public = key.public_key().public_bytes_raw()
+    return IntakeSigner.now(did_key(public), did_key_verification_method(public), key.private_bytes_raw())
+
+
 def test_roster_credentials_are_signed_at_intake_like_any_other(
     store: Store, template: dict[str, Any], tmp_path: Path
 ) -> None:
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from anchor.credentials.multikey import did_key, did_key_verification_method
-    from anchor.issuing.signing import IntakeSigner
-
-    key = Ed25519PrivateKey.generate()
-    public = key.public_key().public_bytes_raw()
-    signer = IntakeSigner.now(did_key(public), did_key_verification_method(public), key.private_bytes_raw())
+    signer = did_key_signer()
     roster = write_csv(tmp_path / "r.csv", [HEADER, *good_rows(template, 2)])
     foreign = courses.save_course(store, "foreign", template)[0]
     with pytest.raises(InvalidInputError, match="is not the DID this issuer signs with"):
@@ -523,9 +549,34 @@ def test_roster_credentials_are_signed_at_intake_like_any_other(
     (proof,) = stored["proof"]
     assert (proof["type"], proof["verificationMethod"]) == ("DataIntegrityProof", signer.verification_method)
     again = run(
-        store, ours, roster, signer=IntakeSigner.now(signer.did, signer.verification_method, key.private_bytes_raw())
+        store, ours, roster, signer=IntakeSigner.now(signer.did, signer.verification_method, signer.private_key)
     )
     assert (again.intake.queued, sum(again.intake.duplicates.values())) == (0, 2)  # signed again: still the same
+
+
+def test_status_entries_are_reserved_only_by_a_run_that_can_queue(
+    store: Store, template: dict[str, Any], tmp_path: Path
+) -> None:
+    signer = did_key_signer()
+    course = courses.save_course(store, "c", {**template, "issuer": {**template["issuer"], "id": signer.did}})[0]
+    source = status_entry_source(store, signer.did, "https://uni.example/status", 131_072)
+    asked: list[int] = []
+
+    def entries(count: int) -> list[dict[str, str]]:
+        asked.append(count)
+        return source(count)
+
+    good = [HEADER, *good_rows(template, 2)]
+    bad = [*good, ["", "x@uni.example", "S99", good[1][3], ""]]
+    run(store, course, write_csv(tmp_path / "bad.csv", bad), signer=signer, status_entries=entries)
+    run(store, course, write_csv(tmp_path / "good.csv", good), signer=signer, status_entries=entries, dry_run=True)
+    assert asked == []  # nothing could be queued: no entry used up
+    summary = run(store, course, write_csv(tmp_path / "good.csv", good), signer=signer, status_entries=entries)
+    assert summary.intake.queued == 2
+    assert sum(asked) == 2
+    record = store.find_credential(summary.samples[0]["id"])
+    assert record is not None
+    assert json.loads(record.document)["credentialStatus"]["type"] == "BitstringStatusListEntry"
 
 
 # ---------------------------------------------------------------------------------------------- intake's entry point

@@ -96,7 +96,9 @@ def issue(
         from anchor.cli.roster_commands import issue_roster
 
         signer = intake_signer(unsigned)
+        store = Store.open(app_context().settings)
         issue_roster(
+            store,
             course_ref,
             roster,
             maps,
@@ -105,6 +107,7 @@ def issue(
             encoding=encoding,
             workers=workers,
             signer=signer,
+            status_entries=intake_status_entries(store, signer),
         )
         return
     if not inputs:

@@ -6,7 +6,6 @@ import json
 import time
 from pathlib import Path
 
-from anchor.cli.context import app_context
 from anchor.cli.issue_commands import DUPLICATES_SHOWN, _ProgressBar
 from anchor.cli.output import console, err_console, safe
 from anchor.cli.terminal import printable
@@ -17,6 +16,7 @@ from anchor.issuing.store import QueueOutcome, RosterEntry, Store
 
 
 def issue_roster(
+    store: Store,
     course_ref: str | None,
     roster: Path | None,
     maps: tuple[str, ...],
@@ -33,7 +33,6 @@ def issue_roster(
         raise InvalidInputError("--course and --roster go together: anchor issue --course ID --roster FILE")
     mapping = rosters.parse_mapping(maps)
     course_id, version = courses.parse_course_ref(course_ref)
-    store = Store.open(app_context().settings)
     course = courses.get_course(store, course_id, version)
     started = time.monotonic()
     shown = 0

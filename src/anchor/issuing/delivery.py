@@ -179,9 +179,9 @@ def _learner_name(credential: Mapping[str, Any]) -> str:
 def compose(receipt: Mapping[str, Any], recipient: EmailAddress, config: SmtpConfig) -> EmailMessage:
     """The message carrying one receipt to its learner, in the credential's language."""
     texts = _messages()[_language(receipt)]
-    name = _learner_name(receipt)
-    title = str(lookup(receipt, ("credentialSubject", "achievement", "name")) or receipt.get("name", ""))
-    issuer = str(lookup(receipt, ("issuer", "name")) or "")
+    name = _one_line(_learner_name(receipt))
+    title = _one_line(lookup(receipt, ("credentialSubject", "achievement", "name")) or receipt.get("name", ""))
+    issuer = _one_line(lookup(receipt, ("issuer", "name")) or "")
     file_name = receipt_file_name(str(receipt.get("id", "credential")))
     values = {"name": name, "title": title, "issuer": issuer, "file": file_name}
     sender = config.sender_address
@@ -196,6 +196,11 @@ def compose(receipt: Mapping[str, Any], recipient: EmailAddress, config: SmtpCon
     data = json.dumps(receipt, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     message.add_attachment(data, maintype="application", subtype="json", filename=file_name)
     return message
+
+
+def _one_line(value: object) -> str:
+    """Text for a header: a credential's text may hold line breaks, which would end the header (or add one)."""
+    return " ".join(str(value).split())
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ refused, naming the row and showing how the row would read in the common legacy 
 (comma, semicolon or tab) is found by :class:`csv.Sniffer` in the first lines. Excel: ``.xlsx`` files
 through openpyxl, first worksheet, values only: a formula cell gives the value Excel computed and saved,
 never the formula; a text cell stays text, even one starting with ``=``; a cell holding an error
-(``#DIV/0!``...) is reported. The archive is refused when it would unpack to more than
-:data:`MAX_XLSX_UNPACKED` bytes. The first non-empty row holds the column names.
+(``#DIV/0!``...) is reported; a date-time cell (Excel stores no time zone) is taken as UTC. The archive is
+refused when it would unpack to more than :data:`MAX_XLSX_UNPACKED` bytes, and XML the parser refuses (an
+entity expansion bomb) is bad input. The first non-empty row holds the column names.
 
 Columns. Each column is mapped to a field (:data:`ROSTER_FIELDS`) by its name, compared without case,
 accents or punctuation (``E-Mail`` is ``email``); ``mapping`` (``--map COLUMN=FIELD``) adds or overrides, and
@@ -349,7 +350,7 @@ def _open_excel(file: Path) -> Iterator[Table]:
 
     try:
         workbook = openpyxl.load_workbook(file, read_only=True, data_only=True, keep_links=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+    except (InvalidFileException, zipfile.BadZipFile, SyntaxError, KeyError, ValueError, TypeError, OSError) as error:
         raise InvalidInputError(f"{source}: not a readable Excel workbook: {error}") from None
     try:
         if not workbook.worksheets:
@@ -363,7 +364,19 @@ def _open_excel(file: Path) -> Iterator[Table]:
 
 
 def _excel_rows(source: str, rows: Iterator[Sequence[Any]]) -> Iterator[tuple[int, list[object]]]:
-    for number, row in enumerate(rows, start=1):
+    """The rows of a worksheet, numbered; XML the parser refuses (an entity bomb, a broken file) is bad input.
+
+    XML parse errors (the standard library's and lxml's) are subclasses of ``SyntaxError``.
+    """
+    number = 0
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except (SyntaxError, ValueError, KeyError, TypeError, zipfile.BadZipFile, OSError) as error:
+            raise InvalidInputError(f"{source}: row {number + 1}: not a readable Excel worksheet: {error}") from None
+        number += 1
         if len(row) > MAX_COLUMNS:
             if any(cell.value is not None for cell in row[MAX_COLUMNS:]):
                 raise InvalidInputError(f"{source}: row {number} has values beyond column {MAX_COLUMNS}")
@@ -807,7 +820,8 @@ def import_roster(
     ``on_duplicate`` of every credential already queued or anchored, ``on_issued_earlier`` of every learner
     issued a credential from another version of the course. ``now`` is the date of issuing of new
     learners without an ``issued`` column (default: now). ``signer`` and ``status_entries`` are passed to
-    :func:`anchor.issuing.intake.issue_credentials`.
+    :func:`anchor.issuing.intake.issue_credentials` (status entries only when the run can queue: not in a dry
+    run, nor when rows were refused without ``partial``).
     """
     summary = RosterSummary(str(path), dry_run=dry_run)
     issued_now = _rfc3339((now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0))
@@ -890,7 +904,8 @@ def import_roster(
         on_progress=on_progress,
         before_queue=before_queue,
         signer=signer,
-        status_entries=status_entries,
+        # Entries are reserved for good as intake takes them: none for a run that will queue nothing anyway.
+        status_entries=None if dry_run or (summary.refused_rows and not partial) else status_entries,
     )
     return summary
 
