@@ -27,8 +27,8 @@ $(SOLCX_DIR)/solc-v$(SOLC_VERSION): $(VENV)/.installed node_modules/.installed
 	$(BIN)/anchor provision-solc $(SOLCX_DIR)
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks scripts tools
-	$(BIN)/ruff format --check src tests benchmarks scripts tools
+	$(BIN)/ruff check src tests benchmarks scripts tools brownie
+	$(BIN)/ruff format --check src tests benchmarks scripts tools brownie
 
 typecheck: setup
 	$(BIN)/mypy

@@ -39,9 +39,12 @@ def test_demo_anchors_verifies_and_revokes(tmp_path: Path) -> None:
             ["bytes32", "uint256"],
         )
         assert tree.root == document["proof"][1]["root"]
-        assert "Signed by the issuer" in runner.invoke(
-            main, ["--home", str(tmp_path), "verify", str(receipts[0])], env=env, catch_exceptions=False
-        ).output
+        assert (
+            "Signed by the issuer"
+            in runner.invoke(
+                main, ["--home", str(tmp_path), "verify", str(receipts[0])], env=env, catch_exceptions=False
+            ).output
+        )
 
         again = runner.invoke(main, ["demo", "--count", "3"], env=env, catch_exceptions=False)
         assert again.exit_code == 0, again.output

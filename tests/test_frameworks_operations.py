@@ -26,6 +26,7 @@ from anchor.config import load_settings
 from anchor.credentials.examples import generate_credentials, issuer_for_country
 from anchor.credentials.receipt import LEAF_ENCODING
 from anchor.errors import ContractRevertError, InvalidInputError, SigningKeyError
+from anchor.frameworks import brownie_support
 from anchor.frameworks.operations import AnchorableBatch, Operator, batch_from_dump, batch_from_store
 from anchor.issuing.batch import build_tree
 from anchor.issuing.intake import prepare_credential
@@ -224,3 +225,63 @@ def test_describe_shows_names_text_and_addresses() -> None:
         f"signers=[{DEV[1].address}])"
     )
     assert describe(registry.anchor_call("0x" + "1f" * 32, 1000)) == f"anchor(root=0x{'1f' * 32}, size=1000)"
+
+
+# ---------------------------------------------------------------------------------------------- brownie's side
+
+
+class _BrownieAccounts:
+    """brownie's ``accounts`` as the brownie scripts use it: add a private key, load a keystore account."""
+
+    def __init__(self, keystore: dict[str, str]) -> None:
+        self.keystore = keystore
+
+    def add(self, private_key: str) -> SimpleNamespace:
+        return SimpleNamespace(address=Account.from_key(private_key).address)
+
+    def load(self, name: str) -> SimpleNamespace:
+        return SimpleNamespace(address=self.keystore[name])
+
+
+def test_brownie_scripts_sign_with_development_accounts_on_local_chains_only() -> None:
+    own = Account.create().address
+    accounts = _BrownieAccounts({"operator": own, "leaked": DEV[2].address})
+    local = SimpleNamespace(eth=SimpleNamespace(chain_id=31337))
+    _, signer = brownie_support.connect(local, "anchor-local", accounts, "1")  # type: ignore[arg-type]
+    assert signer.address == DEV[1].address
+    polygon = SimpleNamespace(eth=SimpleNamespace(chain_id=137))
+    with pytest.raises(SigningKeyError, match="refusing to sign on chain 137 \\(polygon-main\\)"):
+        brownie_support.connect(polygon, "polygon-main", accounts, "0")  # type: ignore[arg-type]
+    with pytest.raises(SigningKeyError, match=DEV[2].address):
+        brownie_support.connect(polygon, "polygon-main", accounts, "leaked")  # type: ignore[arg-type]
+    _, signer = brownie_support.connect(polygon, "polygon-main", accounts, "operator")  # type: ignore[arg-type]
+    assert signer.address == own
+    with pytest.raises(InvalidInputError, match="development account 20 does not exist"):
+        brownie_support.connect(local, "anchor-local", accounts, "20")  # type: ignore[arg-type]
+
+
+def test_brownie_sends_what_anchor_built_and_its_node_errors_become_sentences(
+    operator: tuple[Operator, list[str]], accounts: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    op, lines = operator
+
+    class Signer:
+        address = accounts[0]
+
+        def transfer(self, to: str | None, amount: int, *, data: str, silent: bool) -> SimpleNamespace:
+            sent = op.chain.w3.eth.send_transaction({"from": self.address, "to": to, "data": data, "value": amount})
+            return SimpleNamespace(txid=sent.to_0x_hex())
+
+    receipt = brownie_support.send(op, Signer(), op.governance("pause"))
+    assert receipt["status"] == 1
+    assert op.registry.admin_status().paused
+    assert lines[0] == "transaction: pause()"
+
+    data = "0x" + ErrorDecoder(op.registry.contract.abi).selector("ExpectedPause").hex()
+    node_error = ValueError({"code": 3, "message": "execution reverted", "data": data})
+    monkeypatch.setattr(op, "simulate", lambda transaction, sender: (_ for _ in ()).throw(node_error))
+    with pytest.raises(ContractRevertError, match=r"^the registry is not paused \(ExpectedPause\)$"):
+        brownie_support.send(op, Signer(), op.governance("unpause"))
+    expected = r"^error: the admin delay must be a whole number, not '-1'$"
+    with pytest.raises(SystemExit, match=expected), brownie_support.reported_errors():
+        brownie_support.whole_number("-1", "the admin delay")
