@@ -128,9 +128,45 @@ def _canonize(document: Mapping[str, Any], what: str) -> bytes:
 def hash_data(document: Mapping[str, Any], proof: Mapping[str, Any]) -> bytes:
     """The 64 bytes an ``eddsa-rdfc-2022`` proof signs: SHA-256 of the canonical proof configuration, then of
     the canonical document (``document`` without ``proof``)."""
-    config = _canonize(proof_configuration(document, proof), "proof configuration")
-    data = _canonize(document, "document")
-    return hashlib.sha256(config).digest() + hashlib.sha256(data).digest()
+    config = _configuration_digest(document, proof)
+    return config + hashlib.sha256(_canonize(document, "document")).digest()
+
+
+#: SHA-256 of recent canonical proof configurations. Every credential of one intake run shares its proof
+#: configuration (the same @context, created and verificationMethod), so it is canonicalized once per run,
+#: not once per credential. Bounded: emptied when full.
+_CONFIGURATION_DIGESTS: Final[dict[tuple[object, ...], bytes]] = {}
+_CONFIGURATION_DIGESTS_MAX: Final = 64
+
+
+def _configuration_digest(document: Mapping[str, Any], proof: Mapping[str, Any]) -> bytes:
+    """SHA-256 of the canonical proof configuration, from the cache when the same one was canonicalized lately."""
+    key = _configuration_key(document, proof)
+    digest = _CONFIGURATION_DIGESTS.get(key) if key is not None else None
+    if digest is None:
+        digest = hashlib.sha256(_canonize(proof_configuration(document, proof), "proof configuration")).digest()
+        if key is not None:
+            if len(_CONFIGURATION_DIGESTS) >= _CONFIGURATION_DIGESTS_MAX:
+                _CONFIGURATION_DIGESTS.clear()
+            _CONFIGURATION_DIGESTS[key] = digest
+    return digest
+
+
+def _configuration_key(document: Mapping[str, Any], proof: Mapping[str, Any]) -> tuple[object, ...] | None:
+    """What determines the proof configuration entirely (and the canonicalizer), when it is made of plain
+    strings only: the document's @context (a string, or a list of them) and the proof's other members in
+    order, without proofValue. None (not cached) for anything else."""
+    context = document.get("@context")
+    if type(context) is list and all(type(item) is str for item in context):
+        contexts: object = tuple(context)
+    elif type(context) is str:
+        contexts = context
+    else:
+        return None
+    members = tuple((name, value) for name, value in proof.items() if name not in ("proofValue", "@context"))
+    if not all(type(name) is str and type(value) is str for name, value in members):
+        return None
+    return (canonize, contexts, members)
 
 
 def _check_verification_method(value: object) -> str:

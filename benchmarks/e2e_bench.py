@@ -1,0 +1,370 @@
+"""End-to-end issuing benchmark: credential files -> ``anchor issue DIR`` -> ``anchor batch run``, on anvil.
+
+    python benchmarks/e2e_bench.py                        # 10,000 credentials, signed and unsigned
+    python benchmarks/e2e_bench.py --count 100000         # the target: 100,000 signed in under 5 minutes
+    python benchmarks/e2e_bench.py --count 10000 --in-process --profile
+
+For each mode, in a fresh temporary ANCHOR_HOME with its own anvil node (``anchor node start`` on a free port,
+1 s blocks, the default finality: the ``finalized`` block), set up untimed: ``anchor deploy``, the issuer's
+DID key (``anchor did key create --did-key``, password from ANCHOR_KEY_PASSWORD), ``anchor issuer register``
+with development account 1 as signer, and ``--count`` generated credentials
+(:func:`anchor.credentials.examples.generate_credentials`, one awarding body, ``issuer.id`` = the home's DID)
+written as files. Then, timed, the real command line as users run it (subprocesses of the venv's ``anchor``):
+
+- ``anchor issue DIR`` (signed: each credential becomes a signed v2 credential; ``--unsigned``: legacy v1,
+  the peer measured in the same run), and within it the seconds the command reports for intake itself
+  (after start-up and unlocking the key);
+- ``anchor batch run --dev-account 1`` until every receipt is written, split by the times its progress lines
+  arrive (``built``, ``signed``, ``sent``, ``mined``, ``confirmed``, ``anchored``): start+build (process
+  start, queue read, Merkle tree), send (sign and broadcast), block (until the transaction is in a block),
+  finality (until the ``finalized`` block reaches it), receipts (one file per credential), exit.
+
+Peak RSS is each command's own (``os.wait4``: the process and the workers it waited for, in MB), and the
+whole run's (``RUSAGE_CHILDREN``). The command line does not say how intake splits between preparing the
+credentials (read, strict parse, validate, sign, in worker processes) and the queue transaction:
+``--in-process`` measures that by calling what ``anchor issue`` calls (:func:`anchor.issuing.intake.issue`
+with the same signer and default workers) on a copy of each home taken before intake. ``--profile`` runs
+cProfile over that in-process intake of the signed home with one process (workers=1: everything in the
+profiled process) and prints the top functions. Last, for context, per-credential signing time of
+:func:`anchor.credentials.data_integrity.sign` against the pyld reference (``signing_bench.measure``).
+
+Other work may share the machine: the 1-minute load average is printed next to each figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # signing_bench
+
+PASSWORD = "e2e benchmark password"
+COUNTRY = "FI"
+SEED = 2025
+#: Progress lines of `anchor batch run` (its hook), in the order a batch goes through them.
+TRANSITIONS = ("built", "signed", "sent", "mined", "confirmed", "anchored")
+_TRANSITION_LINES = {
+    "built": re.compile(r"batch (\d+): tree of \d+ built"),
+    "signed": re.compile(r"batch (\d+): transaction signed and stored"),
+    "sent": re.compile(r"batch (\d+): broadcast"),
+    "mined": re.compile(r"batch (\d+): in a block"),
+    "confirmed": re.compile(r"batch (\d+): final in block"),
+    "anchored": re.compile(r"batch (\d+): anchored as on-chain batch"),
+}
+_INTAKE_LINE = re.compile(r"queued (\d+), .*: (\d+) input\(s\) in ([0-9.]+) s")
+
+
+def anchor_command() -> list[str]:
+    """The ``anchor`` console script of this interpreter's environment (what users run)."""
+    script = Path(sys.executable).parent / "anchor"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "anchor"]
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+@dataclass
+class Command:
+    """One finished command: wall seconds, its output lines with arrival times, its peak RSS (MB)."""
+
+    seconds: float
+    lines: list[tuple[float, str]]
+    peak_mb: float
+
+
+def run(env: dict[str, str], *args: str, check: bool = True) -> Command:
+    """Run ``anchor ARGS`` to the end, timestamping each stdout line as it arrives."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as errors:
+        started = time.monotonic()
+        process = subprocess.Popen(
+            [*anchor_command(), *args], env=env, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1
+        )
+        lines: list[tuple[float, str]] = []
+        stream: IO[str] | None = process.stdout
+        assert stream is not None
+        for line in stream:
+            lines.append((time.monotonic() - started, line.rstrip("\n")))
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.monotonic() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stream.close()
+        if check and process.returncode != 0:
+            errors.seek(0)
+            output = "\n".join(text for _, text in lines)
+            raise SystemExit(f"anchor {' '.join(args)} failed ({process.returncode}):\n{output}\n{errors.read()}")
+    return Command(seconds, lines, usage.ru_maxrss / 1024)
+
+
+@dataclass
+class Home:
+    """A fresh ANCHOR_HOME with its own node, registry, issuer DID key and registered issuer."""
+
+    path: Path
+    env: dict[str, str]
+    did: str
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def make_home(path: Path) -> Home:
+    """Start the node, deploy, create the DID key, register the issuer (dev account 1 signs its batches)."""
+    from anchor.chain.keys import development_accounts
+
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ANCHOR_")}
+    env |= {
+        "ANCHOR_HOME": str(path),
+        "ANCHOR_NODE_PORT": str(free_port()),
+        "ANCHOR_NODE_BLOCK_TIME": "1",
+        "ANCHOR_KEY_PASSWORD": PASSWORD,
+        "PYTHONUNBUFFERED": "1",
+        "COLUMNS": "200",  # rich wraps at the terminal width: keep each progress line whole
+    }
+    run(env, "node", "start")
+    run(env, "deploy")
+    created = run(env, "did", "key", "create", "--did-key")
+    shown = run(env, "did", "show", "--json")
+    did = json.loads("\n".join(text for _, text in shown.lines))["did"]
+    assert did in "\n".join(text for _, text in created.lines)
+    signer = development_accounts()[1].address
+    run(env, "issuer", "register", "--name", "E2E Benchmark University", "--country", COUNTRY, "--signer", signer)
+    return Home(path, env, did)
+
+
+def write_credentials(folder: Path, count: int, did: str) -> None:
+    """``count`` generated credentials of one awarding body, issued by ``did``, one file each (1,000 per folder)."""
+    from anchor.credentials.examples import generate_credentials, issuer_for_country
+
+    credentials = generate_credentials(count, seed=SEED, issuer=issuer_for_country(COUNTRY), issuer_did=did)
+    for number, credential in enumerate(credentials):
+        sub = folder / f"{number // 1000:04d}"
+        if number % 1000 == 0:
+            sub.mkdir(parents=True)
+        (sub / f"{number:07d}.json").write_text(json.dumps(credential, ensure_ascii=False), encoding="utf-8")
+
+
+@dataclass
+class Result:
+    """The figures of one mode."""
+
+    mode: str
+    count: int
+    intake: Command
+    intake_reported: float
+    batch: Command
+    phases: dict[str, float]
+    loads: list[float] = field(default_factory=list)
+    split: tuple[float, float] | None = None  # in-process intake: prepare, queue
+
+    @property
+    def total(self) -> float:
+        return self.intake.seconds + self.batch.seconds
+
+
+def batch_phases(command: Command) -> dict[str, float]:
+    """Seconds per phase of ``anchor batch run`` from the arrival times of its progress lines (summed over batches)."""
+    seen: dict[tuple[int, str], float] = {}
+    for moment, text in command.lines:
+        for name, pattern in _TRANSITION_LINES.items():
+            match = pattern.search(text)
+            if match is not None:
+                seen.setdefault((int(match.group(1)), name), moment)
+    batches = sorted({batch for batch, _ in seen})
+    phases = dict.fromkeys(("start+build", "send", "block", "finality", "receipts", "exit"), 0.0)
+    previous = 0.0
+    for batch in batches:
+        times = [seen.get((batch, name)) for name in TRANSITIONS]
+        if any(moment is None for moment in times):
+            raise SystemExit(f"batch {batch}: missing progress lines in the output of anchor batch run")
+        built, _signed, sent, mined, confirmed, anchored = (float(moment or 0.0) for moment in times)
+        phases["start+build"] += built - previous
+        phases["send"] += sent - built
+        phases["block"] += mined - sent
+        phases["finality"] += confirmed - mined
+        phases["receipts"] += anchored - confirmed
+        previous = anchored
+    phases["exit"] = command.seconds - previous
+    return phases
+
+
+def count_receipts(home: Path) -> int:
+    return sum(1 for _ in (home / "receipts").rglob("*.json"))
+
+
+def measure_mode(root: Path, count: int, signed: bool, in_process: bool, profile: bool) -> Result:
+    mode = "signed" if signed else "unsigned"
+    home = make_home(root / f"home-{mode}")
+    try:
+        inbox = root / f"credentials-{mode}"
+        started = time.monotonic()
+        write_credentials(inbox, count, home.did)
+        print(f"  {mode}: {count:,} credential files written in {time.monotonic() - started:.1f} s (not timed)")
+        copy = root / f"copy-{mode}"
+        if in_process or profile:  # the home as intake finds it (its node's state left out)
+            shutil.copytree(home.path, copy, ignore=shutil.ignore_patterns("node"))
+        loads = [load()]
+        intake = run(home.env, "issue", *([] if signed else ["--unsigned"]), str(inbox))
+        loads.append(load())
+        summary = next((m for _, text in intake.lines if (m := _INTAKE_LINE.search(text))), None)
+        if summary is None or int(summary.group(1)) != count:
+            raise SystemExit("anchor issue did not queue every credential:\n" + "\n".join(t for _, t in intake.lines))
+        batch = run(home.env, "batch", "run", "--dev-account", "1")
+        loads.append(load())
+        written = count_receipts(home.path)
+        if written != count:
+            raise SystemExit(f"{written} receipts written for {count} credentials")
+        result = Result(mode, count, intake, float(summary.group(3)), batch, batch_phases(batch), loads)
+        print(
+            f"  {mode}: anchor issue {intake.seconds:.1f} s, anchor batch run {batch.seconds:.1f} s, "
+            f"{count / result.total:,.0f} credentials/s, load {'/'.join(f'{x:.1f}' for x in loads)}"
+        )
+    finally:
+        run(home.env, "node", "stop", check=False)
+    if in_process:
+        result.split = in_process_intake(copy, inbox, signed, workers=None)
+    if profile and signed:
+        profile_copy = root / "copy-profile"
+        shutil.copytree(copy, profile_copy)
+        print(f"\ncProfile of the in-process signed intake of {count:,} credentials, workers=1:")
+        profiler = cProfile.Profile()
+        prepare, queue = in_process_intake(profile_copy, inbox, signed, workers=1, profiler=profiler)
+        print(f"  prepare {prepare:.1f} s, queue {queue:.1f} s (under the profiler)")
+        print_profile(profiler)
+    shutil.rmtree(inbox)
+    return result
+
+
+def in_process_intake(
+    home: Path, inbox: Path, signed: bool, *, workers: int | None, profiler: cProfile.Profile | None = None
+) -> tuple[float, float]:
+    """What ``anchor issue [--unsigned] DIR`` calls, in this process: seconds to prepare, then to queue."""
+    from anchor.config import Settings
+    from anchor.issuing import intake
+    from anchor.issuing.signing import IntakeSigner
+    from anchor.issuing.signing_keys import load_issuer_signer
+    from anchor.issuing.store import Store
+
+    settings = Settings(home=home)
+    store = Store.open(settings)
+    signer = None
+    if signed:
+        key = load_issuer_signer(settings, PASSWORD)
+        signer = IntakeSigner.now(key.did, key.verification_method, key.private_key.private_bytes_raw())
+    prepared_at: list[float] = []
+
+    def progress(done: int, total: int | None) -> None:
+        if done == total:
+            prepared_at.append(time.perf_counter())
+
+    started = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    summary = intake.issue(store, [str(inbox)], workers=workers, signer=signer, on_progress=progress)
+    if profiler is not None:
+        profiler.disable()
+    ended = time.perf_counter()
+    if not summary.committed or summary.refused:
+        raise SystemExit(f"in-process intake refused inputs: {summary}")
+    return prepared_at[0] - started, ended - prepared_at[0]
+
+
+def print_profile(profiler: cProfile.Profile, top: int = 30) -> None:
+    for key in ("tottime", "cumulative"):
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats(key).print_stats(top)
+        text = out.getvalue()
+        print(text[text.index("   ncalls") :] if "   ncalls" in text else text)
+
+
+def signing_context(count: int, reference_count: int) -> None:
+    from signing_bench import measure
+
+    fast = measure("fast", count, 1)
+    reference = measure("pyld", reference_count, 1)
+    print(
+        f"\nsigning one credential (data_integrity.sign, then verify), 1 process, load {load():.1f}: "
+        f"fast {fast[0]:.3f} ms ({count:,}), pyld {reference[0]:.3f} ms ({reference_count:,}), "
+        f"{reference[0] / fast[0]:.1f}x"
+    )
+
+
+def print_table(results: Sequence[Result]) -> None:
+    print(f"\nend to end on anvil (1 s blocks, finality: finalized), {os.cpu_count()} CPUs")
+    head = (
+        f"{'N':>9} {'mode':<8} {'intake s':>8} {'(own)':>6} {'batch s':>8} {'build':>6} {'send':>5} {'block':>5} "
+        f"{'final':>5} {'rcpts':>6} {'exit':>5} {'total s':>8} {'cred/s':>7} {'RSS iss':>7} {'RSS bat':>7}  load"
+    )
+    print(head)
+    for r in results:
+        p = r.phases
+        print(
+            f"{r.count:>9,} {r.mode:<8} {r.intake.seconds:>8.1f} {r.intake_reported:>6.1f} {r.batch.seconds:>8.1f} "
+            f"{p['start+build']:>6.1f} {p['send']:>5.1f} {p['block']:>5.1f} {p['finality']:>5.1f} "
+            f"{p['receipts']:>6.1f} {p['exit']:>5.1f} {r.total:>8.1f} {r.count / r.total:>7,.0f} "
+            f"{r.intake.peak_mb:>6.0f}M {r.batch.peak_mb:>6.0f}M  {'/'.join(f'{x:.1f}' for x in r.loads)}"
+        )
+    by_mode = {r.mode: r for r in results}
+    if {"signed", "unsigned"} <= set(by_mode):
+        s, u = by_mode["signed"], by_mode["unsigned"]
+        print(
+            f"signed/unsigned: intake {s.intake.seconds / u.intake.seconds:.2f}x, batch run "
+            f"{s.batch.seconds / u.batch.seconds:.2f}x, total {s.total / u.total:.2f}x"
+        )
+    for r in results:
+        if r.split is not None:
+            print(
+                f"in-process intake ({r.mode}, default workers): prepare {r.split[0]:.1f} s, "
+                f"queue transaction {r.split[1]:.1f} s"
+            )
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak RSS of any waited-for child (RUSAGE_CHILDREN): {children:.0f} MB")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=10_000, help="credentials (10000; 100000; 1000000 allowed)")
+    parser.add_argument("--modes", nargs="+", choices=("signed", "unsigned"), default=["signed", "unsigned"])
+    parser.add_argument("--in-process", action="store_true", help="also split intake into prepare and queue")
+    parser.add_argument("--profile", action="store_true", help="cProfile the in-process signed intake (workers=1)")
+    parser.add_argument("--signing-count", type=int, default=1000, help="credentials for the signing context row")
+    parser.add_argument("--no-signing", action="store_true", help="skip the per-credential signing row")
+    parser.add_argument("--workdir", type=Path, help="where the temporary homes and files go (default: TMPDIR)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.count <= 1_000_000:
+        parser.error(f"--count must be between 1 and 1000000, got {args.count}")
+    print(f"e2e_bench: {args.count:,} credentials, {os.cpu_count()} CPUs, load {load():.1f}")
+    results = []
+    with tempfile.TemporaryDirectory(prefix="anchor-e2e-", dir=args.workdir) as folder:
+        for mode in args.modes:
+            result = measure_mode(Path(folder), args.count, mode == "signed", args.in_process, args.profile)
+            results.append(result)
+    print_table(results)
+    if not args.no_signing:
+        signing_context(args.signing_count, max(args.signing_count // 10, 20))
+
+
+if __name__ == "__main__":
+    main()
