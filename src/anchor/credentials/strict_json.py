@@ -7,7 +7,8 @@ deeper than :data:`MAX_DEPTH`. Text is normalised to Unicode NFC on intake and a
 credential typed twice (once with precomposed, once with combining characters) has one digest.
 
 One walk, :func:`_clean`, serves parsing, validation (which also refuses control characters in text other
-than tab, line feed and carriage return) and the canonical form.
+than tab, line feed and carriage return) and the canonical form. Parsing skips it for the usual credential
+(:func:`_parse_plain`: no duplicate keys, no forbidden numbers, NFC text), returning what the walk would.
 """
 
 from __future__ import annotations
@@ -201,6 +202,70 @@ def _clean(value: Any, path: list[str | int], problems: list[FieldProblem], dept
     return None
 
 
+class _NotPlainError(Exception):
+    """Raised inside :func:`_parse_plain`'s decoder hooks: the text needs the full walk."""
+
+
+def _plain_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) != len(pairs):
+        raise _NotPlainError  # a duplicate key
+    return members
+
+
+def _plain_int(text: str) -> int:
+    value = _parse_int(text)
+    if isinstance(value, _BadNumber):
+        raise _NotPlainError
+    return value
+
+
+def _plain_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or _JCS_INTEGER_FLOATS[0] <= abs(value) < _JCS_INTEGER_FLOATS[1]:
+        raise _NotPlainError
+    return value
+
+
+def _not_plain(text: str) -> Any:
+    raise _NotPlainError
+
+
+def _parse_plain(text: str) -> Credential | None:
+    """The credential :func:`parse_credential` returns, without its walk; None when the walk must decide.
+
+    The usual credential is a JSON object without duplicate keys or forbidden numbers whose text is NFC. The
+    decoder's hooks refuse duplicate keys and every number the walk would refuse. A text then shows that
+    every key and string is NFC without lone surrogates: the input text itself when it has no ``\\u``
+    escape (its other escapes stand for ASCII characters), else ``json.dumps`` of the decoded value (where
+    ``\\u0301`` counts as the mark it stands for). The quotes around each string are starters that compose
+    with nothing, and the escapes stand for characters that compose with nothing either, so such a text is
+    NFC only if every string in it is (an escape's letter that composes with a following mark makes the
+    text not NFC: then the walk decides, which is merely slower). Keys equal after NFC are then equal keys,
+    which the hook refuses. Anything else, including every error, is left to the walk, which reports it.
+    """
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_plain_object,
+            parse_int=_plain_int,
+            parse_float=_plain_float,
+            parse_constant=_not_plain,
+        )
+    except (_NotPlainError, ValueError, RecursionError):
+        return None
+    if type(value) is not dict:
+        return None
+    shown = text if "\\u" not in text else json.dumps(value, ensure_ascii=False)
+    if shown.isascii():
+        return value
+    try:
+        shown.encode("utf-8")  # refuses a lone surrogate
+    except UnicodeEncodeError:
+        return None
+    return value if unicodedata.is_normalized("NFC", shown) else None
+
+
 def _json_type(value: object) -> str:
     if value is None:
         return "null"
@@ -255,6 +320,9 @@ def parse_credential(data: str | bytes | bytearray | memoryview, source: str | N
     depth = nesting_depth(text)
     if depth > MAX_DEPTH:
         raise CredentialParseError(f"{where}nested {depth} levels deep; at most {MAX_DEPTH} are allowed")
+    fast = _parse_plain(text)
+    if fast is not None:
+        return fast
     try:
         value = json.loads(
             text,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
+from typing import Final
 
 from anchor.credentials.model import FORMAT_KEY, KNOWN_FORMATS, MAX_CREDENTIAL_BYTES, Credential, format_version
 from anchor.credentials.rules import _semantic_problems
@@ -11,7 +14,27 @@ from anchor.credentials.schema import _fast_validator, _schema_problems
 from anchor.credentials.strict_json import _clean, parse_credential
 from anchor.errors import CredentialParseError, CredentialValidationError, FieldProblem, InvalidInputError
 
-__all__ = ["load_credential_file", "validate_credential"]
+__all__ = ["load_credential_file", "validate_credential", "validate_parsed"]
+
+#: The C1 controls (U+0080-U+009F) in UTF-8: C2 80 to C2 9F.
+_C1_UTF8_RE: Final = re.compile(b"\xc2[\x80-\x9f]")
+
+
+def _may_hold_control(text: str) -> bool:
+    """Whether ``json.dumps(..., ensure_ascii=False)`` text may hold a control character validation refuses.
+
+    DEL and the C1 controls stand there as they are, the C0 controls as ``\\b``, ``\\f`` or ``\\u00XX`` (the
+    allowed tab, line feed and carriage return as ``\\t``, ``\\n``, ``\\r``); an escaped backslash before
+    ``b``, ``f`` or ``u00`` also counts (then the full walk decides), and so does text that is not UTF-8.
+    """
+    if "\\u00" in text or "\\b" in text or "\\f" in text or "\x7f" in text:
+        return True
+    if text.isascii():
+        return False
+    try:
+        return _C1_UTF8_RE.search(text.encode("utf-8")) is not None
+    except UnicodeEncodeError:
+        return True
 
 
 def validate_credential(credential: object, *, source: str | None = None) -> None:
@@ -28,6 +51,25 @@ def validate_credential(credential: object, *, source: str | None = None) -> Non
     clean: Credential = _clean(credential, [], problems, 0, controls=True)
     if problems:
         raise CredentialValidationError(_unique_sorted(problems), source)
+    _validate_content(clean, source)
+
+
+def validate_parsed(credential: Credential, *, source: str | None = None) -> None:
+    """:func:`validate_credential` for what :func:`parse_credential` returned, without walking it again.
+
+    Parsing already made it strict I-JSON with NFC text, so of that walk only the refusal of control
+    characters is left: their absence is seen in the credential's JSON text (at C speed); when one may be
+    there, :func:`validate_credential` walks it and names each. The same problems, the same errors.
+    """
+    if not isinstance(credential, dict) or _may_hold_control(json.dumps(credential, ensure_ascii=False)):
+        validate_credential(credential, source=source)
+        return
+    _validate_content(credential, source)
+
+
+def _validate_content(clean: Credential, source: str | None) -> None:
+    """The format version, the schema and the rules, for a credential that is strict I-JSON without controls."""
+    problems: list[FieldProblem] = []
     version = clean.get(FORMAT_KEY)
     if isinstance(version, str) and version not in KNOWN_FORMATS:
         format_version(clean)

@@ -49,10 +49,10 @@ from anchor.credentials import (
     load_credential_file,
     parse_credential,
     valid_until,
-    validate_credential,
     with_salt,
 )
 from anchor.credentials.status_list import entry_slot
+from anchor.credentials.validation import validate_parsed
 from anchor.errors import (
     CredentialConflictError,
     CredentialValidationError,
@@ -151,8 +151,21 @@ def prepare_credential(
         text = json.dumps(credential, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise InvalidInputError(f"{where}not a JSON credential: {error}") from None
-    clean = parse_credential(text, source=source)
-    validate_credential(clean, source=source)
+    return _prepare_parsed(
+        parse_credential(text, source=source), source=source, signer=signer, status_entry=status_entry
+    )
+
+
+def _prepare_parsed(
+    clean: dict[str, Any],
+    *,
+    source: str | None,
+    signer: IntakeSigner | None,
+    status_entry: Mapping[str, Any] | None,
+) -> NewCredential:
+    """:func:`prepare_credential` for what :func:`parse_credential` returned (plain JSON, NFC text)."""
+    where = f"{source}: " if source else ""
+    validate_parsed(clean, source=source)
     _refuse_ended(clean, source)
     unsalted = {key: value for key, value in clean.items() if key != SALT_KEY}
     content_hash = bytes(sha3.keccak_256(canonical_bytes(unsalted)).digest())
@@ -198,9 +211,9 @@ def prepare_bytes(
     signer: IntakeSigner | None = None,
     status_entry: Mapping[str, Any] | None = None,
 ) -> NewCredential:
-    """Parse credential text strictly, then :func:`prepare_credential`."""
+    """Parse credential text strictly (once), then as :func:`prepare_credential`."""
     credential = parse_credential(data, source=source)
-    return prepare_credential(credential, source=source, signer=signer, status_entry=status_entry)
+    return _prepare_parsed(credential, source=source, signer=signer, status_entry=status_entry)
 
 
 def prepare_file(
@@ -209,9 +222,9 @@ def prepare_file(
     signer: IntakeSigner | None = None,
     status_entry: Mapping[str, Any] | None = None,
 ) -> NewCredential:
-    """Read one credential file (refused by size before reading if too large), then :func:`prepare_credential`."""
+    """Read one credential file (refused by size before reading if too large), then as :func:`prepare_credential`."""
     credential = load_credential_file(path, validate=False)
-    return prepare_credential(credential, source=str(path), signer=signer, status_entry=status_entry)
+    return _prepare_parsed(credential, source=str(path), signer=signer, status_entry=status_entry)
 
 
 #: The signer of this worker process (set once by the pool's initializer: the key crosses the pipe once).
@@ -397,11 +410,16 @@ def issue_credentials(
 
 
 def _credential_bytes(source: str, credential: Mapping[str, Any]) -> bytes:
-    """A credential in memory as JSON text (ASCII: a lone surrogate stays an escape that parsing refuses)."""
+    """A credential in memory as JSON text: UTF-8, or ASCII when it holds a lone surrogate (an escape that
+    parsing refuses, naming it)."""
     try:
-        return json.dumps(credential, allow_nan=False).encode("ascii")
+        text = json.dumps(credential, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as error:
         raise InvalidInputError(f"{source}: not a JSON credential: {error}") from None
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(credential, allow_nan=False).encode("ascii")
 
 
 def _intake(
