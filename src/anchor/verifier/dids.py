@@ -38,9 +38,7 @@ HTTP error, a redirect, too large, not JSON; nothing can be said either way, ERR
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
-import socket
 import ssl
 import threading
 import time
@@ -49,15 +47,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit
 
-from anchor import __version__
-from anchor.chain.jsonrpc import limit_socket, read_body, request_end
+from anchor.chain.jsonrpc import request_end
 from anchor.credentials import parse_credential
 from anchor.credentials.multikey import did_key_document, public_key_from_multibase, public_key_multibase
 from anchor.did_syntax import DID_KEY_PREFIX, DID_WEB_PREFIX, MAX_DID_LENGTH, check_did_key, parse_did_web
 from anchor.errors import InvalidInputError
 from anchor.files import private_directory, write_json_atomically
+from anchor.verifier.https_fetch import get_json
 
 __all__ = [
     "CACHE_SECONDS",
@@ -443,45 +440,15 @@ class DidResolver:
 
     def _fetch(self, did: str, url: str) -> tuple[DidDocument, dict[str, Any]]:
         """GET the did:web document at ``url``: the checked document and its JSON."""
-        web = parse_did_web(did)
-        end = request_end(self.setup.timeout)
-        connection = http.client.HTTPSConnection(
-            web.host, web.port, timeout=self.setup.timeout, context=self._ssl_context()
+        raw = get_json(
+            url,
+            timeout=self.setup.timeout,
+            context=self._ssl_context(),
+            accept="application/did+json, application/json",
+            max_bytes=MAX_DOCUMENT_BYTES,
+            what="a DID document",
+            fail=DidUnreachableError,
         )
-        headers = {
-            "Accept": "application/did+json, application/json",
-            "User-Agent": f"anchor-verifier/{__version__}",
-        }
-        try:
-            limit_socket(connection, end)
-            connection.request("GET", urlsplit(url).path, headers=headers)
-            response = connection.getresponse()
-            status = response.status
-            if 300 <= status < 400:
-                where = _shown(response.getheader("Location", "")[:_MAX_REASON])
-                raise DidUnreachableError(
-                    f"{url} redirects (HTTP {status} to {where}): redirects are not followed, a did:web document "
-                    "is served at its own URL"
-                )
-            if status != 200:
-                raise DidUnreachableError(f"{url} answered HTTP {status} {response.reason[:_MAX_REASON]}".rstrip())
-            length = response.getheader("Content-Length")
-            if length is not None and length.strip().isdigit() and int(length) > MAX_DOCUMENT_BYTES:
-                raise DidUnreachableError(f"{url} sends {int(length)} bytes; a DID document is at most {_limit()}")
-            data = read_body(connection, response, end, MAX_DOCUMENT_BYTES)
-        except DidUnreachableError:
-            raise
-        except (OSError, http.client.HTTPException) as error:
-            reason = "timed out" if isinstance(error, socket.timeout | TimeoutError) else _one_line(error)
-            raise DidUnreachableError(f"cannot fetch the DID document of {did} from {url}: {reason}") from None
-        finally:
-            connection.close()
-        if len(data) > MAX_DOCUMENT_BYTES:
-            raise DidUnreachableError(f"{url} sent more than {_limit()}, the most a DID document may be")
-        try:
-            raw = parse_credential(data, source=url)
-        except InvalidInputError as error:
-            raise DidUnreachableError(f"{url} did not answer with a JSON DID document: {_one_line(error)}") from None
         return parse_did_document(raw, did, url), raw
 
 
@@ -499,10 +466,6 @@ def _bounded_put(memory: dict[str, Any], key: str, value: Any) -> None:
     memory[key] = value
     while len(memory) > _MEMORY_ENTRIES:
         del memory[next(iter(memory))]
-
-
-def _limit() -> str:
-    return f"{MAX_DOCUMENT_BYTES // 1024} KiB"
 
 
 def _one_line(error: BaseException) -> str:

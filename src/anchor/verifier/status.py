@@ -20,8 +20,6 @@ status list, it says whether the list agrees:
 
 from __future__ import annotations
 
-import http.client
-import socket
 import ssl
 import threading
 import time
@@ -29,10 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit
 
-from anchor import __version__
-from anchor.chain.jsonrpc import limit_socket, read_body, request_end
 from anchor.credentials import parse_credential
 from anchor.credentials.status_list import (
     StatusList,
@@ -42,6 +37,7 @@ from anchor.credentials.status_list import (
 )
 from anchor.errors import InvalidInputError
 from anchor.verifier.dids import DidResolutionError, DidResolver, split_method
+from anchor.verifier.https_fetch import get_json
 from anchor.verifier.model import Check, CheckState
 
 __all__ = [
@@ -174,35 +170,15 @@ class StatusLists:
 
     def _fetch(self, url: str) -> StatusList:
         """GET the status list at ``url`` (an https URL, checked when the entry was parsed) and read it strictly."""
-        parts = urlsplit(url)
-        end = request_end(self.setup.timeout)
-        connection = http.client.HTTPSConnection(
-            parts.hostname or "", parts.port, timeout=self.setup.timeout, context=self._ssl_context()
+        document = get_json(
+            url,
+            timeout=self.setup.timeout,
+            context=self._ssl_context(),
+            accept="application/vc+ld+json, application/json",
+            max_bytes=MAX_FETCH_BYTES,
+            what="a status list",
+            fail=StatusFetchError,
         )
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        headers = {"Accept": "application/vc+ld+json, application/json", "User-Agent": f"anchor-verifier/{__version__}"}
-        try:
-            limit_socket(connection, end)
-            connection.request("GET", target, headers=headers)
-            response = connection.getresponse()
-            if 300 <= response.status < 400:
-                raise StatusFetchError(f"{url} redirects (HTTP {response.status}): redirects are not followed")
-            if response.status != 200:
-                raise StatusFetchError(f"{url} answered HTTP {response.status} {response.reason[:100]}".rstrip())
-            data = read_body(connection, response, end, MAX_FETCH_BYTES)
-        except StatusFetchError:
-            raise
-        except (OSError, http.client.HTTPException) as error:
-            reason = "timed out" if isinstance(error, socket.timeout | TimeoutError) else _one_line(error)
-            raise StatusFetchError(f"cannot fetch {url}: {reason}") from None
-        finally:
-            connection.close()
-        if len(data) > MAX_FETCH_BYTES:
-            raise StatusFetchError(f"{url} sent more than {MAX_FETCH_BYTES} bytes, the most a status list may be")
-        try:
-            document = parse_credential(data, source=url)
-        except InvalidInputError as error:
-            raise StatusFetchError(f"{url} did not answer with JSON: {_one_line(error)}") from None
         return parse_status_list_credential(document)
 
 
