@@ -128,9 +128,10 @@ def test_ape_compile_works_offline(tmp_path: Path) -> None:
     build.provision_solcx(tmp_path / "solcx", ROOT)
     project = tmp_path / "project"
     project.mkdir()
-    for name in ("contracts", "ape-config.yaml", "package.json"):
-        src = ROOT / name
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, project / name)
+    # the project's own sources only: `make test` runs `ape test` first, which leaves ape's caches behind
+    shutil.copytree(ROOT / "contracts", project / "contracts", ignore=shutil.ignore_patterns(".*"))
+    for name in ("ape-config.yaml", "package.json"):
+        shutil.copy(ROOT / name, project / name)
     (project / "node_modules").symlink_to(ROOT / "node_modules")
     ape = Path(sys.executable).with_name("ape")
     run = subprocess.run(
