@@ -119,19 +119,7 @@ def issue(
     store = Store.open(settings)
     status_entries = intake_status_entries(store, signer)
     started = time.monotonic()
-    duplicates_shown = 0
-
-    def rejected(item: intake.Rejected) -> None:
-        err_console.print(f"[bold red]refused:[/] {safe(item.source)}: {safe(item.message)}", highlight=False)
-        for problem in item.problems:
-            err_console.print(f"  - {printable(problem)}", markup=False, highlight=False)
-
-    def duplicate(source: str, outcome: QueueOutcome) -> None:
-        nonlocal duplicates_shown
-        duplicates_shown += 1
-        if duplicates_shown <= DUPLICATES_SHOWN:
-            where = "" if outcome.batch_id is None else f" in batch {outcome.batch_id}"
-            console.print(f"  = {printable(source)}: already {outcome.state}{where}", markup=False, highlight=False)
+    duplicate_lines = DuplicateLines()
 
     with _ProgressBar() as progress:
         summary = intake.issue(
@@ -140,8 +128,8 @@ def issue(
             partial=partial,
             stdin=click.get_binary_stream("stdin"),
             workers=workers,
-            on_rejected=rejected,
-            on_duplicate=duplicate,
+            on_rejected=print_refused,
+            on_duplicate=duplicate_lines.duplicate,
             on_progress=progress.advance,
             signer=signer,
             status_entries=status_entries,
@@ -171,6 +159,31 @@ def issue(
             f"{summary.refused} of {summary.inputs} input(s) refused: nothing queued "
             "(fix them, or pass --partial to queue the valid ones)"
         )
+
+
+def print_refused(item: intake.Rejected) -> None:
+    """A refused input and each of its problems, on standard error (outside text printed literally)."""
+    err_console.print(f"[bold red]refused:[/] {safe(item.source)}: {safe(item.message)}", highlight=False)
+    for problem in item.problems:
+        err_console.print(f"  - {printable(problem)}", markup=False, highlight=False)
+
+
+class DuplicateLines:
+    """Prints the first :data:`DUPLICATES_SHOWN` inputs left alone (duplicates), one a line; counts them all."""
+
+    def __init__(self) -> None:
+        self.shown = 0
+
+    def line(self, text: str) -> None:
+        """Count one, and print ``text`` (literally) if fewer than the limit were printed."""
+        self.shown += 1
+        if self.shown <= DUPLICATES_SHOWN:
+            console.print(text, markup=False, highlight=False)
+
+    def duplicate(self, source: str, outcome: QueueOutcome) -> None:
+        """An input already in the database."""
+        where = "" if outcome.batch_id is None else f" in batch {outcome.batch_id}"
+        self.line(f"  = {printable(source)}: already {outcome.state}{where}")
 
 
 def intake_signer(unsigned: bool) -> IntakeSigner | None:

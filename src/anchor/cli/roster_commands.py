@@ -6,13 +6,13 @@ import json
 import time
 from pathlib import Path
 
-from anchor.cli.issue_commands import DUPLICATES_SHOWN, _ProgressBar
-from anchor.cli.output import console, err_console, safe
+from anchor.cli.issue_commands import DUPLICATES_SHOWN, DuplicateLines, _ProgressBar, print_refused
+from anchor.cli.output import console, safe
 from anchor.cli.terminal import printable
 from anchor.errors import InvalidInputError
 from anchor.issuing import courses, intake, rosters
 from anchor.issuing.signing import IntakeSigner
-from anchor.issuing.store import QueueOutcome, RosterEntry, Store
+from anchor.issuing.store import RosterEntry, Store
 
 
 def issue_roster(
@@ -35,30 +35,12 @@ def issue_roster(
     course_id, version = courses.parse_course_ref(course_ref)
     course = courses.get_course(store, course_id, version)
     started = time.monotonic()
-    shown = 0
-
-    def rejected(item: intake.Rejected) -> None:
-        err_console.print(f"[bold red]refused:[/] {safe(item.source)}: {safe(item.message)}", highlight=False)
-        for problem in item.problems:
-            err_console.print(f"  - {printable(problem)}", markup=False, highlight=False)
-
-    def duplicate(source: str, outcome: QueueOutcome) -> None:
-        nonlocal shown
-        shown += 1
-        if shown <= DUPLICATES_SHOWN:
-            where = "" if outcome.batch_id is None else f" in batch {outcome.batch_id}"
-            console.print(f"  = {printable(source)}: already {outcome.state}{where}", markup=False, highlight=False)
+    lines = DuplicateLines()
 
     def earlier(source: str, entry: RosterEntry) -> None:
-        nonlocal shown
-        shown += 1
-        if shown <= DUPLICATES_SHOWN:
-            console.print(
-                f"  = {printable(source)}: issued from version {entry.course_version}"
-                f" ({printable(entry.credential_id)})",
-                markup=False,
-                highlight=False,
-            )
+        lines.line(
+            f"  = {printable(source)}: issued from version {entry.course_version} ({printable(entry.credential_id)})"
+        )
 
     console.print(
         f"course {safe(course.course_id)} version {course.version}: {safe(course.title)}; roster {safe(roster)}",
@@ -74,14 +56,14 @@ def issue_roster(
             dry_run=dry_run,
             encoding=encoding,
             workers=workers,
-            on_rejected=rejected,
-            on_duplicate=duplicate,
+            on_rejected=print_refused,
+            on_duplicate=lines.duplicate,
             on_issued_earlier=earlier,
             on_progress=progress.advance,
             signer=signer,
             status_entries=status_entries,
         )
-    _report(summary, time.monotonic() - started, shown)
+    _report(summary, time.monotonic() - started, lines.shown)
 
 
 def _report(summary: rosters.RosterSummary, seconds: float, shown: int) -> None:

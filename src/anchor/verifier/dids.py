@@ -54,7 +54,7 @@ from anchor.credentials.multikey import did_key_document, public_key_from_multib
 from anchor.did_syntax import DID_KEY_PREFIX, DID_WEB_PREFIX, MAX_DID_LENGTH, check_did_key, parse_did_web
 from anchor.errors import InvalidInputError
 from anchor.files import private_directory, write_json_atomically
-from anchor.verifier.https_fetch import get_json
+from anchor.verifier.https_fetch import get_json, ssl_context
 
 __all__ = [
     "CACHE_SECONDS",
@@ -431,11 +431,7 @@ class DidResolver:
     def _ssl_context(self) -> ssl.SSLContext:
         with self._lock:
             if self._context is None:
-                bundle = self.setup.ca_bundle
-                try:
-                    self._context = ssl.create_default_context(cafile=None if bundle is None else str(bundle))
-                except (OSError, ssl.SSLError) as error:
-                    raise DidUnreachableError(f"cannot read the CA bundle {bundle}: {_one_line(error)}") from None
+                self._context = ssl_context(self.setup.ca_bundle, DidUnreachableError)
             return self._context
 
     def _fetch(self, did: str, url: str) -> tuple[DidDocument, dict[str, Any]]:

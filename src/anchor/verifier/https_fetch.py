@@ -12,6 +12,7 @@ import http.client
 import socket
 import ssl
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -70,6 +71,14 @@ def get_json(
         return parse_credential(data, source=url)
     except InvalidInputError as error:
         raise fail(f"{url} did not answer with a JSON {what.removeprefix('a ')}: {_one_line(error)}") from None
+
+
+def ssl_context(ca_bundle: Path | None, fail: Callable[[str], Exception]) -> ssl.SSLContext:
+    """The TLS context for issuers' sites: the system's authorities, or only those of ``ca_bundle`` (PEM)."""
+    try:
+        return ssl.create_default_context(cafile=None if ca_bundle is None else str(ca_bundle))
+    except (OSError, ssl.SSLError) as error:
+        raise fail(f"cannot read the CA bundle {ca_bundle}: {_one_line(error)}") from None
 
 
 def _size(count: int) -> str:

@@ -37,7 +37,7 @@ from anchor.credentials.status_list import (
 )
 from anchor.errors import InvalidInputError
 from anchor.verifier.dids import DidResolutionError, DidResolver, split_method
-from anchor.verifier.https_fetch import get_json
+from anchor.verifier.https_fetch import get_json, ssl_context
 from anchor.verifier.model import Check, CheckState
 
 __all__ = [
@@ -161,11 +161,7 @@ class StatusLists:
     def _ssl_context(self) -> ssl.SSLContext:
         with self._lock:
             if self._context is None:
-                bundle = self.setup.ca_bundle
-                try:
-                    self._context = ssl.create_default_context(cafile=None if bundle is None else str(bundle))
-                except (OSError, ssl.SSLError) as error:
-                    raise StatusFetchError(f"cannot read the CA bundle {bundle}: {_one_line(error)}") from None
+                self._context = ssl_context(self.setup.ca_bundle, StatusFetchError)
             return self._context
 
     def _fetch(self, url: str) -> StatusList:
