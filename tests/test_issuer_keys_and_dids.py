@@ -37,6 +37,8 @@ from anchor.issuing.signing_keys import (
     load_issuer_signer,
 )
 
+from support.prerequisites import missing
+
 #: Tests need no real work factor (the default costs about half a second per key on this machine).
 FAST = ScryptCost(n=16, r=8, p=1)
 T0 = datetime(2025, 1, 31, 12, 0, tzinfo=UTC)
@@ -301,7 +303,7 @@ def test_the_key_file_is_pkcs8_with_scrypt_that_openssl_reads_and_holds_no_secre
     assert "correct horse" not in keyring_text + text
     openssl = shutil.which("openssl")
     if openssl is None:
-        pytest.skip("no openssl command to read the file independently")
+        missing("no openssl command to read the key file independently")
     parsed = subprocess.run(
         [openssl, "asn1parse", "-in", str(keys.key_path("key-1"))], capture_output=True, text=True, check=True
     ).stdout
