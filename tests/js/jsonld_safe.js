@@ -11,27 +11,9 @@
 //         or {"error": message, "code": the unsafe event's code or the error's name}
 'use strict';
 
-const fs = require('fs');
-const path = require('path');
 const jsonld = require('jsonld');
 
-const CONTEXTS = path.join(__dirname, '..', '..', 'src', 'anchor', 'contexts');
-
-function shippedContexts(extensions) {
-  const files = {};
-  const index = JSON.parse(fs.readFileSync(path.join(CONTEXTS, 'vendor', 'index.json'), 'utf8'));
-  for (const [url, entry] of Object.entries(index)) {
-    files[url] = path.join(CONTEXTS, 'vendor', entry.file);
-  }
-  for (const [url, file] of Object.entries(extensions)) {
-    files[url] = path.join(CONTEXTS, file);
-  }
-  const documents = new Map();
-  for (const [url, file] of Object.entries(files)) {
-    documents.set(url, JSON.parse(fs.readFileSync(file, 'utf8')));
-  }
-  return documents;
-}
+const {shippedContexts} = require('./shipped_contexts.cjs');
 
 async function run(document, documentLoader) {
   const options = {documentLoader, safe: true};

@@ -11,33 +11,15 @@
 //
 // stdin:  {"extensions": {url: file}, "statusLists": {url: document}, "credentials": [credential, ...]}
 // stdout: {"results": [{"verified": bool, "revoked": bool | null, "error": string | null}, ...]}
-import fs from 'node:fs';
-import path from 'node:path';
-import {fileURLToPath} from 'node:url';
-
 import {checkStatus} from '@digitalbazaar/vc-bitstring-status-list';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as eddsaRdfc2022CryptoSuite} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import * as didKey from '@digitalbazaar/did-method-key';
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 
-const CONTEXTS = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'anchor', 'contexts');
+import shipped from './shipped_contexts.cjs';
 
-function shippedContexts(extensions) {
-  const files = {};
-  const index = JSON.parse(fs.readFileSync(path.join(CONTEXTS, 'vendor', 'index.json'), 'utf8'));
-  for (const [url, entry] of Object.entries(index)) {
-    files[url] = path.join(CONTEXTS, 'vendor', entry.file);
-  }
-  for (const [url, file] of Object.entries(extensions)) {
-    files[url] = path.join(CONTEXTS, file);
-  }
-  const documents = new Map();
-  for (const [url, file] of Object.entries(files)) {
-    documents.set(url, JSON.parse(fs.readFileSync(file, 'utf8')));
-  }
-  return documents;
-}
+const {shippedContexts} = shipped;
 
 const chunks = [];
 process.stdin.on('data', chunk => chunks.push(chunk));
