@@ -48,10 +48,10 @@ def test_a_changed_source_makes_the_artifacts_stale(tmp_path: Path) -> None:
     shutil.copy(ROOT / "package.json", tmp_path / "package.json")
     (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
     source = tmp_path / "contracts/registry/CredentialRegistry.sol"
+    original = source.read_text()
+    assert "uint64 private _issuerCount;" in original  # else the replacement below changes nothing
     source.write_text(
-        source.read_text().replace(
-            "uint256 private _issuerCount;", "uint256 private _issuerCount;\n    uint256 private _extra;"
-        )
+        original.replace("uint64 private _issuerCount;", "uint64 private _issuerCount;\n    uint256 private _extra;")
     )
     artifacts = build.compile_contracts(tmp_path, build.find_compiler(ROOT))
     assert build.stale_artifacts(artifacts) == ["CredentialRegistry"]

@@ -1,8 +1,8 @@
 """Branch coverage of ``contracts/registry/CredentialRegistry.sol`` by its forge unit tests, measured offline.
 
 Runs ``forge coverage`` (with the project's solc look-alike, see foundry.toml) on the unit and fuzz tests of
-``tests/foundry/CredentialRegistry.t.sol`` only, prints the registry's row and fails unless every branch is
-covered (``--min-branches``, default 100)::
+``tests/foundry/CredentialRegistry.t.sol`` and ``CredentialRegistryGas.t.sol`` only (not the invariants),
+prints the registry's row and fails unless every branch is covered (``--min-branches``, default 100)::
 
     python tools/registry_coverage.py
 """
@@ -18,7 +18,8 @@ import time
 from foundry import ROOT, forge_binary
 
 TARGET = "contracts/registry/CredentialRegistry.sol"
-TESTS = "tests/foundry/CredentialRegistry.t.sol"
+#: The unit and fuzz tests: every path's (CredentialRegistry.t.sol) and those of the gas-saving storage layout.
+TESTS = "tests/foundry/{CredentialRegistry,CredentialRegistryGas}.t.sol"
 CELL = r"\s*([\d.]+)% \((\d+)/(\d+)\)\s*\|"
 ROW = re.compile(re.escape(TARGET) + r"\s*\|" + CELL * 4)
 

@@ -68,6 +68,11 @@ interface ICredentialRegistry {
     /// @param issuerId The issuer the key is or was registered for.
     error CredentialRegistrySignerExists(address signer, uint256 issuerId);
 
+    /// @notice The issuer has as many active signer keys as it may have; remove one before adding another.
+    /// @param issuerId The issuer.
+    /// @param limit Active keys an issuer may have at once.
+    error CredentialRegistryTooManySigners(uint256 issuerId, uint256 limit);
+
     /// @notice The key is not an active signer (never registered, or removed before).
     /// @param signer The key given.
     error CredentialRegistrySignerNotActive(address signer);
@@ -182,7 +187,7 @@ interface ICredentialRegistry {
      * @param country ISO 3166-1 alpha-2 country code, two upper-case letters.
      * @param uri The identifier the issuer's credentials carry as their issuer: a DID or an https URL (not empty,
      * not registered before).
-     * @param signers Initial signer keys; may be empty and added later with `addSigner`.
+     * @param signers Initial signer keys (at most 64); may be empty and added later with `addSigner`.
      * @return issuerId The new issuer's id, sequential from 1.
      */
     function registerIssuer(
@@ -195,7 +200,8 @@ interface ICredentialRegistry {
     /**
      * @notice Allows key `signer` to anchor and revoke for issuer `issuerId`.
      * @dev Only the default admin. A key belongs to one issuer for its whole life: a key that is or was
-     * registered (even removed) is refused with {CredentialRegistrySignerExists}. Emits {SignerAdded}.
+     * registered (even removed) is refused with {CredentialRegistrySignerExists}. An issuer has at most 64 active
+     * keys ({CredentialRegistryTooManySigners}): `deactivateIssuer` marks each of them. Emits {SignerAdded}.
      * @param issuerId The issuer the key will act for.
      * @param signer The key (not the zero address, never registered before).
      */
@@ -217,6 +223,8 @@ interface ICredentialRegistry {
      * @dev Only the default admin. Use it when an issuer loses its accreditation or is found fraudulent.
      * To let an issuer stop issuing while its credentials stay valid, remove its signer keys instead.
      * Revocation by the issuer's signers keeps working. Emits {IssuerDeactivated}.
+     * NOTE: the deactivation is also written on each active key of the issuer (at most 64), so that `anchor`
+     * reads its caller's key record and not the issuer record: the admin pays here, once, for every anchor.
      * @param issuerId The active issuer to deactivate.
      */
     function deactivateIssuer(uint256 issuerId) external;
@@ -240,6 +248,9 @@ interface ICredentialRegistry {
      * @notice Anchors a batch: the Merkle root of `size` credentials of the caller's issuer.
      * @dev Only an active signer of an active issuer, and not while paused. A root is unique per issuer, so
      * another issuer sending the same root first neither blocks nor captures it. Emits {BatchAnchored}.
+     * Gas: at most 100,000 a transaction, the first batch included (three fresh storage slots: the root, the
+     * rest of the batch record, and the issuer's root-to-batch entry with the anchoring key; one read of the
+     * caller's key record, one of the pause flag and counters).
      * @param root Root of the OpenZeppelin StandardMerkleTree of (bytes32 digest, uint256 index) leaves.
      * @param size Number of credentials in the batch (>= 1).
      * @return batchId The new batch's id, sequential from 1.

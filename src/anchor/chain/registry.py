@@ -109,6 +109,9 @@ _SENTENCES: dict[str, str] = {
         "{signer} is or was a signer of issuer {issuerId} already; a key is never registered twice, use a new key"
     ),
     "CredentialRegistrySignerNotActive": "{signer} is not an active signer (never added, or removed already)",
+    "CredentialRegistryTooManySigners": (
+        "issuer {issuerId} has {limit} active signer keys, the most it may have: remove one before adding another"
+    ),
     "CredentialRegistryZeroRoot": "a batch root cannot be zero",
     "CredentialRegistryInvalidSize": "a batch size of {size} is not allowed (1 to 2**64-1)",
     "CredentialRegistryDuplicateRoot": "issuer {issuerId} anchored root {root} already, as batch {batchId}",

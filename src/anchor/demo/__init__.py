@@ -24,6 +24,7 @@ from eth_account.signers.local import LocalAccount
 
 from anchor.chain import node
 from anchor.chain.connection import Chain, block_number, connect, wait_for_block
+from anchor.chain.deployments import artifact_hash
 from anchor.chain.keys import development_accounts
 from anchor.chain.registry import Registry
 from anchor.chain.registry_abi import REVOCATION_REASONS
@@ -152,8 +153,11 @@ def _registry(
     recorded = None if fresh else Registry.recorded(chain, settings.deployments_dir)
     if recorded is not None:
         registry, deployment = recorded
-        say(f"registry {registry.address} (deployed in block {deployment.block})")
-        return registry
+        if deployment.artifact_hash == artifact_hash():
+            say(f"registry {registry.address} (deployed in block {deployment.block})")
+            return registry
+        # A home from an older anchor: its registry runs other code (gas, refusals) than this one would deploy.
+        say(f"the recorded registry {registry.address} runs an older build of the contract: deploying a new one")
     registry, _, _ = Registry.deploy_and_record(
         chain, operator, operator.address, 0, settings.deployments_dir, force=True
     )

@@ -21,6 +21,7 @@ interface Vm {
     function toString(bytes calldata value) external pure returns (string memory stringifiedValue);
     function getCode(string calldata artifactPath) external view returns (bytes memory creationBytecode);
     function envOr(string calldata name, bytes calldata defaultValue) external view returns (bytes memory value);
+    function load(address target, bytes32 slot) external view returns (bytes32 data);
 
     function expectRevert(bytes calldata revertData) external;
     function expectRevert(bytes4 revertData) external;
