@@ -3,6 +3,12 @@
     python benchmarks/e2e_bench.py                        # 10,000 credentials, signed and unsigned
     python benchmarks/e2e_bench.py --count 100000         # the target: 100,000 signed in under 5 minutes
     python benchmarks/e2e_bench.py --count 10000 --in-process --profile
+    python benchmarks/e2e_bench.py --count 100000 --before /tmp/anchor-head   # and the code before, same run
+
+``--before DIR`` measures a second source tree in the same run as the peer, the same modes and count: DIR
+holds a ``src`` folder (``git archive HEAD src | tar -x -C DIR``, say), run as ``python -m anchor`` with
+``PYTHONPATH=DIR/src``. Each run also measures the floor under the receipts phase: creating as many files
+of a receipt's size in one folder of the same file system (open, write, close; nothing else).
 
 For each mode, in a fresh temporary ANCHOR_HOME with its own anvil node (``anchor node start`` on a free port,
 1 s blocks, the default finality: the ``finalized`` block), set up untimed: ``anchor deploy``, the issuer's
@@ -70,9 +76,14 @@ _TRANSITION_LINES = {
 _INTAKE_LINE = re.compile(r"queued (\d+), .*: (\d+) input\(s\) in ([0-9.]+) s")
 
 
-def anchor_command() -> list[str]:
-    """The ``anchor`` console script of this interpreter's environment (what users run)."""
+def anchor_command(env: dict[str, str] | None = None) -> list[str]:
+    """The ``anchor`` console script of this interpreter's environment (what users run).
+
+    With ``PYTHONPATH`` in ``env`` (another source tree: ``--before``), ``python -m anchor`` of that tree.
+    """
     script = Path(sys.executable).parent / "anchor"
+    if env is not None and "PYTHONPATH" in env:
+        return [sys.executable, "-m", "anchor"]
     return [str(script)] if script.exists() else [sys.executable, "-m", "anchor"]
 
 
@@ -94,7 +105,7 @@ def run(env: dict[str, str], *args: str, check: bool = True) -> Command:
     with tempfile.TemporaryFile("w+", encoding="utf-8") as errors:
         started = time.monotonic()
         process = subprocess.Popen(
-            [*anchor_command(), *args], env=env, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1
+            [*anchor_command(env), *args], env=env, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1
         )
         lines: list[tuple[float, str]] = []
         stream: IO[str] | None = process.stdout
@@ -129,11 +140,16 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def make_home(path: Path) -> Home:
-    """Start the node, deploy, create the DID key, register the issuer (dev account 1 signs its batches)."""
+def make_home(path: Path, source: Path | None = None) -> Home:
+    """Start the node, deploy, create the DID key, register the issuer (dev account 1 signs its batches).
+
+    ``source``: run that source tree's ``anchor`` (``--before``) instead of this environment's.
+    """
     from anchor.chain.keys import development_accounts
 
     env = {name: value for name, value in os.environ.items() if not name.startswith("ANCHOR_")}
+    if source is not None:
+        env["PYTHONPATH"] = str(source / "src")
     env |= {
         "ANCHOR_HOME": str(path),
         "ANCHOR_NODE_PORT": str(free_port()),
@@ -171,6 +187,8 @@ class Result:
 
     mode: str
     count: int
+    code: str
+    """Which code ran: ``now`` (this tree) or ``before`` (``--before``)."""
     intake: Command
     intake_reported: float
     batch: Command
@@ -213,11 +231,14 @@ def count_receipts(home: Path) -> int:
     return sum(1 for _ in (home / "receipts").rglob("*.json"))
 
 
-def measure_mode(root: Path, count: int, signed: bool, in_process: bool, profile: bool) -> Result:
+def measure_mode(
+    root: Path, count: int, signed: bool, in_process: bool, profile: bool, source: Path | None = None
+) -> Result:
     mode = "signed" if signed else "unsigned"
-    home = make_home(root / f"home-{mode}")
+    code = "now" if source is None else "before"
+    home = make_home(root / f"home-{mode}-{code}", source)
     try:
-        inbox = root / f"credentials-{mode}"
+        inbox = root / f"credentials-{mode}-{code}"
         started = time.monotonic()
         write_credentials(inbox, count, home.did)
         print(f"  {mode}: {count:,} credential files written in {time.monotonic() - started:.1f} s (not timed)")
@@ -235,16 +256,16 @@ def measure_mode(root: Path, count: int, signed: bool, in_process: bool, profile
         written = count_receipts(home.path)
         if written != count:
             raise SystemExit(f"{written} receipts written for {count} credentials")
-        result = Result(mode, count, intake, float(summary.group(3)), batch, batch_phases(batch), loads)
+        result = Result(mode, count, code, intake, float(summary.group(3)), batch, batch_phases(batch), loads)
         print(
-            f"  {mode}: anchor issue {intake.seconds:.1f} s, anchor batch run {batch.seconds:.1f} s, "
+            f"  {mode} ({code}): anchor issue {intake.seconds:.1f} s, anchor batch run {batch.seconds:.1f} s, "
             f"{count / result.total:,.0f} credentials/s, load {'/'.join(f'{x:.1f}' for x in loads)}"
         )
     finally:
         run(home.env, "node", "stop", check=False)
-    if in_process:
+    if in_process and source is None:
         result.split = in_process_intake(copy, inbox, signed, workers=None)
-    if profile and signed:
+    if profile and signed and source is None:
         profile_copy = root / "copy-profile"
         shutil.copytree(copy, profile_copy)
         print(f"\ncProfile of the in-process signed intake of {count:,} credentials, workers=1:")
@@ -290,6 +311,22 @@ def in_process_intake(
     return prepared_at[0] - started, ended - prepared_at[0]
 
 
+def file_creation_floor(root: Path, count: int, size: int = 4096) -> float:
+    """Seconds to create ``count`` files of ``size`` bytes in a new folder under ``root`` (the receipts' floor)."""
+    folder = root / "floor"
+    folder.mkdir()
+    data = b"x" * size
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+    started = time.monotonic()
+    for number in range(count):
+        descriptor = os.open(folder / f"{number:07d}.json", flags, 0o600)
+        os.write(descriptor, data)
+        os.close(descriptor)
+    seconds = time.monotonic() - started
+    shutil.rmtree(folder)
+    return seconds
+
+
 def print_profile(profiler: cProfile.Profile, top: int = 30) -> None:
     for key in ("tottime", "cumulative"):
         out = io.StringIO()
@@ -314,25 +351,35 @@ def signing_context(count: int, reference_count: int) -> None:
 def print_table(results: Sequence[Result]) -> None:
     print(f"\nend to end on anvil (1 s blocks, finality: finalized), {os.cpu_count()} CPUs")
     head = (
-        f"{'N':>9} {'mode':<8} {'intake s':>8} {'(own)':>6} {'batch s':>8} {'build':>6} {'send':>5} {'block':>5} "
+        f"{'N':>9} {'mode':<8} {'code':<6} {'intake s':>8} {'(own)':>6} {'batch s':>8} {'build':>6} {'send':>5} "
+        f"{'block':>5} "
         f"{'final':>5} {'rcpts':>6} {'exit':>5} {'total s':>8} {'cred/s':>7} {'RSS iss':>7} {'RSS bat':>7}  load"
     )
     print(head)
     for r in results:
         p = r.phases
         print(
-            f"{r.count:>9,} {r.mode:<8} {r.intake.seconds:>8.1f} {r.intake_reported:>6.1f} {r.batch.seconds:>8.1f} "
+            f"{r.count:>9,} {r.mode:<8} {r.code:<6} {r.intake.seconds:>8.1f} {r.intake_reported:>6.1f} "
+            f"{r.batch.seconds:>8.1f} "
             f"{p['start+build']:>6.1f} {p['send']:>5.1f} {p['block']:>5.1f} {p['finality']:>5.1f} "
             f"{p['receipts']:>6.1f} {p['exit']:>5.1f} {r.total:>8.1f} {r.count / r.total:>7,.0f} "
             f"{r.intake.peak_mb:>6.0f}M {r.batch.peak_mb:>6.0f}M  {'/'.join(f'{x:.1f}' for x in r.loads)}"
         )
-    by_mode = {r.mode: r for r in results}
-    if {"signed", "unsigned"} <= set(by_mode):
-        s, u = by_mode["signed"], by_mode["unsigned"]
-        print(
-            f"signed/unsigned: intake {s.intake.seconds / u.intake.seconds:.2f}x, batch run "
-            f"{s.batch.seconds / u.batch.seconds:.2f}x, total {s.total / u.total:.2f}x"
-        )
+    by_mode = {(r.mode, r.code): r for r in results}
+    for code in ("now", "before"):
+        if ("signed", code) in by_mode and ("unsigned", code) in by_mode:
+            s, u = by_mode["signed", code], by_mode["unsigned", code]
+            print(
+                f"signed/unsigned ({code}): intake {s.intake.seconds / u.intake.seconds:.2f}x, batch run "
+                f"{s.batch.seconds / u.batch.seconds:.2f}x, total {s.total / u.total:.2f}x"
+            )
+    for mode in ("unsigned", "signed"):
+        if (mode, "now") in by_mode and (mode, "before") in by_mode:
+            n, b = by_mode[mode, "now"], by_mode[mode, "before"]
+            print(
+                f"before/now ({mode}): intake {b.intake.seconds / n.intake.seconds:.2f}x, receipts "
+                f"{b.phases['receipts'] / max(n.phases['receipts'], 1e-9):.2f}x, total {b.total / n.total:.2f}x"
+            )
     for r in results:
         if r.split is not None:
             print(
@@ -352,16 +399,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--signing-count", type=int, default=1000, help="credentials for the signing context row")
     parser.add_argument("--no-signing", action="store_true", help="skip the per-credential signing row")
     parser.add_argument("--workdir", type=Path, help="where the temporary homes and files go (default: TMPDIR)")
+    parser.add_argument("--before", type=Path, help="a source tree (DIR/src) measured in the same run as the peer")
     args = parser.parse_args(argv)
     if not 1 <= args.count <= 1_000_000:
         parser.error(f"--count must be between 1 and 1000000, got {args.count}")
     print(f"e2e_bench: {args.count:,} credentials, {os.cpu_count()} CPUs, load {load():.1f}")
     results = []
+    if args.before is not None and not (args.before / "src" / "anchor").is_dir():
+        parser.error(f"--before {args.before}: no src/anchor there (git archive HEAD src | tar -x -C DIR)")
     with tempfile.TemporaryDirectory(prefix="anchor-e2e-", dir=args.workdir) as folder:
         for mode in args.modes:
-            result = measure_mode(Path(folder), args.count, mode == "signed", args.in_process, args.profile)
-            results.append(result)
+            for source in (None, args.before) if args.before is not None else (None,):
+                result = measure_mode(Path(folder), args.count, mode == "signed", args.in_process, args.profile, source)
+                results.append(result)
+        floor = file_creation_floor(Path(folder), args.count)
     print_table(results)
+    print(
+        f"file creation floor, same file system, same run: {args.count:,} files of 4 KB in one folder "
+        f"(open, write, close) in {floor:.1f} s, {args.count / floor:,.0f} files/s, load {load():.1f}"
+    )
     if not args.no_signing:
         signing_context(args.signing_count, max(args.signing_count // 10, 20))
 

@@ -979,21 +979,21 @@ def disk_full(run: Run) -> None:
         return
     from anchor.issuing import receipts as receipts_module
 
-    original = getattr(receipts_module, "write_json_atomically")  # noqa: B009
+    original = getattr(receipts_module, "write_receipt_file")  # noqa: B009
     written = [0]
 
-    def write(path: Path, document: Any, **kwargs: Any) -> None:
+    def write(directory: int, name: str, data: bytes) -> None:
         written[0] += 1
         if written[0] > room:
             run.injected = True
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        original(path, document, **kwargs)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
+        original(directory, name, data)
 
-    setattr(receipts_module, "write_json_atomically", write)  # noqa: B010 - the writer receipts.py calls
+    setattr(receipts_module, "write_receipt_file", write)  # noqa: B010 - the writer receipts.py calls
     try:
         run.attempt(run.service(), max_size)
     finally:
-        setattr(receipts_module, "write_json_atomically", original)  # noqa: B010
+        setattr(receipts_module, "write_receipt_file", original)  # noqa: B010
     run.recover(max_size)
 
 

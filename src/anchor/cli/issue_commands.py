@@ -78,7 +78,7 @@ def issue(
 
     Each credential is signed by the issuer's DID key (`anchor did key create`; its password from
     ANCHOR_KEY_PASSWORD, ANCHOR_KEY_PASSWORD_FILE or a prompt) and becomes an Open Badges 3.0
-    credential in the anchor-credential-v2 format: issuer.id must be the issuer's DID, and a
+    credential in the anchor-credential-v3 format: issuer.id must be the issuer's DID, and a
     credential carries no proof of its own. With status_base_url set, each also gets a status
     list entry (`anchor status publish`).
 

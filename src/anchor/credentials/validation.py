@@ -14,7 +14,7 @@ from anchor.credentials.schema import _fast_validator, _schema_problems
 from anchor.credentials.strict_json import _clean, parse_credential
 from anchor.errors import CredentialParseError, CredentialValidationError, FieldProblem, InvalidInputError
 
-__all__ = ["load_credential_file", "validate_credential", "validate_parsed"]
+__all__ = ["load_credential_file", "read_credential_file", "validate_credential", "validate_parsed"]
 
 #: The C1 controls (U+0080-U+009F) in UTF-8: C2 80 to C2 9F.
 _C1_UTF8_RE: Final = re.compile(b"\xc2[\x80-\x9f]")
@@ -37,6 +37,34 @@ def _may_hold_control(text: str) -> bool:
         return True
 
 
+def _may_hold_control_utf8(data: bytes) -> bool:
+    """:func:`_may_hold_control` for the UTF-8 JSON text a credential was parsed from.
+
+    Strict parsing refuses a raw C0 control inside a string, so in such text a control is an escape
+    (``\\b``, ``\\f``, ``\\u00XX``: DEL and the C1 controls too may be escaped so), or a raw DEL or C1
+    control; an escaped backslash before ``b``, ``f`` or ``u00`` also counts (then the full walk decides).
+    """
+    return b"\\u00" in data or b"\\b" in data or b"\\f" in data or b"\x7f" in data or bool(_C1_UTF8_RE.search(data))
+
+
+def read_credential_file(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a credential file of at most :data:`MAX_CREDENTIAL_BYTES` (a larger one refused unread)."""
+    file = Path(path)
+    try:
+        with file.open("rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > MAX_CREDENTIAL_BYTES:
+                raise CredentialParseError(
+                    f"{file}: file is {size} bytes, more than the {MAX_CREDENTIAL_BYTES}-byte limit for a credential"
+                )
+            data = stream.read(MAX_CREDENTIAL_BYTES + 1)
+    except OSError as error:
+        raise InvalidInputError(f"{file}: cannot read credential file: {error.strerror or error}") from error
+    if len(data) > MAX_CREDENTIAL_BYTES:
+        raise CredentialParseError(f"{file}: more than the {MAX_CREDENTIAL_BYTES}-byte limit for a credential")
+    return data
+
+
 def validate_credential(credential: object, *, source: str | None = None) -> None:
     """Check a credential against the schema and the rules JSON Schema cannot express.
 
@@ -54,14 +82,23 @@ def validate_credential(credential: object, *, source: str | None = None) -> Non
     _validate_content(clean, source)
 
 
-def validate_parsed(credential: Credential, *, source: str | None = None) -> None:
+def validate_parsed(credential: Credential, *, source: str | None = None, text: bytes | None = None) -> None:
     """:func:`validate_credential` for what :func:`parse_credential` returned, without walking it again.
 
     Parsing already made it strict I-JSON with NFC text, so of that walk only the refusal of control
     characters is left: their absence is seen in the credential's JSON text (at C speed); when one may be
     there, :func:`validate_credential` walks it and names each. The same problems, the same errors.
+    ``text``: the bytes ``credential`` was parsed from, when the caller has them: they are searched instead of
+    the credential encoded again (:func:`_may_hold_control_utf8`).
     """
-    if not isinstance(credential, dict) or _may_hold_control(json.dumps(credential, ensure_ascii=False)):
+    if not isinstance(credential, dict):
+        validate_credential(credential, source=source)
+        return
+    if text is not None:
+        maybe = _may_hold_control_utf8(text)
+    else:
+        maybe = _may_hold_control(json.dumps(credential, ensure_ascii=False))
+    if maybe:
         validate_credential(credential, source=source)
         return
     _validate_content(credential, source)
@@ -87,20 +124,8 @@ def _unique_sorted(problems: list[FieldProblem]) -> list[FieldProblem]:
 
 def load_credential_file(path: str | os.PathLike[str], *, validate: bool = True) -> Credential:
     """Read, parse and (by default) validate a credential file of at most :data:`MAX_CREDENTIAL_BYTES`."""
-    file = Path(path)
-    try:
-        with file.open("rb") as stream:
-            size = os.fstat(stream.fileno()).st_size
-            if size > MAX_CREDENTIAL_BYTES:
-                raise CredentialParseError(
-                    f"{file}: file is {size} bytes, more than the {MAX_CREDENTIAL_BYTES}-byte limit for a credential"
-                )
-            data = stream.read(MAX_CREDENTIAL_BYTES + 1)
-    except OSError as error:
-        raise InvalidInputError(f"{file}: cannot read credential file: {error.strerror or error}") from error
-    if len(data) > MAX_CREDENTIAL_BYTES:
-        raise CredentialParseError(f"{file}: more than the {MAX_CREDENTIAL_BYTES}-byte limit for a credential")
-    credential = parse_credential(data, source=str(file))
+    data = read_credential_file(path)
+    credential = parse_credential(data, source=str(Path(path)))
     if validate:
-        validate_credential(credential, source=str(file))
+        validate_credential(credential, source=str(Path(path)))
     return credential

@@ -24,6 +24,7 @@ processes (JSON Schema validation dominates the cost).
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import tempfile
 from collections import Counter
@@ -38,21 +39,24 @@ from typing import IO, Any, BinaryIO, Final, TypeVar
 import sha3
 
 from anchor.credentials import (
+    FORMAT_KEY,
     FORMAT_V1,
     MAX_CREDENTIAL_BYTES,
     SALT_KEY,
     canonical_bytes,
+    canonical_json,
     credential_digest,
     credential_id,
     format_version,
+    hashed_view,
     issuer_id,
-    load_credential_file,
     parse_credential,
+    salt_bytes,
     valid_until,
     with_salt,
 )
 from anchor.credentials.status_list import entry_slot
-from anchor.credentials.validation import validate_parsed
+from anchor.credentials.validation import read_credential_file, validate_parsed
 from anchor.errors import (
     CredentialConflictError,
     CredentialValidationError,
@@ -90,6 +94,7 @@ MAX_DEFAULT_WORKERS: Final = 8
 """Cap on the default number of validating processes (each holds its own validator, ~50 MB)."""
 _TASK_SIZE: Final = 64
 _STDIN_SOURCE: Final = "<stdin>"
+_SALT_KEY_UTF16: Final = SALT_KEY.encode("utf-16-be")
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +144,7 @@ def prepare_credential(
 ) -> NewCredential:
     """Validate, salt (unless it carries a salt), sign and hash one credential; the record to queue.
 
-    With a ``signer`` the credential becomes a signed ``anchor-credential-v2`` credential (see
+    With a ``signer`` the credential becomes a signed ``anchor-credential-v3`` credential (see
     :mod:`anchor.issuing.signing`; ``status_entry`` is its ``credentialStatus``). Without one only a legacy
     ``anchor-credential-v1`` credential is accepted, unsigned. Raises :class:`CredentialValidationError`
     (every problem, naming ``source``) or another :class:`InvalidInputError`. The stored document is the
@@ -162,13 +167,17 @@ def _prepare_parsed(
     source: str | None,
     signer: IntakeSigner | None,
     status_entry: Mapping[str, Any] | None,
+    text: bytes | None = None,
 ) -> NewCredential:
-    """:func:`prepare_credential` for what :func:`parse_credential` returned (plain JSON, NFC text)."""
+    """:func:`prepare_credential` for what :func:`parse_credential` returned (plain JSON, NFC text).
+
+    ``text``: the bytes it was parsed from, when known (the control-character check reads them)."""
     where = f"{source}: " if source else ""
-    validate_parsed(clean, source=source)
+    validate_parsed(clean, source=source, text=text)
     _refuse_ended(clean, source)
     unsalted = {key: value for key, value in clean.items() if key != SALT_KEY}
-    content_hash = bytes(sha3.keccak_256(canonical_bytes(unsalted)).digest())
+    unsalted_canonical = canonical_bytes(unsalted)
+    content_hash = bytes(sha3.keccak_256(unsalted_canonical).digest())
     if signer is not None:
         try:
             document = sign_for_issue(clean, signer, status_entry)
@@ -185,12 +194,38 @@ def _prepare_parsed(
     return NewCredential(
         credential_id=credential_id(document),
         content_hash=content_hash,
-        digest=credential_digest(document),
+        digest=_digest(document, unsalted_canonical) if signer is None else credential_digest(document),
         document=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
         issuer=issuer_id(document),
         status_list=slot[0],
         status_index=slot[1],
     )
+
+
+def _digest(document: Mapping[str, Any], unsalted_canonical: bytes) -> bytes:
+    """:func:`credential_digest` of an ``anchor-credential-v1`` document, given the canonical bytes of the
+    document without its salt (intake computes them for the content hash): the salt's member is spliced in.
+
+    JCS writes an object's members in the order of their keys' UTF-16 code units, each member by itself, so
+    the members before ``anchorSalt`` are the canonical text of the object of just those keys (checked to
+    be the start of ``unsalted_canonical``). Any other format goes to :func:`credential_digest` itself; a salt
+    that is not well formed is refused as it refuses it (:func:`salt_bytes`).
+    """
+    if document.get(FORMAT_KEY) != FORMAT_V1:
+        return credential_digest(document)
+    salt = "0x" + salt_bytes(document).hex()
+    view = hashed_view(document)
+    before = {key: value for key, value in view.items() if key.encode("utf-16-be") < _SALT_KEY_UTF16}
+    prefix = canonical_json(before)[:-1]  # "{" and the members before the salt's
+    if not unsalted_canonical.startswith(prefix):
+        return credential_digest(document)
+    rest = unsalted_canonical[len(prefix) :]  # "," or "}" after a member; the first member or "}" after "{"
+    member = f'"{SALT_KEY}":"{salt}"'.encode()
+    if prefix == b"{":
+        salted = prefix + member + (b"" if rest == b"}" else b",") + rest
+    else:
+        salted = prefix + b"," + member + rest
+    return bytes(sha3.keccak_256(salted).digest())
 
 
 def _refuse_ended(credential: Mapping[str, Any], source: str | None) -> None:
@@ -213,7 +248,7 @@ def prepare_bytes(
 ) -> NewCredential:
     """Parse credential text strictly (once), then as :func:`prepare_credential`."""
     credential = parse_credential(data, source=source)
-    return _prepare_parsed(credential, source=source, signer=signer, status_entry=status_entry)
+    return _prepare_parsed(credential, source=source, signer=signer, status_entry=status_entry, text=data)
 
 
 def prepare_file(
@@ -223,8 +258,7 @@ def prepare_file(
     status_entry: Mapping[str, Any] | None = None,
 ) -> NewCredential:
     """Read one credential file (refused by size before reading if too large), then as :func:`prepare_credential`."""
-    credential = load_credential_file(path, validate=False)
-    return _prepare_parsed(credential, source=str(path), signer=signer, status_entry=status_entry)
+    return prepare_bytes(read_credential_file(path), str(path), signer=signer, status_entry=status_entry)
 
 
 #: The signer of this worker process (set once by the pool's initializer: the key crosses the pipe once).
@@ -273,22 +307,23 @@ def iter_inputs(inputs: Sequence[str], stdin: BinaryIO | None = None) -> Iterato
                 raise InvalidInputError("'-' reads standard input, which is not available here")
             yield from _stdin_jobs(stdin)
             continue
-        path = Path(item)
-        if path.is_dir():
-            yield from ((str(file), None) for file in _walk(path))
+        if os.path.isdir(item):
+            yield from ((file, None) for file in _walk(str(Path(item))))
         else:
-            yield str(path), None
+            yield str(Path(item)), None
 
 
 def count_inputs(inputs: Sequence[str]) -> int | None:
     """How many credentials the file and directory inputs hold; None when standard input is one of them."""
     if STDIN in inputs:
         return None
-    return sum(sum(1 for _ in _walk(Path(item))) if Path(item).is_dir() else 1 for item in inputs)
+    return sum(sum(1 for _ in _walk(str(Path(item)))) if os.path.isdir(item) else 1 for item in inputs)
 
 
-def _walk(folder: Path) -> Iterator[Path]:
-    """Every ``*.json`` file under ``folder``, recursively, in name order; hidden names skipped."""
+def _walk(folder: str) -> Iterator[str]:
+    """Every ``*.json`` file under ``folder``, recursively, in name order; hidden names skipped.
+
+    Paths are joined as strings (``pathlib`` costs more than reading a small file's listing entry)."""
     try:
         with os.scandir(folder) as listing:
             entries = sorted(
@@ -296,11 +331,12 @@ def _walk(folder: Path) -> Iterator[Path]:
             )
     except OSError as error:
         raise InvalidInputError(f"{folder}: cannot list the directory: {error.strerror or error}") from error
+    prefix = "" if folder == "." else folder if folder.endswith(os.sep) else folder + os.sep  # as pathlib joins
     for name, is_dir in entries:
         if is_dir:
-            yield from _walk(folder / name)
+            yield from _walk(prefix + name)
         elif name.endswith(".json"):
-            yield folder / name
+            yield prefix + name
 
 
 def _stdin_jobs(stream: BinaryIO) -> Iterator[tuple[str, bytes | None]]:
@@ -356,7 +392,7 @@ def issue(
     Nothing is queued if any input is refused, unless ``partial``. ``on_rejected`` hears of every refused
     input as it is found, ``on_duplicate`` of every duplicate (with its source), ``on_progress`` of the
     inputs done so far and their total (None when reading standard input). ``workers``: validating
-    processes for large inputs (default: one per CPU). ``signer`` signs every credential (v2);
+    processes for large inputs (default: one per CPU). ``signer`` signs every credential (v3);
     ``status_entries(n)`` hands out the next ``n`` ``credentialStatus`` entries (reserved for good: an
     entry of a refused input is never reused).
     """
@@ -440,14 +476,14 @@ def _intake(
         if on_rejected is not None:
             on_rejected(rejected)
 
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+    with tempfile.TemporaryFile("w+b") as spool:
         for source, result in prepared:
             summary.inputs += 1
             if isinstance(result, Rejected):
                 summary.invalid += 1
                 reject(result)
             else:
-                spool.write(json.dumps(_to_row(source, result), ensure_ascii=False) + "\n")
+                marshal.dump(_to_row(source, result), spool)
             if on_progress is not None:
                 on_progress(summary.inputs, total)
         if summary.invalid and not partial:
@@ -466,6 +502,9 @@ def _intake(
                     reject(_conflict(source, item.credential_id, held))
             return summary
         summary.committed = True
+        if all(outcome.status == "queued" for outcome in outcomes):  # the usual case: no second pass
+            summary.queued = len(outcomes)
+            return summary
         spool.seek(0)
         for (source, item), outcome in zip(_spooled(spool), outcomes, strict=True):
             if outcome.status == "queued":
@@ -568,31 +607,26 @@ def _chunks(jobs: Iterable[_T], size: int) -> Iterator[list[_T]]:
         yield chunk
 
 
-def _to_row(source: str, item: NewCredential) -> list[Any]:
-    return [
+def _to_row(source: str, item: NewCredential) -> tuple[Any, ...]:
+    """One spooled record: plain strings, bytes, integers and None (``marshal``: our own unlinked temporary file,
+    written and read by this process only, at a fraction of the cost of JSON)."""
+    return (
         source,
         item.credential_id,
-        item.content_hash.hex(),
-        item.digest.hex(),
+        item.content_hash,
+        item.digest,
         item.issuer,
         item.document,
         item.status_list,
         item.status_index,
-    ]
+    )
 
 
-def _spooled(spool: IO[str]) -> Iterator[tuple[str, NewCredential]]:
-    for line in spool:
-        source, credential, content_hash, digest, issuer, document, status_list, status_index = json.loads(line)
-        yield (
-            source,
-            NewCredential(
-                credential,
-                bytes.fromhex(content_hash),
-                bytes.fromhex(digest),
-                document,
-                issuer,
-                status_list,
-                status_index,
-            ),
-        )
+def _spooled(spool: IO[bytes]) -> Iterator[tuple[str, NewCredential]]:
+    while True:
+        try:
+            record = marshal.load(spool)  # noqa: S302 - our own unlinked temporary file (see _to_row)
+        except EOFError:
+            return
+        source, credential, content_hash, digest, issuer, document, status_list, status_index = record
+        yield source, NewCredential(credential, content_hash, digest, document, issuer, status_list, status_index)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any, Final
 
 from sqlalchemy import Row, insert, select, text, update
@@ -196,6 +196,20 @@ class BatchStore(StoreBase):
                     yield int(row.batch_index), str(row.credential_id), str(row.document)
             except DBAPIError as error:
                 raise self._failure(error) from error
+
+    def batch_documents(self, batch_id: int, indices: Collection[int]) -> dict[int, tuple[str, str]]:
+        """``{index: (credential_id, document)}`` for these indices of a batch, in one query.
+
+        For writing receipts in the Merkle tree's proof order (:meth:`StandardMerkleTree.iter_proofs`), a
+        chunk at a time; an index the batch does not hold is absent from the result.
+        """
+        with self._transaction() as connection:
+            rows = connection.execute(
+                select(_credentials.c.batch_index, _credentials.c.credential_id, _documents.c.document)
+                .select_from(_credentials.join(_documents, _documents.c.credential == _credentials.c.id))
+                .where(_credentials.c.batch_id == batch_id, _credentials.c.batch_index.in_(list(indices)))
+            ).all()
+        return {int(row[0]): (str(row[1]), str(row[2])) for row in rows}
 
 
 def _batch_record(row: Row[Any]) -> BatchRecord:
