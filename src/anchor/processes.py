@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 
 
@@ -16,6 +15,8 @@ def usable_cpus() -> int:
 
 def can_fork() -> bool:
     """Whether worker processes can be forked here (no re-import of ``__main__``, no start-up cost)."""
+    import multiprocessing  # here, not at import: a one-receipt `anchor verify` does not start workers
+
     return "fork" in multiprocessing.get_all_start_methods()
 
 

@@ -39,6 +39,10 @@ from anchor.urls import mask_url
 
 #: Largest JSON-RPC response read, in bytes: a verifier's answers are a few hundred bytes each.
 MAX_RESPONSE_BYTES = 1 << 20
+#: Most requests sent in one JSON-RPC batch: the answers to this many registry calls stay far below
+#: :data:`MAX_RESPONSE_BYTES` (a ``getIssuer`` answer, the longest, is about 1 KB), and public endpoints
+#: commonly accept batches of 100.
+MAX_BATCH = 100
 _READ_SIZE = 1 << 16
 _MAX_MESSAGE = 300
 _DEADLINE: ContextVar[float | None] = ContextVar("anchor_rpc_deadline", default=None)
@@ -107,29 +111,61 @@ class JsonRpcEndpoint:
         return self._result(method, answer)
 
     def batch(self, requests: Sequence[tuple[str, Sequence[Any]]]) -> list[Any | RpcError]:
-        """The results of several requests sent as one JSON-RPC batch, in order; an error is returned in place."""
+        """The results of several requests sent as one JSON-RPC batch, in order; a revert is returned in place.
+
+        Any other failure of any request raises its :class:`RpcError` (see :meth:`batch_answers` to get each
+        request's error in its place instead).
+        """
         if len(requests) == 1:
             method, params = requests[0]
             try:
                 return [self.call(method, params)]
             except RpcRevertError as error:
                 return [error]
+        results = self.batch_answers(requests)
+        for result in results:
+            if isinstance(result, RpcError) and not isinstance(result, RpcRevertError):
+                raise result
+        return results
+
+    def batch_answers(self, requests: Sequence[tuple[str, Sequence[Any]]]) -> list[Any | RpcError]:
+        """Each request's result or :class:`RpcError`, in order, from one JSON-RPC batch (JSON-RPC 2.0 §6).
+
+        At most :data:`MAX_BATCH` requests (InvalidInputError otherwise), and the whole answer is read within the
+        limits of any answer (:data:`MAX_RESPONSE_BYTES`, nesting, the timeout). Raises :class:`RpcError` when the
+        endpoint could not be asked or answered with something other than an array of at most one response per
+        request (then no answer of it is believed). A request without exactly one response whose ``id`` is its
+        number (an integer: ``1.0`` and ``true`` are not ``1``), or answered with an error object, gets that
+        :class:`RpcError` in its place; the others keep their results.
+        """
+        if not 0 < len(requests) <= MAX_BATCH:
+            raise InvalidInputError(f"a JSON-RPC batch holds 1 to {MAX_BATCH} requests, not {len(requests)}")
         body = [
             {"jsonrpc": "2.0", "id": number, "method": method, "params": list(params)}
             for number, (method, params) in enumerate(requests)
         ]
         answers = self._post(body)
         if not isinstance(answers, list):
-            raise RpcError(f"{self.shown_url} did not answer a JSON-RPC batch with a list")
-        by_id = {answer.get("id"): answer for answer in answers if isinstance(answer, dict)}
+            raise RpcError(f"{self.shown_url} did not answer a JSON-RPC batch with an array")
+        if len(answers) > len(requests):
+            raise RpcError(f"{self.shown_url} sent {len(answers)} answers to a batch of {len(requests)} requests")
+        by_id: dict[int, dict[str, Any] | None] = {}  # None: answered more than once
+        for answer in answers:
+            number = answer.get("id") if isinstance(answer, dict) else None
+            if type(number) is int and 0 <= number < len(requests):
+                by_id[number] = answer if number not in by_id else None
         results: list[Any | RpcError] = []
         for number, (method, _) in enumerate(requests):
-            answer = by_id.get(number)
-            if answer is None:
-                raise RpcError(f"{self.shown_url} left request {number} ({method}) of a batch unanswered")
+            if number not in by_id:
+                results.append(RpcError(f"{self.shown_url} left request {number} ({method}) of a batch unanswered"))
+                continue
+            found = by_id[number]
+            if found is None:
+                results.append(RpcError(f"{self.shown_url} answered request {number} ({method}) of a batch twice"))
+                continue
             try:
-                results.append(self._result(method, answer))
-            except RpcRevertError as error:
+                results.append(self._result(method, found))
+            except RpcError as error:
                 results.append(error)
         return results
 

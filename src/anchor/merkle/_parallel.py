@@ -12,15 +12,16 @@ parent, which then raises whatever the child hit, if anything.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Callable, Sequence
 from functools import partial
-from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from anchor.errors import MerkleInputError
 from anchor.processes import can_fork, usable_cpus
+
+if TYPE_CHECKING:  # multiprocessing is imported when a tree is built in parallel, not by a verifier's start-up
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
 
 T = TypeVar("T")
 
@@ -56,6 +57,8 @@ def run_split(local: Callable[[], T], remote: Sequence[Callable[[], bytes]]) -> 
     """
     if not remote:
         return local(), []
+    import multiprocessing
+
     context = multiprocessing.get_context("fork")
     children: list[tuple[BaseProcess, Connection] | None] = []
     try:

@@ -1,34 +1,44 @@
-"""Verifying a directory of receipts: worker processes for the CPU, threads for the RPC round trips.
+"""Verifying a directory of receipts: chunks whose chain questions go in JSON-RPC batches, in worker processes.
 
-Most of a verification is CPU in Python (strict parsing, JSON Schema validation, JCS canonical form, keccak:
-about 3 ms a receipt); the status call is a short wait. Threads alone stay on one core (the GIL), so
-receipts are cut into chunks verified by ``processes`` worker processes, each with its own
-:class:`~anchor.verifier.session.Verifier` (its own connections and caches) and ``threads`` threads. Results
-come back in input order. Worker processes are forked where the platform can (start-up in milliseconds).
+Receipts are cut into chunks of :data:`CHUNK`. For each chunk, :meth:`~anchor.verifier.session.Verifier.prefetched`
+parses the receipts and asks each endpoint everything their verifications will ask (the status of each, the
+issuer of each issuer, the ``BatchAnchored`` event of each batch) in a few JSON-RPC batch requests, instead
+of one request per receipt; then each receipt runs every check on those answers. What is left is CPU in
+Python (strict parsing, JSON Schema validation, JCS canonical form, keccak), and threads stay on one core
+(the GIL), so chunks are verified by ``processes`` worker processes, each with its own
+:class:`~anchor.verifier.session.Verifier` (its own connections and caches) and ``threads`` threads for what
+was not asked ahead (revoked credentials, batches not final, DID documents). Results come back in input
+order. Worker processes are forked where the platform can (start-up in milliseconds).
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
+import contextvars
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from multiprocessing.pool import Pool
+from typing import TYPE_CHECKING, NamedTuple
 
 from anchor.processes import start_method, usable_cpus
+from anchor.sharing.baking import read_receipt_or_badge
 from anchor.verifier.dids import ResolverSetup
 from anchor.verifier.model import Verification
 from anchor.verifier.session import Verifier
 from anchor.verifier.status import StatusListSetup
 from anchor.verifier.trust import TrustedRegistry
 
-#: Receipts handed to a worker process at a time.
+if TYPE_CHECKING:
+    from multiprocessing.pool import Pool
+
+#: Receipts whose chain questions are asked together (one JSON-RPC batch request per endpoint, or two).
 CHUNK = 64
+#: Chunks handed to a worker process at a time (it asks for the next while it verifies one).
+JOB = 4
 
 
-@dataclass(frozen=True)
-class _Setup:
-    """What a worker process needs to build its own Verifier."""
+class _Setup(NamedTuple):
+    """What a worker process needs to build its own Verifier (a NamedTuple: cheaper to define than a dataclass,
+    and a one-receipt run imports this module too)."""
 
     rpc_urls: tuple[str, ...]
     trusted: tuple[TrustedRegistry, ...]
@@ -55,11 +65,102 @@ def _start_worker(setup: _Setup) -> None:
     )
 
 
-def _verify_chunk(job: tuple[list[str], datetime | None, int]) -> list[Verification]:
-    paths, now, threads = job
-    verifier = _worker
-    assert verifier is not None, "worker process started without a verifier"
-    return list(verifier.verify_many(paths, lambda path: verifier.verify_file(path, now=now), workers=threads))
+def _verify_job(job: tuple[list[list[str]], datetime | None, int]) -> list[Verification]:
+    chunks, now, threads = job
+    assert _worker is not None, "worker process started without a verifier"
+    return [result for results in verify_chunks(_worker, chunks, now=now, threads=threads) for result in results]
+
+
+def verify_chunk(
+    verifier: Verifier, paths: Sequence[str], *, now: datetime | None = None, threads: int = 1
+) -> list[Verification]:
+    """Verify the receipt files ``paths`` with their chain questions asked ahead in JSON-RPC batches.
+
+    The same results as :meth:`~anchor.verifier.session.Verifier.verify_file` of each path; a file that cannot
+    be read is left to it (it reports why).
+    """
+    asked = _Asked(verifier, paths)
+    try:
+        return asked.verify(now, threads)
+    finally:
+        asked.close()
+
+
+def verify_chunks(
+    verifier: Verifier, chunks: Sequence[Sequence[str]], *, now: datetime | None = None, threads: int = 1
+) -> Iterator[list[Verification]]:
+    """:func:`verify_chunk` of each of ``chunks`` in turn, the next one's files read and its questions asked (in
+    a thread) while this one is verified: the endpoints' round trips overlap the CPU work."""
+    if len(chunks) <= 1:
+        yield from (verify_chunk(verifier, chunk, now=now, threads=threads) for chunk in chunks)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, "ask-ahead") as ahead:
+        upcoming = ahead.submit(_Asked, verifier, chunks[0])
+        pending = True
+        try:
+            for number in range(len(chunks)):
+                asked = upcoming.result()
+                pending = False
+                if number + 1 < len(chunks):
+                    upcoming = ahead.submit(_Asked, verifier, chunks[number + 1])
+                    pending = True
+                try:
+                    yield asked.verify(now, threads)
+                finally:
+                    asked.close()
+        finally:  # stopped early (or failed): what was asked ahead is forgotten too
+            if pending:
+                with contextlib.suppress(Exception):
+                    upcoming.result().close()
+
+
+class _Asked:
+    """A chunk of receipt files read, parsed and its chain questions asked (:meth:`Verifier.prefetched`)."""
+
+    def __init__(self, verifier: Verifier, paths: Sequence[str]) -> None:
+        self.verifier = verifier
+        self.paths = paths
+        self.texts = [_read(path) for path in paths]
+        self._context = verifier.prefetched(text for text in self.texts if text is not None)
+        self.asking = self._context.__enter__()
+
+    def verify(self, now: datetime | None, threads: int) -> list[Verification]:
+        """Every check of each receipt, on the answers asked; in input order."""
+        verifier, paths, texts = self.verifier, self.paths, self.texts
+
+        def one(number: int) -> Verification:
+            text = texts[number]
+            if text is None:
+                return verifier.verify_file(paths[number], now=now)
+            return verifier.verify(text, now=now, source=paths[number])
+
+        waiting = [number for number, text in enumerate(texts) if text in self.asking]
+        if threads <= 1 or not waiting:
+            results = [one(number) for number in range(len(paths))]
+        else:  # those that still ask an endpoint in threads, the others (CPU only, the GIL) here meanwhile
+            from concurrent.futures import ThreadPoolExecutor, wait
+
+            with ThreadPoolExecutor(min(threads, len(waiting)), "verify") as pool:
+                futures = {number: pool.submit(contextvars.copy_context().run, one, number) for number in waiting}
+                done = {number: one(number) for number in range(len(paths)) if number not in futures}
+                wait(futures.values())
+            results = [futures[number].result() if number in futures else done[number] for number in range(len(paths))]
+        return results
+
+    def close(self) -> None:
+        """Forget what was asked (:meth:`Verifier.prefetched` keeps nothing after)."""
+        self._context.__exit__(None, None, None)
+
+
+def _read(path: str) -> bytes | None:
+    """What :meth:`~anchor.verifier.session.Verifier.verify_file` reads of ``path``; None if it cannot be read."""
+    try:
+        with open(path, "rb") as stream:
+            return read_receipt_or_badge(stream)
+    except OSError:
+        return None
 
 
 def verify_paths(
@@ -72,14 +173,16 @@ def verify_paths(
 ) -> Iterator[Verification]:
     """Verify the receipt files ``paths``; results in input order.
 
-    With ``processes`` > 1 (default: one per CPU) and enough receipts, worker processes verify chunks of
-    :data:`CHUNK`, each with ``threads`` threads; otherwise ``verifier`` does it here with ``threads`` threads.
+    Chunks of :data:`CHUNK` are verified by :func:`verify_chunk` (their chain questions asked in JSON-RPC batch
+    requests, then ``threads`` threads for the receipts that still ask something); with ``processes`` > 1
+    (default: one per CPU) and enough receipts, in worker processes, otherwise here by ``verifier``.
     The worker processes start before this returns (so before the caller starts threads of its own, such
     as a progress bar's); they stop when the results are consumed or the iterator is closed.
     """
     count = usable_cpus() if processes is None else processes
+    chunks = [list(paths[start : start + CHUNK]) for start in range(0, len(paths), CHUNK)]
     if count <= 1 or len(paths) < 2 * CHUNK:
-        return iter(verifier.verify_many(paths, lambda path: verifier.verify_file(path, now=now), workers=threads))
+        return (result for results in verify_chunks(verifier, chunks, now=now, threads=threads) for result in results)
     urls = tuple(endpoint.url for endpoint in verifier.endpoints)
     setup = _Setup(
         urls,
@@ -89,12 +192,14 @@ def verify_paths(
         verifier.dids.setup,
         verifier.status_lists.setup,
     )
-    jobs = [(list(paths[start : start + CHUNK]), now, threads) for start in range(0, len(paths), CHUNK)]
+    jobs = [(chunks[start : start + JOB], now, threads) for start in range(0, len(chunks), JOB)]
+    import multiprocessing  # only here: a one-receipt run starts faster
+
     pool = multiprocessing.get_context(start_method()).Pool(count, initializer=_start_worker, initargs=(setup,))
     return _collect(pool, jobs)
 
 
-def _collect(pool: Pool, jobs: list[tuple[list[str], datetime | None, int]]) -> Iterator[Verification]:
+def _collect(pool: Pool, jobs: list[tuple[list[list[str]], datetime | None, int]]) -> Iterator[Verification]:
     with pool:
-        for results in pool.imap(_verify_chunk, jobs):
+        for results in pool.imap(_verify_job, jobs):
             yield from results

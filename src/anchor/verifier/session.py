@@ -2,38 +2,61 @@
 
 A :class:`Verifier` keeps one kept-alive connection per endpoint and thread and caches ``eth_chainId`` and
 issuer identities (never what changes: keys, deactivation), so verifying many receipts costs one
-``eth_call`` each; each verification runs the checks of :mod:`anchor.verifier.checks`.
+``eth_call`` each; each verification runs the checks of :mod:`anchor.verifier.checks`. Inside
+:meth:`Verifier.prefetched`, those calls for many receipts are asked ahead in JSON-RPC batch requests
+(:mod:`anchor.verifier.bulk` does so for directories).
 """
 
 from __future__ import annotations
 
 import contextvars
 import os
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from anchor.chain.jsonrpc import JsonRpcEndpoint, RpcError, rpc_deadline
-from anchor.chain.registry_abi import CredentialCheck, registry_abi
-from anchor.credentials import MAX_CREDENTIAL_BYTES
-from anchor.credentials.receipt import AnchorProof
+from anchor.chain.registry_abi import CredentialCheck, CredentialStatus, registry_abi
+from anchor.credentials import parse_credential
+from anchor.credentials.receipt import AnchorProof, split_receipt
 from anchor.errors import InvalidInputError
+from anchor.sharing.baking import read_receipt_or_badge
 from anchor.verifier.checks import ReceiptInput, Run
 from anchor.verifier.dids import DidResolver, ResolverSetup
 from anchor.verifier.model import CHECKS, Check, CheckState, Verdict, Verification
-from anchor.verifier.onchain import AnchoringEvent, ChainAnswer, RegisteredIssuer, anchoring_event, ask
+from anchor.verifier.onchain import (
+    AnchoringEvent,
+    AnchoringQuestion,
+    ChainAnswer,
+    Question,
+    RegisteredIssuer,
+    anchoring_event,
+    anchorings_many,
+    ask,
+    ask_many,
+    endpoint_error,
+    named,
+)
 from anchor.verifier.status import StatusLists, StatusListSetup, status_list_warnings
 from anchor.verifier.trust import TrustedRegistry, as_trusted
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 #: Block tag the registry is read at: a batch counts once it is final.
 FINALIZED = "finalized"
 #: The status of a result whose verification failed unexpectedly (a bug, or an input nobody foresaw).
 VERIFIER_ERROR = "VERIFIER ERROR"
-#: Longest exception message kept in a result.
-_MAX_ERROR_TEXT = 300
+#: Statuses for which the checks do not look for the batch's ``BatchAnchored`` event.
+_NO_ANCHORING = frozenset({CredentialStatus.UNKNOWN_BATCH, CredentialStatus.BAD_PROOF})
 
 T = TypeVar("T")
+#: A receipt's text, as read from a file or sent by a client.
+ReceiptText = str | bytes
+#: A receipt's credential (without the anchoring proof) and its anchoring proof.
+Split = tuple[dict[str, Any], AnchorProof]
 
 
 class Verifier:
@@ -69,7 +92,15 @@ class Verifier:
         self._abi = registry_abi()
         self._issuers: dict[tuple[str, str, int], RegisteredIssuer] = {}
         self._anchorings: dict[tuple[str, str, int, int, str, int], AnchoringEvent] = {}
-        self._pool = ThreadPoolExecutor(len(self.endpoints), "rpc") if len(self.endpoints) > 1 else None
+        self._ahead: tuple[_Ahead, ...] = ()  # what each open prefetched() asked and parsed
+        self._ahead_lock = threading.Lock()
+        self._splits: dict[int, tuple[Any, Split]] = {}  # by id() of the document parsed() handed out
+        self._pool: ThreadPoolExecutor | None = None
+        if len(self.endpoints) > 1:
+            from concurrent.futures import ThreadPoolExecutor  # only here: a one-receipt run starts faster
+
+            # two per endpoint: the next chunk's questions (prefetched) are asked while this one's are read
+            self._pool = ThreadPoolExecutor(2 * len(self.endpoints), "rpc")
 
     def close(self) -> None:
         """Close connections and the endpoint thread pool."""
@@ -93,31 +124,38 @@ class Verifier:
         now: datetime | None = None,
         source: str | None = None,
         deadline: float | None = None,
+        require: Iterable[str] | None = None,
     ) -> Verification:
         """Run every check on ``receipt`` (JSON text or a parsed object) and return the verdict.
+
+        ``require``: for a presentation, the paths that must be disclosed (default: the Annex I mandatory
+        elements other than the learner's identifiers; see :mod:`anchor.verifier.disclosed`).
 
         ``deadline`` (a :func:`time.monotonic` time) ends every RPC request still open then: the endpoints not
         answered by then are unreachable. Nothing raised while verifying ends the caller's work: an unexpected
         exception is this receipt's ERROR result, status :data:`VERIFIER_ERROR`, naming it (no traceback).
         """
-        run = Run(self, now or datetime.now(UTC), source)
+        run = Run(self, now or datetime.now(UTC), source, require)
         try:
             with rpc_deadline(deadline):
                 return run.run(receipt)
         except Exception as error:  # one receipt's failure is its own result, never the caller's end
             return _failed(run, error)
 
-    def verify_file(self, path: str | os.PathLike[str], *, now: datetime | None = None) -> Verification:
-        """Verify the receipt in file ``path`` (at most 1 MiB); an unreadable file is an ERROR result."""
+    def verify_file(
+        self, path: str | os.PathLike[str], *, now: datetime | None = None, require: Iterable[str] | None = None
+    ) -> Verification:
+        """Verify the receipt in file ``path`` (at most 1 MiB; a baked badge image at most 10 MiB); an unreadable
+        file is an ERROR result."""
         name = str(path)
         try:
             with open(path, "rb") as stream:
-                data = stream.read(MAX_CREDENTIAL_BYTES + 1)
+                data = read_receipt_or_badge(stream)
         except OSError as error:
             return Run(self, now or datetime.now(UTC), name).unusable(
                 f"cannot read {name}: {error.strerror or error}", "unreadable"
             )
-        return self.verify(data, now=now, source=name)
+        return self.verify(data, now=now, source=name, require=require)
 
     def verify_many(
         self,
@@ -131,8 +169,114 @@ class Verifier:
         if workers <= 1:
             yield from map(function, items)
             return
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(workers, "verify") as pool:
             yield from pool.map(function, items)
+
+    @contextmanager
+    def prefetched(self, receipts: Iterable[ReceiptText]) -> Iterator[set[ReceiptText]]:
+        """Ask each endpoint ahead, in a few JSON-RPC batch requests, what verifying ``receipts`` will ask.
+
+        Inside, :meth:`verify` of one of these texts finds its receipt parsed and the registry's answers (the
+        status, the issuer, the batch's ``BatchAnchored`` event) already there, and runs every check on them as
+        if it had asked itself (:func:`~anchor.verifier.onchain.ask_many`: the same calls, decoded and checked
+        the same way). Asked are only the receipts that parse, of a trusted registry, on each endpoint's chain;
+        what needs more (a revoked credential, a batch not final) and everything else is asked by the receipt's
+        own verification, as without this. A request an endpoint fails, or a batch it answers wrongly, is that
+        endpoint's error for the receipts whose answers it carried, as if each had been asked alone; the
+        endpoints are asked in parallel, and each one's answers are compared as usual. Nothing asked is kept
+        after the ``with`` block but what the verifier always caches.
+
+        Yields the receipts whose verification will still ask an endpoint something (worth a thread each).
+        """
+        ahead = _Ahead()
+        proofs: list[AnchorProof] = []
+        for text in receipts:
+            read = _read(text)
+            if read is None:
+                continue
+            proof = read[1][1]
+            ahead.parsed[text] = read
+            if self.trust_of(proof.chain_id, proof.registry) is not None:
+                proofs.append(proof)
+        if proofs:
+            self.each_endpoint(lambda endpoint: self._prefetch(endpoint, proofs, ahead))
+        asking = {text for text, read in ahead.parsed.items() if not self._answered(read[1][1], ahead)}
+        with self._ahead_lock:
+            self._ahead = (*self._ahead, ahead)
+        try:
+            yield asking
+        finally:
+            with self._ahead_lock:
+                self._ahead = tuple(item for item in self._ahead if item is not ahead)
+            for handed in ahead.handed:  # parsed but never split (a presentation, say): not kept either
+                self._splits.pop(handed, None)
+
+    def _answered(self, proof: AnchorProof, ahead: _Ahead) -> bool:
+        """Whether verifying ``proof`` will ask no endpoint anything: every answer is in ``ahead`` (or none is
+        asked)."""
+        if self.trust_of(proof.chain_id, proof.registry) is None:
+            return True
+        question = Question.of(proof)
+        for endpoint in self.endpoints:
+            answer = ahead.answers.get((endpoint.url, question))
+            if answer is None:
+                return False
+            if isinstance(answer, ChainAnswer) and answer.status.status not in _NO_ANCHORING:
+                issuer, block = answer.status.issuer_id, answer.status.anchored_at_block
+                asked = AnchoringQuestion(proof.registry, proof.batch_id, issuer, proof.root, block)
+                key = (endpoint.url, proof.registry.lower(), proof.batch_id, issuer, proof.root, block)
+                if key not in self._anchorings and (endpoint.url, asked) not in ahead.events:
+                    return False
+        return True
+
+    def _prefetch(self, endpoint: JsonRpcEndpoint, proofs: Sequence[AnchorProof], ahead: _Ahead) -> None:
+        """Ask ``endpoint`` about ``proofs`` (those on its chain) ahead, into ``ahead``."""
+        chain_id = endpoint.chain_id()
+        mine = [proof for proof in proofs if proof.chain_id == chain_id]
+        answers = ask_many(
+            endpoint, self._abi, [Question.of(proof) for proof in mine], block=self.block, issuer_cache=self._issuers
+        )
+        url = endpoint.url
+        for question, answer in answers.items():
+            ahead.answers[url, question] = answer
+        events: dict[AnchoringQuestion, None] = {}
+        for proof in mine:
+            said = answers.get(Question.of(proof))
+            if not isinstance(said, ChainAnswer) or said.status.status in _NO_ANCHORING:
+                continue
+            issuer, block = said.status.issuer_id, said.status.anchored_at_block
+            if (url, proof.registry.lower(), proof.batch_id, issuer, proof.root, block) not in self._anchorings:
+                events[AnchoringQuestion(proof.registry, proof.batch_id, issuer, proof.root, block)] = None
+        read = anchorings_many(endpoint, self._abi, events) if events else {}
+        for asked, event in read.items():
+            if isinstance(event, AnchoringEvent) and self.block == FINALIZED:  # as anchoring() keeps it
+                key = (url, asked.registry.lower(), asked.batch_id, asked.issuer_id, asked.root, asked.block)
+                self._anchorings[key] = event
+            else:
+                ahead.events[url, asked] = event
+
+    def parsed(self, text: ReceiptText | bytearray | memoryview) -> Any:
+        """``text`` parsed as strict I-JSON (:func:`~anchor.credentials.parse_credential`), by :meth:`prefetched`
+        already when it parsed it."""
+        if self._ahead and isinstance(text, str | bytes):
+            for ahead in self._ahead:
+                read = ahead.parsed.pop(text, None)  # once: a verification may change what it was given
+                if read is not None:
+                    self._splits[id(read[0])] = read
+                    ahead.handed.append(id(read[0]))
+                    return read[0]
+        return parse_credential(text)
+
+    def split(self, document: Mapping[str, Any]) -> Split:
+        """The credential and the anchoring proof of receipt ``document``
+        (:func:`~anchor.credentials.receipt.split_receipt`; by :meth:`prefetched` already when it parsed it)."""
+        if self._splits:
+            read = self._splits.pop(id(document), None)
+            if read is not None and read[0] is document:
+                return read[1]
+        return split_receipt(document)
 
     # ------------------------------------------------------------------ what the checks ask
 
@@ -146,10 +290,8 @@ class Verifier:
         def guarded(endpoint: JsonRpcEndpoint) -> T | RpcError:
             try:
                 return function(endpoint)
-            except RpcError as error:
-                return error
             except Exception as error:  # whatever makes an endpoint fail is that endpoint's error
-                return RpcError(f"{endpoint.shown_url}: {_named(error)}")
+                return endpoint_error(endpoint, error)
 
         if self._pool is None:
             return [guarded(endpoint) for endpoint in self.endpoints]
@@ -158,7 +300,15 @@ class Verifier:
         return list(self._pool.map(lambda context, endpoint: context.run(guarded, endpoint), contexts, self.endpoints))
 
     def ask(self, endpoint: JsonRpcEndpoint, proof: AnchorProof) -> ChainAnswer:
-        """The registry's answer about ``proof`` from ``endpoint``."""
+        """The registry's answer about ``proof`` from ``endpoint`` (asked ahead by :meth:`prefetched`, or now)."""
+        if self._ahead:
+            question = (endpoint.url, Question.of(proof))
+            for ahead in self._ahead:
+                found = ahead.answers.get(question)
+                if isinstance(found, RpcError):
+                    raise found
+                if found is not None:
+                    return found
         return ask(
             endpoint,
             self._abi,
@@ -188,6 +338,14 @@ class Verifier:
         issuer, block = status.issuer_id, status.anchored_at_block
         key = (endpoint.url, proof.registry.lower(), proof.batch_id, issuer, proof.root, block)
         event = self._anchorings.get(key)
+        if event is None and self._ahead:
+            asked = (endpoint.url, AnchoringQuestion(proof.registry, proof.batch_id, issuer, proof.root, block))
+            for ahead in self._ahead:
+                if asked in ahead.events:
+                    found = ahead.events[asked]
+                    if isinstance(found, RpcError):
+                        raise found
+                    return found
         if event is None:
             event = anchoring_event(
                 endpoint,
@@ -203,17 +361,30 @@ class Verifier:
         return event
 
 
-def _named(error: BaseException) -> str:
-    """``error`` as its class and message on one line, shortened."""
-    text = " ".join(str(error).split())
-    if len(text) > _MAX_ERROR_TEXT:
-        text = text[: _MAX_ERROR_TEXT - 3] + "..."
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+class _Ahead:
+    """What one :meth:`Verifier.prefetched` parsed and asked, by endpoint URL (its own, so that two at a time,
+    one verified while the next is asked, never see or drop each other's)."""
+
+    def __init__(self) -> None:
+        self.parsed: dict[ReceiptText, tuple[Any, Split]] = {}
+        self.answers: dict[tuple[str, Question], ChainAnswer | RpcError] = {}
+        self.events: dict[tuple[str, AnchoringQuestion], AnchoringEvent | RpcError | None] = {}
+        self.handed: list[int] = []  # id() of the documents parsed() handed out
+
+
+def _read(text: ReceiptText) -> tuple[Any, Split] | None:
+    """The parsed receipt ``text`` and its credential and anchoring proof; None if it is not a receipt (its
+    verification says why)."""
+    try:
+        document = parse_credential(text)
+        return document, split_receipt(document)
+    except Exception:
+        return None
 
 
 def _failed(run: Run, error: Exception) -> Verification:
     """The ERROR result of ``run`` after ``error``: the checks done so far, the others not checked."""
-    why = f"the verifier failed on this receipt: {_named(error)}"
+    why = f"the verifier failed on this receipt: {named(error)}"
     checks = tuple(
         Check(name, CheckState.NOT_CHECKED, f"not checked: {why}", "verifier-error")
         if run.checks[name].code == "not-checked"
