@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "chain": 2,
     "issuing": 3,
     "verifier": 3,
+    "sharing": 3,
     "web": 4,
     "demo": 4,
     "cli": 4,

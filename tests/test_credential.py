@@ -284,7 +284,11 @@ def test_schema_is_valid_draft_2020_12_and_matches_the_constants() -> None:
     Draft202012Validator.check_schema(schema)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert [item["const"] for item in schema["properties"]["@context"]["prefixItems"][:2]] == list(CONTEXTS[:2])
-    assert schema["properties"]["anchorFormat"]["enum"] == ["anchor-credential-v1", "anchor-credential-v2"]
+    assert schema["properties"]["anchorFormat"]["enum"] == [
+        "anchor-credential-v1",
+        "anchor-credential-v2",
+        "anchor-credential-v3",
+    ]
     # each format's own extension context: tests/test_eu_annex_v2_schema.py
 
 
@@ -609,7 +613,7 @@ def test_unknown_format_versions_are_rejected(minimal: dict[str, Any]) -> None:
 def test_format_must_be_present_and_a_string(minimal: dict[str, Any]) -> None:
     minimal["anchorFormat"] = 1
     assert message_at(minimal, "/anchorFormat") == (
-        'must be one of "anchor-credential-v1", "anchor-credential-v2"; got 1'
+        'must be one of "anchor-credential-v1", "anchor-credential-v2", "anchor-credential-v3"; got 1'
     )
     with pytest.raises(CredentialValidationError, match="expected a string such as 'anchor-credential-v1'"):
         canonical_bytes(minimal)

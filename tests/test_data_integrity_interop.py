@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from anchor.credentials import data_integrity as di
 from anchor.credentials.examples import ISSUERS, generate_credentials
 from anchor.credentials.jsonld import EXTENSION_CONTEXTS, context_document
-from anchor.credentials.model import FORMAT_V1, FORMAT_V2
+from anchor.credentials.model import FORMAT_V1, FORMAT_V2, FORMAT_V3
 from anchor.credentials.multikey import did_key, did_key_document, did_key_verification_method, public_key_multibase
 from anchor.errors import InvalidInputError
 from anchor.verifier.dids import parse_did_document
@@ -46,7 +46,8 @@ def raw_public(private: Ed25519PrivateKey) -> bytes:
 
 ISSUER_KEY = Ed25519PrivateKey.from_private_bytes(seed("issuer"))
 OTHER_KEY = Ed25519PrivateKey.from_private_bytes(seed("stranger"))
-CREDENTIALS = list(generate_credentials(3, seed=5, issuer=ISSUERS[2], credential_format=FORMAT_V2))
+#: v3, the format anchor issues: the signature covers the full credential, whatever its digest commits to
+CREDENTIALS = list(generate_credentials(3, seed=5, issuer=ISSUERS[2], credential_format=FORMAT_V3))
 DID = CREDENTIALS[0]["issuer"]["id"]
 KEY_1, KEY_2, KEY_3 = f"{DID}#key-1", f"{DID}#key-2", f"{DID}#key-3"
 #: key-1 may sign credentials; key-2 (the stranger's) is listed for authentication only; key-3 is not there
@@ -153,6 +154,7 @@ def run_library(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
 CANONIZE = [
     *generate_credentials(2, seed=8, credential_format=FORMAT_V1),
     *generate_credentials(2, seed=8, credential_format=FORMAT_V2),
+    *generate_credentials(1, seed=8, credential_format=FORMAT_V3),
 ]
 UNDEFINED_TERM = {**CREDENTIALS[2], "grade": "A+"}
 

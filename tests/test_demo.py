@@ -30,7 +30,7 @@ def test_demo_anchors_verifies_and_revokes(tmp_path: Path) -> None:
         receipts = list((tmp_path / "receipts" / "31337" / "batch-1").glob("*.json"))
         assert len(receipts) == 50
         document = json.loads(receipts[0].read_text(encoding="utf-8"))
-        assert document["anchorFormat"] == "anchor-credential-v2"
+        assert document["anchorFormat"] == "anchor-credential-v3"
         assert [proof["type"] for proof in document["proof"]] == ["DataIntegrityProof", "AnchorMerkleProof"]
         assert document["issuer"]["id"].startswith("did:key:z6Mk")
         assert validate_ob_achievement_credential(document) == []

@@ -25,6 +25,7 @@ from anchor.credentials import (
     CONTEXTS_V2,
     FORMAT_V1,
     FORMAT_V2,
+    FORMAT_V3,
     KNOWN_FORMATS,
     credential_schema,
     parse_credential,
@@ -179,8 +180,8 @@ def test_the_schema_names_the_formats_and_contexts_of_the_model() -> None:
     schema = credential_schema()
     assert set(schema["properties"]["anchorFormat"]["enum"]) == KNOWN_FORMATS
     (branch,) = schema["allOf"]
-    assert branch["if"]["properties"]["anchorFormat"]["const"] == FORMAT_V2
-    for version, node in ((FORMAT_V2, branch["then"]), (FORMAT_V1, branch["else"])):
+    assert branch["if"]["properties"]["anchorFormat"]["enum"] == [FORMAT_V2, FORMAT_V3]
+    for version, node in ((FORMAT_V2, branch["then"]), (FORMAT_V3, branch["then"]), (FORMAT_V1, branch["else"])):
         third = node["properties"]["@context"]["prefixItems"][2]["const"]
         fixed = [item["const"] for item in schema["properties"]["@context"]["prefixItems"][:2]]
         assert (*fixed, third) == CONTEXTS_BY_FORMAT[version]

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from anchor.credentials import (
     CONTEXTS_V2,
     FORMAT_V2,
+    FORMAT_V3,
     SALT_KEY,
     credential_digest,
     issuer_proofs,
@@ -51,11 +52,11 @@ def _signed(document: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return {key: value for key, value in document.items() if key != "proof"}, proof
 
 
-def test_a_v1_input_becomes_a_signed_v2_credential() -> None:
+def test_a_v1_input_becomes_a_signed_v3_credential() -> None:
     given = _credential()
     item = intake.prepare_credential(given, signer=SIGNER, status_entry=STATUS)
     document = json.loads(item.document)
-    assert document["anchorFormat"] == FORMAT_V2
+    assert document["anchorFormat"] == FORMAT_V3
     assert document["@context"] == list(CONTEXTS_V2)
     assert document["credentialStatus"] == STATUS
     assert SALT_KEY in document

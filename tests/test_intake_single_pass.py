@@ -18,10 +18,18 @@ import rfc8785
 import sha3
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from anchor.credentials import SALT_KEY, hashed_view, parse_credential, validate_credential, validation, with_salt
+from anchor.credentials import (
+    SALT_KEY,
+    credential_digest,
+    hashed_view,
+    parse_credential,
+    validate_credential,
+    validation,
+    with_salt,
+)
 from anchor.credentials import digest as digest_module
 from anchor.credentials.examples import ISSUERS, generate_credentials
-from anchor.credentials.model import FORMAT_V2
+from anchor.credentials.model import FORMAT_V2, FORMAT_V3
 from anchor.credentials.multikey import did_key, did_key_verification_method
 from anchor.errors import CredentialValidationError
 from anchor.issuing import intake
@@ -52,7 +60,10 @@ def reference(data: bytes, signer: IntakeSigner | None = None) -> NewCredential:
     return NewCredential(
         credential_id=document["id"],
         content_hash=keccak(rfc8785.dumps(hashed_view(unsalted))),
-        digest=keccak(rfc8785.dumps(hashed_view(document))),
+        # a v1 input is signed as v3, whose digest commits to each claim (tested in test_disclosure.py)
+        digest=credential_digest(document)
+        if document["anchorFormat"] == FORMAT_V3
+        else keccak(rfc8785.dumps(hashed_view(document))),
         document=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
         issuer=document["issuer"]["id"],
     )

@@ -101,3 +101,14 @@ def test_the_first_key_or_deployment_record_makes_a_private_home(tmp_path: Path,
     )
     record_deployment(deploy_home / "deployments", deployment)
     assert mode(deploy_home) == mode(deploy_home / "deployments") == 0o700
+
+
+def test_read_source_never_reads_more_than_one_byte_past_the_limit(tmp_path: Path) -> None:
+    from anchor.errors import InvalidInputError
+    from anchor.files import read_source
+
+    big = tmp_path / "big.json"
+    big.write_bytes(b"x" * 5000)
+    assert read_source(str(big), 100) == b"x" * 101
+    with pytest.raises(InvalidInputError, match="cannot read .*missing.json"):
+        read_source(str(tmp_path / "missing.json"), 100)

@@ -10,6 +10,7 @@ from click.testing import CliRunner, Result
 
 from anchor.chain.keys import development_accounts
 from anchor.cli import main
+from anchor.sharing.baking import unbake
 
 from support.anvil import free_port
 from support.rosters import allowed_grades, course_template, write_csv
@@ -85,9 +86,13 @@ def test_course_roster_batch_and_delivery_on_the_command_line(tmp_path: Path) ->
         assert received.recipients == ["paivi@opiskelija.example"]
         message = received.message
         assert str(message["Subject"]).startswith("Mikrotutkintosi: ")
-        (part,) = list(message.iter_attachments())
+        parts = {part.get_filename(): part for part in message.iter_attachments()}
+        (name,) = [name for name in parts if name.endswith(".json")]
+        assert sorted(parts) == sorted([name, "badge.png", "verification-link.txt"])  # issue 12: badge and link
+        part = parts[name]
         credential = json.loads(part.get_content())
-        assert credential["anchorFormat"] == "anchor-credential-v2"  # signed by the issuer at intake
+        assert json.loads(unbake(parts["badge.png"].get_content())) == credential
+        assert credential["anchorFormat"] == "anchor-credential-v3"  # signed by the issuer at intake
         assert credential["proof"][0]["type"] == "DataIntegrityProof"
         attached = tmp_path / part.get_filename()
         attached.write_bytes(part.get_content())

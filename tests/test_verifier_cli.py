@@ -237,3 +237,13 @@ def test_no_color_turns_the_marks_plain(world: World, files: dict[str, Path]) ->
     assert "\x1b[" in coloured.output
     assert "\x1b[" not in plain.output
     assert plain.output.count("✓") == 8
+
+
+def test_a_directory_skips_receipts_still_being_written_in_hidden_folders(tmp_path: Path) -> None:
+    from anchor.cli.verify_commands import _expand
+
+    for name in ("a.json", "sub/c.json", ".batch-7.partial/b.json", "sub/.hidden/d.json", ".e.json"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}")
+    found = [Path(item).relative_to(tmp_path).as_posix() for item in _expand((str(tmp_path),))]
+    assert found == [".e.json", "a.json", "sub/c.json"]

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import threading
+import unicodedata
 from pathlib import Path
 from typing import Any, Final
 
@@ -33,24 +35,64 @@ def write_json_atomically(path: Path, document: Any, *, ensure_ascii: bool = Fal
     os.replace(temporary, path)
 
 
+def read_source(source: str, limit: int) -> bytes:
+    """The first ``limit`` + 1 bytes of file ``source``, or of standard input for ``-`` (never more: a caller
+    that gets more than ``limit`` bytes knows the input is too large without reading it all).
+
+    :class:`~anchor.errors.InvalidInputError` names a file that cannot be read.
+    """
+    import sys
+
+    from anchor.errors import InvalidInputError
+
+    try:
+        if source == "-":
+            return sys.stdin.buffer.read(limit + 1)
+        with open(source, "rb") as stream:
+            return stream.read(limit + 1)
+    except OSError as error:
+        raise InvalidInputError(f"cannot read {source}: {error.strerror or error}") from error
+
+
 def write_private_text(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` as a 0600 file, through a temporary file and an atomic rename.
 
     The temporary file is created afresh (``O_EXCL``, not following a link planted in its place), so the
     content is never readable by others, not even for a moment.
     """
+    write_private_bytes(path, text.encode("utf-8"))
+
+
+def write_private_bytes(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` as a 0600 file, as :func:`write_private_text` does."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     temporary.unlink(missing_ok=True)  # left by a crashed writer that had the same pid
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     descriptor = os.open(temporary, flags, PRIVATE_FILE_MODE)
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        with os.fdopen(descriptor, "wb") as handle:
             os.fchmod(handle.fileno(), PRIVATE_FILE_MODE)
-            handle.write(text)
+            handle.write(content)
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def learner_folder_name(name: str, credential_id: str, *, longest: int = 60) -> str:
+    """A folder name for a learner's files, safe on any file system: the letters and digits (any script) of
+    their ``name`` (at most ``longest``; ``learner`` if none), then the tail of the credential's id.
+
+    No path separator, dot, space or control character can be in it, so no name is reserved or hidden.
+    """
+    letters = "".join(
+        character if character.isalnum() else "_"
+        for character in unicodedata.normalize("NFC", name)
+        if not unicodedata.category(character).startswith("C")
+    )
+    readable = "_".join(part for part in letters.split("_") if part)[:longest] or "learner"
+    tail = re.sub(r"[^A-Za-z0-9._-]", "_", credential_id)[:200][-12:].rstrip(".") or "id"
+    return f"{readable}-{tail}"
 
 
 def private_directory(path: Path, *, tighten: bool = False) -> Path:

@@ -25,7 +25,10 @@ _COMMANDS = {
     "revoke": "batch_commands:revoke",
     "status": "status_commands:status",
     "verify": "verify_commands:verify",
+    "present": "present_commands:present",
     "serve": "serve_commands:serve",
+    "stack": "stack_commands:stack",
+    "share": "share_commands:share",
 }
 for _name, _target in _COMMANDS.items():
     main.add_lazy(_name, f"anchor.cli.{_target}")

@@ -71,7 +71,21 @@ def batch() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for receipts (default ANCHOR_HOME/receipts); one file per credential.",
 )
-def run(max_size: int, out: Path | None) -> None:
+@click.option(
+    "--share",
+    "share_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write each learner's badge, QR code, links and how-to-verify page here (as `anchor share`), "
+    "one folder per learner.",
+)
+@click.option(
+    "--base-url",
+    default="http://127.0.0.1:8000/",
+    show_default=True,
+    metavar="URL",
+    help="With --share: the verification page the links and QR codes point to.",
+)
+def run(max_size: int, out: Path | None, share_dir: Path | None, base_url: str) -> None:
     """Anchor every queued credential; resume whatever an interrupted run left.
 
     \b
@@ -108,6 +122,12 @@ def run(max_size: int, out: Path | None) -> None:
         service.on_receipt_progress = receipts
         summaries = service.run(max_size)
     _summary(summaries, time.monotonic() - started, app)
+    if share_dir is not None:
+        from anchor.sharing.share import share_receipts
+
+        paths = [path for summary in summaries for path in sorted(summary.receipts.glob("*.json"))]
+        shared = share_receipts(paths, share_dir, base_url)  # one call: no two learners share a folder
+        console.print(f"[green]✓[/] {len(shared)} learner folder(s) to share in {safe(share_dir)}")
 
 
 def _summary(summaries: list[BatchSummary], seconds: float, app: AppContext) -> None:

@@ -12,6 +12,7 @@ from anchor.cli.output import console, err_console, safe
 from anchor.errors import InvalidInputError
 from anchor.issuing import delivery
 from anchor.issuing.store import DeliveryItem, Store
+from anchor.sharing.share import delivery_files
 
 
 @click.command()
@@ -22,7 +23,14 @@ from anchor.issuing.store import DeliveryItem, Store
     type=click.Path(file_okay=False, path_type=Path),
     help="Write a folder of files for every learner here instead of sending e-mail.",
 )
-def deliver(batch_id: int, to_dir: Path | None) -> None:
+@click.option(
+    "--base-url",
+    default="http://127.0.0.1:8000/",
+    show_default=True,
+    metavar="URL",
+    help="The verification page the link sent with each credential points to (where `anchor serve` runs).",
+)
+def deliver(batch_id: int, to_dir: Path | None, base_url: str) -> None:
     """Send each learner of an anchored batch their credential.
 
     \b
@@ -30,7 +38,8 @@ def deliver(batch_id: int, to_dir: Path | None) -> None:
     credential's language with the receipt attached, through the configured SMTP server
     (smtp_host, smtp_port, smtp_security, smtp_user, smtp_from, smtp_rate_per_minute;
     password from ANCHOR_SMTP_PASSWORD, ANCHOR_SMTP_PASSWORD_FILE or the prompt). The others
-    get a folder of their files under ANCHOR_HOME/deliveries. Every delivery is recorded: run
+    get a folder of their files under ANCHOR_HOME/deliveries. Each learner also gets the
+    baked badge (badge.png, the receipt inside) and the verification link (--base-url). Every delivery is recorded: run
     it again to send only what was not sent. A refused recipient is reported and the others
     go on; exit code 1 if any was refused.
     """
@@ -60,6 +69,7 @@ def deliver(batch_id: int, to_dir: Path | None) -> None:
             mailer=mailer,
             everyone_to_folder=to_dir is not None,
             on_delivered=delivered,
+            extras=lambda receipt: delivery_files(receipt, base_url),
         )
     finally:
         if mailer is not None:

@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING
 import click
 
 from anchor.cli.context import app_context, did_options, did_setup, note_ignored_home, verifier_endpoint_options
+from anchor.cli.stack_commands import show_stack, stack_source
 from anchor.cli.terminal import echo, printable
 from anchor.credentials import MAX_CREDENTIAL_BYTES, parse_credential
 from anchor.credentials.receipt import split_receipt
 from anchor.errors import InvalidInputError
+from anchor.files import read_source
+from anchor.sharing.baking import read_receipt_or_badge
 from anchor.verifier import (
     Evidence,
     Verdict,
@@ -86,6 +89,15 @@ _VERDICT_COLOUR = {"VALID": "green", "INVALID": "red", "ERROR": "yellow"}
     "cached 5 minutes) and compare it with the chain.",
 )
 @click.option(
+    "--require",
+    "require",
+    multiple=True,
+    metavar="PATH",
+    help="For a presentation: a field that must be disclosed (repeatable; dotted or a JSON Pointer). Default: "
+    "the Annex I mandatory elements other than the learner's identifiers. anchorFormat, the issuer's id, name "
+    "and country and the validity dates are always required.",
+)
+@click.option(
     "--link",
     is_flag=True,
     help="Print a shareable link to the verification page carrying each receipt, and do not verify.",
@@ -113,10 +125,14 @@ def verify(
     fetch_status_lists: bool,
     link: bool,
     base_url: str,
+    require: tuple[str, ...] = (),
 ) -> None:
     """Verify credential receipts: integrity, signature, anchoring, issuer, revocation, validity.
 
     RECEIPT is a receipt file, a directory (every *.json below it) or - for standard input.
+    A baked badge image (badge.png or badge.svg of `anchor share`) is verified as the receipt it carries.
+    A stack bundle file (`anchor stack`) is verified whole: the stacked credential, every part,
+    the parts' learner and total workload.
     Each receipt is checked offline (format, EU elements, digest, Merkle proof), then with one
     call to the registry's status view at the finalized block. The issuer's signature (v2
     credentials) is checked with its DID's document: did:key offline, did:web fetched over HTTPS
@@ -151,16 +167,21 @@ def verify(
     counts: Counter[Verdict] = Counter()
     results = []
     with Verifier(urls, trusted, timeout=timeout, dids=dids, status_lists=lists) as verifier:
-        if "-" in sources:
-            stream = verifier.verify_many(sources, _verify_source(verifier), workers=min(workers, len(sources)))
+        if "-" in sources or require:
+            one = _verify_source(verifier, require or None)
+            stream = verifier.verify_many(sources, one, workers=min(workers, len(sources)))
         else:
             stream = verify_paths(verifier, sources, processes=processes, threads=min(workers, len(sources)))
         with _Progress(len(sources), enabled=len(sources) >= PROGRESS_FROM) as advance:
-            for result in stream:
+            for found in stream:
+                result = stack_source(verifier, found)  # a stack bundle's result, when the file is one
                 counts[result.verdict] += 1
                 advance()
                 if as_json:
                     results.append(result.to_json())
+                elif not isinstance(result, Verification):
+                    if not compact or not result.valid or result.warnings:
+                        show_stack(result, compact=compact)
                 elif compact:
                     if not result.valid or result.warnings:
                         _show_line(result)
@@ -179,23 +200,31 @@ def verify(
 
 
 def _expand(arguments: tuple[str, ...]) -> Iterator[str]:
-    """Files as given, directories as every *.json below them (sorted), - as standard input."""
+    """Files as given, directories as every *.json below them (sorted), - as standard input.
+
+    Hidden folders below a directory are skipped: a batch's receipts being written sit in ``.batch-N.partial``
+    until they are complete.
+    """
     for argument in arguments:
         path = Path(argument)
         if argument != "-" and path.is_dir():
-            yield from (str(item) for item in sorted(path.rglob("*.json")) if item.is_file())
+            yield from (
+                str(item)
+                for item in sorted(path.rglob("*.json"))
+                if item.is_file() and not any(part.startswith(".") for part in item.relative_to(path).parts[:-1])
+            )
         else:
             yield argument
 
 
-def _verify_source(verifier: Verifier) -> Callable[[str], Verification]:
-    """Verify one command-line source: a file, or - for standard input."""
+def _verify_source(verifier: Verifier, require: tuple[str, ...] | None = None) -> Callable[[str], Verification]:
+    """Verify one command-line source: a file, or - for standard input (``require``: for presentations)."""
 
     def one(source: str) -> Verification:
         if source == "-":
-            data = sys.stdin.buffer.read(MAX_CREDENTIAL_BYTES + 1)
-            return verifier.verify(data, source="(standard input)")
-        return verifier.verify_file(source)
+            data = read_receipt_or_badge(sys.stdin.buffer)  # a baked badge too
+            return verifier.verify(data, source="(standard input)", require=require)
+        return verifier.verify_file(source, require=require)
 
     return one
 
@@ -203,15 +232,7 @@ def _verify_source(verifier: Verifier) -> Callable[[str], Verification]:
 def _print_links(sources: list[str], base_url: str) -> None:
     """Print the shareable link of each receipt (checked to be one, not verified)."""
     for source in sources:
-        try:
-            data = (
-                sys.stdin.buffer.read(MAX_CREDENTIAL_BYTES + 1)
-                if source == "-"
-                else Path(source).read_bytes()[: MAX_CREDENTIAL_BYTES + 1]
-            )
-        except OSError as error:
-            raise InvalidInputError(f"cannot read {source}: {error.strerror or error}") from error
-        document = parse_credential(data, source=source)
+        document = parse_credential(read_source(source, MAX_CREDENTIAL_BYTES), source=source)
         split_receipt(document)
         click.echo(receipt_link(document, base_url))
 
@@ -314,6 +335,8 @@ def _show_detail(result: Verification) -> None:
             body,
         ]
         echo("  " + printable(" · ".join(fact for fact in facts if fact)))
+        if summary.withheld:  # a presentation: the fields its learner chose not to show
+            echo("  " + printable("withheld: " + ", ".join(summary.withheld)))
     width = max(len(check.title) for check in result.checks)
     for check in result.checks:
         echo(f"  {_MARKS[check.state.value]} {check.title.ljust(width)}  {printable(check.reason)}")

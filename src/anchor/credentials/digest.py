@@ -9,6 +9,9 @@
 - ``anchor-credential-v2``: the credential without ``anchor``, whose ``proof`` keeps every proof except
   the anchoring proof (``AnchorMerkleProof``), as a list. The digest therefore covers the issuer's Data
   Integrity signature: anchoring also timestamps the signature, and a signature cannot be swapped.
+- ``anchor-credential-v3``: the hashed view of v2, but the digest is not the hash of its JCS bytes: it
+  commits to each claim with its own salt (:mod:`anchor.credentials.disclosure`), so that a learner can
+  withhold claims in a presentation.
 
 Everything else is hashed, including two anchor fields at the top level:
 
@@ -23,7 +26,6 @@ Everything else is hashed, including two anchor fields at the top level:
 from __future__ import annotations
 
 import re
-import secrets
 import unicodedata
 from collections.abc import Mapping
 from typing import Any, Final
@@ -32,10 +34,13 @@ import rfc8785
 import sha3
 
 from anchor.credentials import jcs
+from anchor.credentials.disclosure import v3_digest
 from anchor.credentials.model import (
     ANCHOR_PROOF_TYPE,
     EXCLUDED_KEYS,
+    FORMAT_KEY,
     FORMAT_V1,
+    FORMAT_V3,
     SALT_KEY,
     Credential,
     _show,
@@ -66,6 +71,8 @@ _SIXTEEN_DIGITS: Final = b"0" * 16
 
 def new_salt() -> str:
     """32 bytes from the operating system's CSPRNG, as 0x-prefixed lowercase hex."""
+    import secrets  # here: a verifier makes no salts, and starts faster without it
+
     return "0x" + secrets.token_bytes(SALT_BYTES).hex()
 
 
@@ -169,6 +176,12 @@ def canonical_bytes(credential: Mapping[str, Any]) -> bytes:
 
 
 def credential_digest(credential: Mapping[str, Any]) -> bytes:
-    """``keccak256(canonical_bytes(credential))``, 32 bytes; the credential must be salted."""
-    salt_bytes(credential)
+    """``keccak256(canonical_bytes(credential))``, 32 bytes; the credential must be salted.
+
+    An ``anchor-credential-v3`` credential's digest commits to each claim instead
+    (:func:`anchor.credentials.disclosure.v3_digest`, over the same checked and normalised view).
+    """
+    master = salt_bytes(credential)
+    if credential.get(FORMAT_KEY) == FORMAT_V3:
+        return v3_digest(hashed_view(credential), master)
     return bytes(sha3.keccak_256(canonical_bytes(credential)).digest())

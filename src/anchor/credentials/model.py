@@ -35,7 +35,9 @@ Prerequisites to enrol                ``eu.prerequisites``
 Supervision, identity verification    ``eu.supervision``
 Grade achieved                        ``credentialSubject.result[]`` (``value``; its ``resultDescription``
                                       is the id of an entry of ``ach.resultDescription[]``)
-Integration/stackability options      ``eu.stackability`` (``mode``, ``towards``, ``towardsUrl``)
+Integration/stackability options      ``eu.stackability`` (``mode``, ``towards``, ``towardsUrl``); a stack
+                                      (``mode`` "stack") names its parts in ``relatedResource``
+                                      (:mod:`anchor.credentials.related`)
 Duration of validity                  ``validUntil``
 Further information                   ``eu.furtherInformation``
 Field of education (ISCED-F)          ``ach.fieldOfStudy`` (text), ``eu.iscedF`` (code)
@@ -69,6 +71,7 @@ __all__ = [
     "FORMAT_KEY",
     "FORMAT_V1",
     "FORMAT_V2",
+    "FORMAT_V3",
     "KNOWN_FORMATS",
     "MAX_CREDENTIAL_BYTES",
     "OB_CONTEXT",
@@ -86,7 +89,10 @@ FORMAT_V1: Final = "anchor-credential-v1"
 FORMAT_V2: Final = "anchor-credential-v2"
 """v2: signed by the issuer (a Data Integrity proof in ``proof``, covered by the digest), with a
 ``credentialStatus`` entry for standard wallets, under the v2 extension context."""
-KNOWN_FORMATS: Final = frozenset({FORMAT_V1, FORMAT_V2})
+FORMAT_V3: Final = "anchor-credential-v3"
+"""v3: v2 (signed, same contexts) whose digest commits to each claim separately, so that a learner can disclose
+some claims and withhold others (:mod:`anchor.credentials.disclosure`)."""
+KNOWN_FORMATS: Final = frozenset({FORMAT_V1, FORMAT_V2, FORMAT_V3})
 FORMAT_KEY: Final = "anchorFormat"
 SALT_KEY: Final = "anchorSalt"
 EXCLUDED_KEYS: Final = frozenset({"proof", "anchor"})
@@ -101,7 +107,7 @@ EXTENSION_CONTEXT: Final = "https://w3id.org/anchor/credential/v1"
 CONTEXTS: Final = (VC_CONTEXT, OB_CONTEXT, EXTENSION_CONTEXT)
 EXTENSION_CONTEXT_V2: Final = "https://w3id.org/anchor/contexts/credential-v2.jsonld"
 CONTEXTS_V2: Final = (VC_CONTEXT, OB_CONTEXT, EXTENSION_CONTEXT_V2)
-CONTEXTS_BY_FORMAT: Final = {FORMAT_V1: CONTEXTS, FORMAT_V2: CONTEXTS_V2}
+CONTEXTS_BY_FORMAT: Final = {FORMAT_V1: CONTEXTS, FORMAT_V2: CONTEXTS_V2, FORMAT_V3: CONTEXTS_V2}
 CREDENTIAL_TYPES: Final = ("VerifiableCredential", "OpenBadgeCredential")
 
 MAX_CREDENTIAL_BYTES: Final = 1 << 20

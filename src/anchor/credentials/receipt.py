@@ -29,6 +29,9 @@ Two receipt formats, one per credential format:
   if the credential carried a proof, a list holding it and the anchoring proof).
 - ``anchor-receipt-v2`` (credential ``anchor-credential-v2``): ``proof`` is always a list: the issuer's Data
   Integrity proof first, the anchoring proof last. The v2 digest covers the issuer's proof.
+- ``anchor-receipt-v3`` (credential ``anchor-credential-v3``): as v2; the digest commits to each claim
+  (:mod:`anchor.credentials.disclosure`), so the learner can make presentations that withhold claims
+  (:mod:`anchor.credentials.presentations`).
 
 A receipt whose anchoring proof format does not match its credential's format is refused.
 """
@@ -43,13 +46,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from anchor.addresses import is_address, to_checksum_address
-from anchor.credentials.model import ANCHOR_PROOF_TYPE, FORMAT_KEY, FORMAT_V1, FORMAT_V2
+from anchor.credentials.model import ANCHOR_PROOF_TYPE, FORMAT_KEY, FORMAT_V1, FORMAT_V2, FORMAT_V3
 from anchor.errors import InvalidInputError, UnknownFormatError
 
 RECEIPT_FORMAT = "anchor-receipt-v1"
 RECEIPT_FORMAT_V2 = "anchor-receipt-v2"
+RECEIPT_FORMAT_V3 = "anchor-receipt-v3"
 #: The receipt format that goes with each credential format.
-RECEIPT_FORMATS: dict[str, str] = {FORMAT_V1: RECEIPT_FORMAT, FORMAT_V2: RECEIPT_FORMAT_V2}
+RECEIPT_FORMATS: dict[str, str] = {
+    FORMAT_V1: RECEIPT_FORMAT,
+    FORMAT_V2: RECEIPT_FORMAT_V2,
+    FORMAT_V3: RECEIPT_FORMAT_V3,
+}
 #: The Merkle leaf of a credential: its digest and its index in the batch (``StandardMerkleTree`` types).
 LEAF_ENCODING: tuple[str, str] = ("bytes32", "uint256")
 PROOF_TYPE = ANCHOR_PROOF_TYPE
@@ -149,10 +157,10 @@ def split_receipt(receipt: Mapping[str, Any]) -> tuple[dict[str, Any], AnchorPro
 def parse_proof(data: Mapping[str, Any]) -> AnchorProof:
     """Parse and check an ``AnchorMerkleProof`` object; errors name the field."""
     version = data.get("format")
-    if version not in (RECEIPT_FORMAT, RECEIPT_FORMAT_V2):
+    if version not in RECEIPT_FORMATS.values():
         raise UnknownFormatError(
             f"/proof/format: {version!r} is not a receipt format this release knows "
-            f"({RECEIPT_FORMAT}, {RECEIPT_FORMAT_V2})"
+            f"({', '.join(RECEIPT_FORMATS.values())})"
         )
     problems: list[str] = []
 

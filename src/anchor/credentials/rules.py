@@ -5,7 +5,8 @@ the issuer's country is an assigned ISO 3166-1 alpha-2 code, the workload fits t
 credits are earned than available (and none without ECTS credits available: a workload in hours alone has no
 ECTS to earn), each grade refers to a result description and is one of its allowed values, and a
 ``BitstringStatusListEntry``'s ``id`` is its list's URL, ``#`` and its index (as
-:func:`anchor.credentials.status_list.parse_status_entry` requires).
+:func:`anchor.credentials.status_list.parse_status_entry` requires), and a stack names its parts as
+:mod:`anchor.credentials.related` says.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from anchor.credentials.model import Credential, _pointer, _show, _to_datetime, lookup
+from anchor.credentials.related import stack_problems
 from anchor.credentials.status_list import ENTRY_TYPE, StatusListError, parse_status_entry
 from anchor.errors import FieldProblem
 
@@ -117,6 +119,7 @@ def _semantic_problems(credential: Credential) -> list[FieldProblem]:
         )
 
     problems.extend(_status_entry_problems(credential.get("credentialStatus")))
+    problems.extend(stack_problems(credential))
 
     descriptions: dict[str, Mapping[str, Any]] = {}
     listed = lookup(credential, (*achievement_path, "resultDescription"))

@@ -27,7 +27,6 @@ import json
 import smtplib
 import ssl
 import time
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 from anchor.config import Settings
 from anchor.credentials.model import lookup
 from anchor.errors import AnchorError, InvalidInputError
-from anchor.files import private_directory, write_json_atomically
+from anchor.files import learner_folder_name, private_directory, write_json_atomically, write_private_bytes
 from anchor.issuing.email_addresses import EmailAddress, parse_email
 from anchor.issuing.receipts import batch_tree, receipt_file_name, receipt_for
 from anchor.issuing.store import BatchRecord, DeliveryItem, Store
@@ -55,6 +54,7 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "DeliveryError",
     "DeliverySummary",
+    "Extras",
     "Failure",
     "Mailer",
     "SmtpConfig",
@@ -176,8 +176,19 @@ def _learner_name(credential: Mapping[str, Any]) -> str:
     return ""
 
 
-def compose(receipt: Mapping[str, Any], recipient: EmailAddress, config: SmtpConfig) -> EmailMessage:
-    """The message carrying one receipt to its learner, in the credential's language."""
+#: What the caller adds to a learner's delivery besides the receipt (files by name: the baked badge and the
+#: verification link of :mod:`anchor.sharing`, which ``anchor deliver`` passes in).
+Extras = Callable[[Mapping[str, Any]], Mapping[str, bytes]]
+_EXTRA_TYPES: Final = {".png": ("image", "png"), ".svg": ("image", "svg+xml"), ".txt": ("text", "plain")}
+
+
+def compose(
+    receipt: Mapping[str, Any],
+    recipient: EmailAddress,
+    config: SmtpConfig,
+    extras: Mapping[str, bytes] | None = None,
+) -> EmailMessage:
+    """The message carrying one receipt to its learner, in the credential's language; ``extras`` attached too."""
     texts = _messages()[_language(receipt)]
     name = _one_line(_learner_name(receipt))
     title = _one_line(lookup(receipt, ("credentialSubject", "achievement", "name")) or receipt.get("name", ""))
@@ -195,6 +206,9 @@ def compose(receipt: Mapping[str, Any], recipient: EmailAddress, config: SmtpCon
     message.set_content(texts["body"].format_map(values), cte="quoted-printable")
     data = json.dumps(receipt, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
     message.add_attachment(data, maintype="application", subtype="json", filename=file_name)
+    for name, content in (extras or {}).items():
+        maintype, subtype = _EXTRA_TYPES.get(Path(name).suffix, ("application", "octet-stream"))
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
     return message
 
 
@@ -363,6 +377,7 @@ def deliver(
     mailer: Mailer | None = None,
     everyone_to_folder: bool = False,
     on_delivered: Callable[[DeliveryItem, str, str | None], None] | None = None,
+    extras: Extras | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> DeliverySummary:
@@ -371,7 +386,8 @@ def deliver(
     ``folder`` receives the folders of learners without an address (with ``everyone_to_folder``, of every
     learner: then nothing is e-mailed, and learners with an address keep their e-mail record). ``mailer`` is
     the SMTP session, needed as soon as a learner with an address is met. ``on_delivered(item, where,
-    error)`` hears of each delivery or failure.
+    error)`` hears of each delivery or failure. ``extras(receipt)`` gives files to attach or write besides the
+    receipt (the baked badge, the verification link).
     """
     if batch.state != "anchored" or batch.onchain_batch_id is None:
         raise InvalidInputError(
@@ -399,7 +415,7 @@ def deliver(
                 if wait > 0:
                     sleep(wait)
                 next_send = max(next_send, clock()) + interval
-                error = _send(mailer, store, batch, tree, issuer_id, item)
+                error = _send(mailer, store, batch, tree, issuer_id, item, extras)
                 if error is None:
                     summary.emailed += 1
                 else:
@@ -410,7 +426,8 @@ def deliver(
             if item.state == "sent" and item.method == "folder" and not everyone_to_folder:
                 summary.already += 1
                 continue
-            where = _write_folder(folder, receipt_for(batch, tree, item.index, issuer_id, item.document), item)
+            receipt = receipt_for(batch, tree, item.index, issuer_id, item.document)
+            where = _write_folder(folder, receipt, item, extras(receipt) if extras is not None else {})
             if item.email is None:
                 store.record_delivery(item.credential_id, "folder", "sent", str(where))
             summary.folders += 1
@@ -420,7 +437,13 @@ def deliver(
 
 
 def _send(
-    mailer: Mailer, store: Store, batch: BatchRecord, tree: StandardMerkleTree, issuer_id: int, item: DeliveryItem
+    mailer: Mailer,
+    store: Store,
+    batch: BatchRecord,
+    tree: StandardMerkleTree,
+    issuer_id: int,
+    item: DeliveryItem,
+    extras: Extras | None = None,
 ) -> str | None:
     """E-mail one learner and record it: None when sent, else the error recorded.
 
@@ -433,7 +456,8 @@ def _send(
     except InvalidInputError as error:  # checked at import; only a database edited by hand gets here
         store.record_delivery(item.credential_id, "email", "failed", item.email, str(error))
         return str(error)
-    message = compose(receipt_for(batch, tree, item.index, issuer_id, item.document), recipient, mailer.config)
+    receipt = receipt_for(batch, tree, item.index, issuer_id, item.document)
+    message = compose(receipt, recipient, mailer.config, extras(receipt) if extras is not None else None)
     try:
         _send_reopening(mailer, message, recipient)
     except _REFUSALS as refused:
@@ -473,21 +497,16 @@ def _send_reopening(mailer: Mailer, message: EmailMessage, recipient: EmailAddre
         ) from None
 
 
-def _write_folder(base: Path, receipt: Mapping[str, Any], item: DeliveryItem) -> Path:
+def _write_folder(base: Path, receipt: Mapping[str, Any], item: DeliveryItem, extras: Mapping[str, bytes]) -> Path:
     """Write a learner's files into ``base/<name>-<id>/``, private to the owner; the folder."""
     private_directory(base)
     folder = private_directory(base / _folder_name(_learner_name(receipt), item.credential_id))
     write_json_atomically(folder / receipt_file_name(item.credential_id), receipt, private=True)
+    for name, content in extras.items():
+        write_private_bytes(folder / name, content)
     return folder
 
 
 def _folder_name(name: str, credential_id: str) -> str:
     """A learner's folder name: their name's letters and digits (any script), then the credential's id's tail."""
-    letters = "".join(
-        character if character.isalnum() else "_"
-        for character in unicodedata.normalize("NFC", name)
-        if not unicodedata.category(character).startswith("C")
-    )
-    readable = "_".join(part for part in letters.split("_") if part)[:_MAX_FOLDER_NAME] or "learner"
-    tail = receipt_file_name(credential_id).removesuffix(".json")[-12:]
-    return f"{readable}-{tail}"
+    return learner_folder_name(name, credential_id, longest=_MAX_FOLDER_NAME)

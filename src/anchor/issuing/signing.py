@@ -1,10 +1,12 @@
-"""Signing at intake: what turns a validated credential into a signed ``anchor-credential-v2`` credential.
+"""Signing at intake: what turns a validated credential into a signed ``anchor-credential-v3`` credential.
 
-At issue time, in this order: the credential is upgraded to the v2 format (an ``anchor-credential-v1``
-input gets the v2 context and format; its content is unchanged), salted, given its ``credentialStatus``
-entry (when the issuer publishes status lists), and signed by the issuer's DID key with a Data Integrity
-proof (``eddsa-rdfc-2022``). What can only fail later is refused now, naming the field: a credential that
-names another issuer than the signing DID, or that already carries a proof or a status entry of its own.
+At issue time, in this order: the credential is upgraded to the v3 format (an ``anchor-credential-v1``
+input gets the v2 context and the v3 format, whose digest commits to each claim so that the learner can
+withhold some in a presentation; its content is unchanged; an input that says v2 or v3 keeps its format),
+salted, given its ``credentialStatus`` entry (when the issuer publishes status lists), and signed by the
+issuer's DID key with a Data Integrity proof (``eddsa-rdfc-2022``). What can only fail later is refused now,
+naming the field: a credential that names another issuer than the signing DID, or that already carries a
+proof or a status entry of its own.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from anchor.credentials import CONTEXTS, CONTEXTS_V2, FORMAT_KEY, FORMAT_V1, FORMAT_V2, SALT_KEY, with_salt
+from anchor.credentials import CONTEXTS, CONTEXTS_V2, FORMAT_KEY, FORMAT_V1, FORMAT_V2, FORMAT_V3, SALT_KEY, with_salt
 from anchor.credentials.model import _show
 from anchor.errors import CredentialValidationError, FieldProblem, InvalidInputError
 
@@ -48,7 +50,7 @@ class IntakeSigner:
 def sign_for_issue(
     credential: Mapping[str, Any], signer: IntakeSigner, status_entry: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The signed v2 credential for a validated ``credential`` (see the module doc)."""
+    """The signed v3 (or v2, if it says so) credential for a validated ``credential`` (see the module doc)."""
     from anchor.credentials import data_integrity  # pyld is imported only by those who sign
 
     problems = _refusals(credential, signer, status_entry)
@@ -57,7 +59,7 @@ def sign_for_issue(
     document = dict(credential)
     if document.get(FORMAT_KEY) == FORMAT_V1:
         document["@context"] = list(CONTEXTS_V2)
-        document[FORMAT_KEY] = FORMAT_V2
+        document[FORMAT_KEY] = FORMAT_V3
     if SALT_KEY not in document:
         document = with_salt(document)
     if status_entry is not None:
@@ -96,6 +98,6 @@ def _refusals(
         problems.append(
             FieldProblem("/@context", f"an {FORMAT_V1} credential to upgrade has exactly the contexts {list(CONTEXTS)}")
         )
-    if version not in (FORMAT_V1, FORMAT_V2):
+    if version not in (FORMAT_V1, FORMAT_V2, FORMAT_V3):
         raise InvalidInputError(f"/{FORMAT_KEY}: {_show(version)} cannot be signed")
     return problems

@@ -33,6 +33,9 @@ text must be NFC. Anything looser (case, spaces, compatibility forms such as NFK
 look-alike characters) would let a credential show a name that differs from the registered one, and the
 issuer controls both texts, so it can always make them equal.
 
+A presentation (``anchor present``: a v3 credential with claims withheld) runs these checks with the
+differences :mod:`anchor.verifier.disclosed` describes (required elements, recomputed digest, no signature).
+
 A :class:`Run` is one verification; the :class:`~anchor.verifier.session.Verifier` it runs for holds the
 endpoints, the trusted registries and the caches, and :mod:`anchor.verifier.presentation` words the verdict.
 """
@@ -54,15 +57,18 @@ from anchor.credentials import (
     issuer_country,
     issuer_id,
     issuer_name,
-    parse_credential,
     valid_from,
     valid_until,
     validate_credential,
 )
-from anchor.credentials.receipt import LEAF_ENCODING, AnchorProof, split_receipt
+from anchor.credentials.presentations import is_presentation
+from anchor.credentials.receipt import LEAF_ENCODING, AnchorProof
+from anchor.credentials.validation import validate_parsed
 from anchor.errors import CredentialValidationError, InvalidInputError, MerkleInputError, UnknownFormatError
 from anchor.merkle import StandardMerkleTree
 from anchor.networks import network_for_chain_id
+from anchor.sharing.baking import badge_kind, unbake
+from anchor.verifier.disclosed import verify_presentation
 from anchor.verifier.model import CHECKS, Check, CheckState, CredentialSummary, Evidence, Revocation, Verification
 from anchor.verifier.onchain import AnchoringEvent, ChainAnswer, RegisteredIssuer
 from anchor.verifier.presentation import conclude, summarize
@@ -79,9 +85,13 @@ ReceiptInput = Mapping[str, Any] | str | bytes | bytearray | memoryview
 class Run:
     """One verification by ``verifier``: the checks filled in as they run, then the result."""
 
-    def __init__(self, verifier: Verifier, now: datetime, source: str | None) -> None:
+    def __init__(
+        self, verifier: Verifier, now: datetime, source: str | None, require: Iterable[str] | None = None
+    ) -> None:
         if now.tzinfo is None:
             raise InvalidInputError("the time to verify at needs a timezone")
+        self.require = tuple(require) if require is not None else None
+        """For a presentation, the paths that must be disclosed (None: the defaults of :mod:`.disclosed`)."""
         self.verifier = verifier
         self.now = now
         self.source = source
@@ -113,18 +123,26 @@ class Run:
         return self.result()
 
     def run(self, receipt: ReceiptInput) -> Verification:
-        # 1. receipt
+        # 1. receipt (from a baked PNG or SVG badge too: the image's one credential, read strictly)
+        if isinstance(receipt, bytes | bytearray | memoryview) and badge_kind(receipt) is not None:
+            try:
+                receipt = unbake(receipt)
+            except InvalidInputError as error:
+                return self.unusable(f"not a usable baked badge: {error}", "bad-badge")
+        parsed = isinstance(receipt, str | bytes | bytearray | memoryview)  # so strict I-JSON, NFC: validate_parsed
         if isinstance(receipt, str | bytes | bytearray | memoryview):
             try:
-                document: Any = parse_credential(receipt)
+                document: Any = self.verifier.parsed(receipt)
             except InvalidInputError as error:
                 return self.unusable(f"not a readable JSON receipt: {error}", "unreadable")
         elif isinstance(receipt, Mapping):
             document = dict(receipt)
         else:
             return self.unusable(f"a receipt is a JSON object, not {type(receipt).__name__}", "not-a-receipt")
+        if is_presentation(document):  # a v3 credential with claims withheld
+            return verify_presentation(self, document, self.require)
         try:
-            credential, proof = split_receipt(document)
+            credential, proof = self.verifier.split(document)
         except UnknownFormatError as error:
             return self.unusable(str(error), "unknown-format")
         except InvalidInputError as error:
@@ -135,7 +153,10 @@ class Run:
 
         # 2. schema
         try:
-            validate_credential(credential)
+            if parsed:  # the text it was parsed from shows at C speed that it holds no control character
+                validate_parsed(credential, text=receipt if isinstance(receipt, bytes) else None)
+            else:
+                validate_credential(credential)
         except CredentialValidationError as error:
             shown = "; ".join(str(problem) for problem in error.problems[:4])
             more = f" (and {len(error.problems) - 4} more)" if len(error.problems) > 4 else ""
@@ -186,6 +207,18 @@ class Run:
                 "the credential or its salt was changed",
             )
             return False
+        if not self.proof_leads_to_root(digest, proof):
+            return False
+        self.passed(
+            "integrity",
+            f"digest {_short(digest)} recomputed from the canonical credential and its salt; the Merkle proof "
+            f"({len(proof.merkle_proof)} steps) leads from (digest, index {proof.index}) to root {_short(proof.root)}",
+        )
+        return True
+
+    def proof_leads_to_root(self, digest: str, proof: AnchorProof) -> bool:
+        """Whether the Merkle proof leads from the leaf of ``(digest, index)`` to the root; else the integrity
+        check fails, saying why."""
         try:
             leads = StandardMerkleTree.verify(proof.root, LEAF_ENCODING, (digest, proof.index), proof.merkle_proof)
         except MerkleInputError as error:
@@ -198,13 +231,7 @@ class Run:
                 f"the Merkle proof does not lead from the leaf of (digest, index {proof.index}) to the root "
                 f"{_short(proof.root)}: the proof, the index or the root was changed",
             )
-            return False
-        self.passed(
-            "integrity",
-            f"digest {_short(digest)} recomputed from the canonical credential and its salt; the Merkle proof "
-            f"({len(proof.merkle_proof)} steps) leads from (digest, index {proof.index}) to root {_short(proof.root)}",
-        )
-        return True
+        return leads
 
     def _validity(self, credential: dict[str, Any]) -> None:
         try:

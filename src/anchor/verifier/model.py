@@ -36,7 +36,7 @@ class Verdict(StrEnum):
 
 #: The checks, in the order they run and are shown: (name, title).
 CHECKS: tuple[tuple[str, str], ...] = (
-    ("receipt", "Receipt readable, format anchor-receipt-v1 or v2"),
+    ("receipt", "Receipt readable, format anchor-receipt-v1, v2 or v3, or a presentation"),
     ("schema", "Credential complete (EU micro-credential elements)"),
     ("integrity", "Credential unchanged (digest and Merkle proof)"),
     ("signature", "Signed by the issuer"),
@@ -215,6 +215,8 @@ class CredentialSummary:
     language: str | None
     workload_hours: float | None = None
     """The notional workload in hours, where the credential states it (the only workload without ECTS)."""
+    withheld: tuple[str, ...] = ()
+    """The fields a presentation withholds (dotted paths, ``credentialSubject.result.0.value``); none for a receipt."""
 
     @property
     def workload(self) -> str | None:
@@ -249,6 +251,7 @@ class CredentialSummary:
             "assessment": self.assessment,
             "qualityAssurance": self.quality_assurance,
             "language": self.language,
+            "withheld": list(self.withheld),
         }
 
 

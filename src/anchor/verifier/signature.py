@@ -1,6 +1,6 @@
 """The "Signed by the issuer" check: the issuer's Data Integrity proof, by a key its DID lists for credentials.
 
-An ``anchor-credential-v2`` credential carries exactly one ``DataIntegrityProof`` among its issuer proofs
+An ``anchor-credential-v2`` or ``-v3`` credential carries exactly one ``DataIntegrityProof`` among its issuer proofs
 (``proof``, the anchoring proof aside), with cryptosuite ``eddsa-rdfc-2022`` and proof purpose
 ``assertionMethod``. It passes when, in this order:
 
@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from anchor.credentials import FORMAT_KEY, FORMAT_V1, FORMAT_V2, issuer_id, issuer_proofs
+from anchor.credentials import FORMAT_KEY, FORMAT_V1, FORMAT_V2, FORMAT_V3, issuer_id, issuer_proofs
 from anchor.did_syntax import check_issuer_did
 from anchor.errors import InvalidInputError, InvariantError
 from anchor.verifier.dids import DidDocumentError, DidResolver, DidUnreachableError, split_method
@@ -69,7 +69,7 @@ def check_signature(credential: Mapping[str, Any], resolver: DidResolver, regist
         return Outcome(
             CheckState.NOT_CHECKED, NOT_APPLICABLE, f"not signed: format {FORMAT_V1} predates issuer signatures"
         )
-    if version != FORMAT_V2:
+    if version not in (FORMAT_V2, FORMAT_V3):
         return Outcome(CheckState.NOT_CHECKED, "not-checked", f"not checked: unknown credential format {version!r:.80}")
     from anchor.credentials.data_integrity import CRYPTOSUITE  # pyld and the cryptosuite: v2 receipts only
 
@@ -80,7 +80,7 @@ def check_signature(credential: Mapping[str, Any], resolver: DidResolver, regist
         besides = f" (only {', '.join(others)})" if others else ""
         return _failed(
             "unsigned",
-            f"no {DATA_INTEGRITY_PROOF}{besides}: an {FORMAT_V2} credential is signed by its issuer",
+            f"no {DATA_INTEGRITY_PROOF}{besides}: an {version} credential is signed by its issuer",
         )
     if len(signatures) > 1:
         return _failed(

@@ -52,10 +52,12 @@ from anchor import __version__
 from anchor.credentials import MAX_CREDENTIAL_BYTES
 from anchor.credentials.jsonld import EXTENSION_CONTEXTS
 from anchor.errors import InvalidInputError
+from anchor.sharing.baking import MAX_BADGE_BYTES, BadgeKind, badge_kind
 from anchor.verifier import CheckState, TrustedRegistry, Verdict, Verification, Verifier
 from anchor.verifier.dids import ResolverSetup
 from anchor.verifier.session import VERIFIER_ERROR
 from anchor.verifier.signature import DID_UNRESOLVED
+from anchor.verifier.stacks import StackVerification, verify_if_stack
 
 #: Largest request body accepted, in bytes (the same 1 MiB as a receipt file).
 #: A request body holds one receipt: at most as large as a credential may be.
@@ -93,6 +95,8 @@ class WebConfig:
     timeout: float = 10.0
     """Seconds one RPC request may take."""
     max_body_bytes: int = MAX_BODY_BYTES
+    max_image_bytes: int = MAX_BADGE_BYTES
+    """Largest baked badge image (PNG or SVG) a request may carry."""
     extra_headers: dict[str, str] = field(default_factory=dict)
     deadline: float = 30.0
     """Seconds one verification may take, from the end of its request's body: its RPC requests end then."""
@@ -120,11 +124,20 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
-def _verify_by(verifier: Verifier, body: bytes, deadline: float) -> Verification | None:
+#: Most ``require`` query parameters of one request, and the longest: paths of a credential, not a payload.
+_MAX_REQUIRE, _MAX_REQUIRE_PATH = 64, 300
+
+
+def _verify_by(
+    verifier: Verifier, body: bytes, deadline: float, require: list[str] | None = None
+) -> Verification | StackVerification | None:
     """Verify ``body`` unless ``deadline`` passed while it waited for a worker (None: its request was answered)."""
     if time.monotonic() >= deadline:
         return None
-    return verifier.verify(body, deadline=deadline)
+    stack = verify_if_stack(verifier, body, deadline=deadline)  # a stack bundle (anchor stack) is verified whole
+    if stack is not None:
+        return stack
+    return verifier.verify(body, deadline=deadline, require=require)
 
 
 def create_app(config: WebConfig) -> FastAPI:
@@ -194,8 +207,11 @@ def create_app(config: WebConfig) -> FastAPI:
         responses={
             200: {"description": "Verified: the verdict is VALID or INVALID"},
             400: {"description": "The body is not strict JSON (the result's receipt check says why)"},
-            413: {"description": f"The body is larger than {MAX_BODY_BYTES} bytes"},
-            415: {"description": "The body is not sent as application/json"},
+            413: {"description": f"The body is larger than {MAX_BODY_BYTES} bytes (a badge image: {MAX_BADGE_BYTES})"},
+            415: {
+                "description": "The body is not sent as application/json, image/png or image/svg+xml (a baked "
+                "badge), or is not the image it is sent as"
+            },
             422: {
                 "description": "JSON, but not a usable receipt (the result names the failing check), or the "
                 "verifier failed on it (code verifier-error)"
@@ -208,20 +224,43 @@ def create_app(config: WebConfig) -> FastAPI:
             504: {"description": "The verification did not finish within the server's deadline"},
         },
         openapi_extra={
+            "parameters": [
+                {
+                    "name": "require",
+                    "in": "query",
+                    "required": False,
+                    "description": "For a presentation (anchor present): a field that must be disclosed, dotted or a "
+                    "JSON Pointer (repeatable). Default: the Annex I mandatory elements other than the learner's "
+                    "identifiers; the format, the issuer's id, name and country and the validity dates always.",
+                    "schema": {"type": "array", "items": {"type": "string", "maxLength": 300}, "maxItems": 64},
+                    "style": "form",
+                    "explode": True,
+                }
+            ],
             "requestBody": {
                 "required": True,
-                "description": "A receipt: the credential with its AnchorMerkleProof, as issued (anchor-receipt-v1)",
-                "content": {"application/json": {"schema": {"type": "object"}, "example": _EXAMPLE}},
-            }
+                "description": "A receipt: the credential with its AnchorMerkleProof, as issued (anchor-receipt-v1), "
+                "or a presentation of one with some claims withheld (anchor-presentation-v1)",
+                "content": {
+                    "application/json": {"schema": {"type": "object"}, "example": _EXAMPLE},
+                    "image/png": {"schema": {"type": "string", "format": "binary"}},
+                    "image/svg+xml": {"schema": {"type": "string", "format": "binary"}},
+                },
+            },
         },
     )
     async def verify_receipt(request: Request) -> JSONResponse:
         """Run every check on the receipt in the body and return the result (verdict, checks, evidence)."""
-        body = await _read_body(request, config.max_body_bytes)
+        body = await _read_body(request, config.max_body_bytes, config.max_image_bytes)
+        require = request.query_params.getlist("require")  # for a presentation: the fields it must disclose
+        if len(require) > _MAX_REQUIRE or any(len(path) > _MAX_REQUIRE_PATH for path in require):
+            raise ApiError(
+                400, "bad-require", f"at most {_MAX_REQUIRE} require paths of {_MAX_REQUIRE_PATH} characters"
+            )
         deadline = time.monotonic() + config.deadline
-        result = await _bounded(body, deadline)
+        result = await _bounded(body, deadline, require or None)
         document = result.to_json()
-        receipt = result.check("receipt")
+        receipt = result.checks[0]  # the input is usable: a receipt's "receipt" check, a stack's "bundle" check
         if receipt.state is CheckState.FAILED:
             status = 400 if receipt.code == "unreadable" else 422
             document["error"] = {"code": receipt.code, "message": receipt.reason}
@@ -236,7 +275,9 @@ def create_app(config: WebConfig) -> FastAPI:
             return JSONResponse(document, status_code=502)
         return JSONResponse(document)
 
-    async def _bounded(body: bytes, deadline: float) -> Verification:
+    async def _bounded(
+        body: bytes, deadline: float, require: list[str] | None = None
+    ) -> Verification | StackVerification:
         """``body`` verified in the pool if a slot is free (else 503), awaited until shortly after ``deadline``."""
         if not slots.acquire(blocking=False):
             raise ApiError(
@@ -246,7 +287,9 @@ def create_app(config: WebConfig) -> FastAPI:
                 {"Retry-After": "1"},
             )
         try:
-            future: Future[Verification | None] = pool[0].submit(_verify_by, state["verifier"], body, deadline)
+            future: Future[Verification | StackVerification | None] = pool[0].submit(
+                _verify_by, state["verifier"], body, deadline, require
+            )
         except BaseException:
             slots.release()
             raise
@@ -319,11 +362,31 @@ def _context_endpoint(content: bytes) -> Callable[[Request], Awaitable[Response]
     return context
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused early when it is not JSON content or is larger than ``limit``."""
+async def _read_body(request: Request, limit: int, image_limit: int = MAX_BADGE_BYTES) -> bytes:
+    """The request body, refused early when it is not JSON content or is larger than ``limit``; a baked badge
+    (``image/png``, ``image/svg+xml``) may be up to ``image_limit`` and must be the image it says it is."""
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    image = _BADGE_TYPES.get(kind)
+    if image is not None:
+        body = await _read_body_bytes(request, image_limit)
+        if badge_kind(body) != image:
+            raise ApiError(415, "unsupported-media-type", f"the body is not the {kind} image it is sent as")
+        return body
     if kind != "application/json" and not kind.endswith("+json"):
-        raise ApiError(415, "unsupported-media-type", "send the receipt as application/json")
+        raise ApiError(
+            415,
+            "unsupported-media-type",
+            "send the receipt as application/json, or a baked badge as image/png or image/svg+xml",
+        )
+    return await _read_body_bytes(request, limit)
+
+
+#: The media types of baked badges the API accepts, and the kind of image each must be.
+_BADGE_TYPES: dict[str, BadgeKind] = {"image/png": "png", "image/svg+xml": "svg"}
+
+
+async def _read_body_bytes(request: Request, limit: int) -> bytes:
+    """The request body, refused early when it is larger than ``limit``."""
     length = request.headers.get("content-length")
     if length is not None:
         if not length.isdigit():

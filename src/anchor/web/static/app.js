@@ -1,4 +1,5 @@
-// anchor verifier page: paste, drop or open a receipt (or a #r= link), POST it to /verify, show the result.
+// anchor verifier page: paste, drop or open a receipt, a baked badge (PNG/SVG) or a #r= link, POST it to /verify,
+// show the result.
 // Plain JavaScript, no build step, no external requests. All text goes in with textContent, never as HTML.
 "use strict";
 
@@ -109,8 +110,12 @@ async function showResult(result) {
     list.append(item);
     return item;
   });
-  renderCredential(result.credential, result.evidence);
-  renderEvidence(result.evidence);
+  if (result.kind === "stack") {
+    renderStack(result);
+  } else {
+    renderCredential(result.credential, result.evidence);
+    renderEvidence(result.evidence);
+  }
   for (let i = 0; i < items.length; i++) {
     await sleep(REVEAL_MS);
     const check = result.checks[i];
@@ -122,9 +127,11 @@ async function showResult(result) {
   verdict.dataset.verdict = result.verdict;
   verdict.dataset.status = result.status;
   $("verdict-word").textContent = result.status;
-  $("verdict-summary").textContent = result.verdict === "VALID"
-    ? "Every check passed: the credential is authentic, anchored by its issuer, not revoked and within its validity period."
-    : result.summary;
+  $("verdict-summary").textContent = result.verdict !== "VALID"
+    ? result.summary
+    : result.kind === "stack"
+      ? "Every check passed: the stacked credential and each of its parts are authentic, anchored by their issuers, not revoked, within their validity periods and the same learner's."
+      : "Every check passed: the credential is authentic, anchored by its issuer, not revoked and within its validity period.";
   $("credential-note").hidden = result.verdict === "VALID";
   document.title = `${result.status} · anchor verifier`;
 }
@@ -150,6 +157,12 @@ function awardingBody(list, summary, evidence) {
   }
 }
 
+// "withheld" when a presentation withholds the field at dotted path (or a part of it, or what holds it).
+function withheldTag(summary, path) {
+  const hidden = (summary.withheld || []).some((f) => f === path || f.startsWith(path + ".") || path.startsWith(f + "."));
+  return hidden ? el("span", "tag withheld", "withheld") : null;
+}
+
 function renderCredential(summary, evidence) {
   const list = $("credential");
   const outcomes = $("outcomes");
@@ -159,22 +172,53 @@ function renderCredential(summary, evidence) {
   }
   const title = el("span", "big", summary.title || "(untitled)");
   fact(list, "Title", title);
-  fact(list, "Learner", summary.learner);
+  fact(list, "Learner", summary.learner ?? withheldTag(summary, "credentialSubject.identifier"));
   awardingBody(list, summary, evidence);
   fact(list, "Issuer id", summary.awardingBodyId ? el("span", "mono", summary.awardingBodyId) : null);
   const level = el("span");
   if (summary.workload) level.append(el("span", "tag", summary.workload));
   if (summary.eqfLevel !== null && summary.eqfLevel !== undefined) level.append(el("span", "tag", `EQF level ${summary.eqfLevel}`));
   if (level.childNodes.length) fact(list, "Workload, level", level);
-  fact(list, "Grade", summary.grade);
+  fact(list, "Grade", summary.grade ?? withheldTag(summary, "credentialSubject.result"));
   fact(list, "Issued", day(summary.validFrom));
   fact(list, "Valid until", summary.validUntil ? day(summary.validUntil) : "no expiry");
   fact(list, "Participation", summary.participation);
   fact(list, "Assessment", summary.assessment);
   fact(list, "Quality assurance", summary.qualityAssurance);
   fact(list, "Language", summary.language);
+  if (summary.withheld && summary.withheld.length) {
+    // a presentation (anchor present): what the learner chose not to show; the rest is proven by its anchoring
+    const hidden = el("span");
+    for (const field of summary.withheld) hidden.append(el("span", "tag withheld mono", field));
+    fact(list, "Withheld by the learner", hidden);
+  }
   if (!summary.learningOutcomes.length) outcomes.append(el("li", "empty", "none given"));
   for (const outcome of summary.learningOutcomes) outcomes.append(el("li", null, outcome));
+}
+
+// A stack bundle (anchor stack): the stacked credential, the parts' total workload and levels, each part.
+function renderStack(result) {
+  const stacked = result.stacked || {};
+  renderCredential(stacked.credential, stacked.evidence);
+  const list = $("credential");
+  const stack = result.stack || {};
+  const total = el("span");
+  if (stack.workload && stack.workload.text) total.append(el("span", "tag", stack.workload.text));
+  const levels = [...new Set((stack.partEqfLevels || []).filter((level) => level !== null))];
+  if (levels.length) total.append(el("span", "tag", `EQF level ${levels.join(", ")}`));
+  if (total.childNodes.length) fact(list, "Parts in total", total);
+  result.parts.forEach((part, index) => {
+    const line = el("span");
+    line.dataset.part = String(index);
+    const status = part.result ? part.result.status : "MISSING";
+    line.append(el("span", status === "VALID" ? "tag" : "tag bad", status));
+    const summary = part.result && part.result.credential;
+    const said = [part.title || part.id, summary && summary.awardingBody, summary && summary.workload].filter(Boolean);
+    line.append(document.createTextNode(said.join(" · ")));
+    for (const problem of part.problems) line.append(el("span", "tag bad", problem));
+    fact(list, `Part ${index + 1}`, line);
+  });
+  renderEvidence(stacked.evidence);
 }
 
 function renderEvidence(evidence) {
@@ -228,14 +272,19 @@ async function verify() {
     $("receipt").focus();
     return;
   }
+  await post(text, "application/json");
+}
+
+// POST a receipt (JSON text) or a baked badge (the image's bytes, image/png or image/svg+xml) to /verify.
+async function post(body, contentType) {
   const button = $("verify");
   button.disabled = true;
   showPending("Verifying…");
   try {
     const response = await fetch("/verify", {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: text,
+      headers: { "Content-Type": contentType },
+      body,
     });
     let answer;
     try {
@@ -284,9 +333,26 @@ async function share() {
   }
 }
 
+const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+// The media type of a baked badge image (PNG by its signature, SVG by its type or name), else null.
+function badgeType(file, bytes) {
+  if (PNG_SIGNATURE.every((byte, i) => bytes[i] === byte)) return "image/png";
+  if (file.type === "image/svg+xml" || /\.svg$/i.test(file.name)) return "image/svg+xml";
+  return null;
+}
+
 async function loadFile(file) {
   if (!file) return;
-  $("receipt").value = await file.text();
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const type = badgeType(file, bytes);
+  if (type) {
+    // a badge carries its receipt: the server unbakes and verifies it; the box stays empty
+    $("receipt").value = "";
+    await post(bytes, type);
+    return;
+  }
+  $("receipt").value = new TextDecoder().decode(bytes);
   await verify();
 }
 
