@@ -184,6 +184,17 @@ def test_the_shipped_stack_verifies_valid_with_15_ects(world: StackWorld, valid_
     assert result["warnings"] == []
 
 
+def test_a_bundle_on_standard_input_verifies_as_a_stack(world: StackWorld, valid_bundle: Path) -> None:
+    env = {"ANCHOR_HOME": str(world.settings.home), "ANCHOR_NODE_PORT": str(world.settings.node_port)}
+    shown = CliRunner().invoke(
+        main, ["verify", "--json", "-"], input=valid_bundle.read_bytes(), env=env, catch_exceptions=False
+    )
+    assert shown.exit_code == 0, shown.output
+    result = json.loads(shown.output)
+    assert (result["kind"], result["verdict"]) == ("stack", "VALID")
+    assert result["stack"]["workload"]["text"] == "15 ECTS"
+
+
 def test_the_web_api_verifies_a_bundle(world: StackWorld, valid_bundle: Path) -> None:
     config = WebConfig(
         rpc_urls=[f"http://127.0.0.1:{world.settings.node_port}"],

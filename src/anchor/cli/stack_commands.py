@@ -67,23 +67,27 @@ def stack(stacked: Path, parts: tuple[Path, ...], out: Path) -> None:
     echo(f"wrote {printable(out)}: the stacked credential and {len(bundle.parts)} parts")
 
 
-def stack_source(verifier: Verifier, result: Verification) -> Verification | StackVerification:
-    """``result`` of a receipt, or, when its file is a stack bundle read as a receipt, the stack's result.
+def stack_source(
+    verifier: Verifier, result: Verification, data: bytes | None = None
+) -> Verification | StackVerification:
+    """``result`` of a receipt, or, when its input is a stack bundle read as a receipt, the stack's result.
 
-    Costs nothing for a usable receipt: only a result whose receipt check found no receipt is looked at again.
+    ``data`` is the input when it was not a file (standard input); else the file ``result.source`` is read
+    again. Costs nothing for a usable receipt: only a result whose receipt check found no receipt is looked
+    at again.
     """
     first = result.checks[0]
     source = result.source
     if result.verdict.value != "ERROR" or first.code not in _BUNDLE_CODES or source is None:
         return result
-    from anchor.sharing.stacks import MAX_STACK_BYTES  # imported only for a result that may be a bundle's
+    if data is None:
+        from anchor.sharing.stacks import MAX_STACK_BYTES  # imported only for a result that may be a bundle's
 
-    path = Path(source)
-    try:
-        with path.open("rb") as stream:
-            data = stream.read(MAX_STACK_BYTES + 1)
-    except OSError:
-        return result
+        try:
+            with Path(source).open("rb") as stream:
+                data = stream.read(MAX_STACK_BYTES + 1)
+        except OSError:
+            return result
     return stack_data(verifier, data, source) or result
 
 

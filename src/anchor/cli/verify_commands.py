@@ -167,14 +167,16 @@ def verify(
     counts: Counter[Verdict] = Counter()
     results = []
     with Verifier(urls, trusted, timeout=timeout, dids=dids, status_lists=lists) as verifier:
+        kept: dict[str, bytes] = {}
         if "-" in sources or require:
-            one = _verify_source(verifier, require or None)
+            one = _verify_source(verifier, require or None, kept)
             stream = verifier.verify_many(sources, one, workers=min(workers, len(sources)))
         else:
             stream = verify_paths(verifier, sources, processes=processes, threads=min(workers, len(sources)))
         with _Progress(len(sources), enabled=len(sources) >= PROGRESS_FROM) as advance:
             for found in stream:
-                result = stack_source(verifier, found)  # a stack bundle's result, when the file is one
+                # a stack bundle's result, when the input is one
+                result = stack_source(verifier, found, kept.get(found.source or ""))
                 counts[result.verdict] += 1
                 advance()
                 if as_json:
@@ -217,13 +219,24 @@ def _expand(arguments: tuple[str, ...]) -> Iterator[str]:
             yield argument
 
 
-def _verify_source(verifier: Verifier, require: tuple[str, ...] | None = None) -> Callable[[str], Verification]:
-    """Verify one command-line source: a file, or - for standard input (``require``: for presentations)."""
+#: How a result names standard input as its source.
+STANDARD_INPUT = "(standard input)"
+
+
+def _verify_source(
+    verifier: Verifier, require: tuple[str, ...] | None = None, kept: dict[str, bytes] | None = None
+) -> Callable[[str], Verification]:
+    """Verify one command-line source: a file, or - for standard input (``require``: for presentations).
+
+    What standard input held is kept in ``kept`` under :data:`STANDARD_INPUT` (it may be a stack bundle).
+    """
 
     def one(source: str) -> Verification:
         if source == "-":
             data = read_receipt_or_badge(sys.stdin.buffer)  # a baked badge too
-            return verifier.verify(data, source="(standard input)", require=require)
+            if kept is not None:
+                kept[STANDARD_INPUT] = data
+            return verifier.verify(data, source=STANDARD_INPUT, require=require)
         return verifier.verify_file(source, require=require)
 
     return one
