@@ -110,5 +110,5 @@ def test_read_source_never_reads_more_than_one_byte_past_the_limit(tmp_path: Pat
     big = tmp_path / "big.json"
     big.write_bytes(b"x" * 5000)
     assert read_source(str(big), 100) == b"x" * 101
-    with pytest.raises(InvalidInputError, match="cannot read .*missing.json"):
+    with pytest.raises(InvalidInputError, match=r"cannot read .*missing\.json"):
         read_source(str(tmp_path / "missing.json"), 100)

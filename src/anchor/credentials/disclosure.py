@@ -38,7 +38,10 @@ Digest
 
 The strict I-JSON checks and the NFC normalisation are those of the whole-credential digest
 (:func:`~anchor.credentials.digest.canonical_json`), applied to the hashed view once; the claims are then
-read from the normalised view.
+read from the normalised view. Every claim's pointer repeats those of its containers, so a credential of more
+than :data:`MAX_CLAIMS` claims, or a container whose pointer is longer than :data:`MAX_POINTER` characters, is
+refused (:func:`check_container`) before the pointers under it are built: a 300 kB key above 6,000 claims
+would otherwise cost gigabytes.
 
 Recomputing the digest from a presentation (:func:`presented_digest`) takes the disclosed values with their
 salts and the withheld claims' commitments, and refuses (:class:`DisclosureError`, naming the pointer) a
