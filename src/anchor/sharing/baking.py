@@ -12,8 +12,9 @@ the anchoring proof), so the image alone verifies.
 Unbaking is strict and bounded, because the image comes from anyone: a PNG of at most :data:`MAX_BADGE_BYTES`
 (an SVG :data:`MAX_SVG_BYTES`); a PNG
 is read chunk by chunk with every length and CRC checked, ``IHDR`` first, ``IEND`` last with nothing after it;
-exactly one credential (two ``openbadgecredential`` chunks, or one in a ``tEXt``/``zTXt`` chunk besides, could
-show two readers two credentials, so both are refused), uncompressed; an SVG is parsed with ``defusedxml``
+exactly one credential (two ``openbadgecredential`` chunks, one in a ``tEXt``/``zTXt`` chunk besides, or an
+Open Badges 2.0 ``openbadges`` chunk or our keyword in another case besides, could show two readers two
+credentials, so all are refused), uncompressed; an SVG is parsed with ``defusedxml``
 (no DTD, no entity, nothing external) and must hold exactly one credential element with text only. The JSON
 itself is then read by the verifier's strict parser, like a receipt file.
 """
@@ -47,6 +48,9 @@ SVG_NAMESPACE: Final = "http://www.w3.org/2000/svg"
 _MAX_CHUNK: Final = (1 << 31) - 1
 _CHUNK_TYPE: Final = re.compile(rb"[A-Za-z]{4}")
 _TEXT_CHUNKS: Final = (b"iTXt", b"tEXt", b"zTXt")
+#: Keywords (lower case) a reader may take for a baked badge besides ours: Open Badges 2.0's, and ours in
+#: another case (PNG keywords are case-sensitive, but a lenient reader may not compare them so).
+_OTHER_BADGE_KEYWORDS: Final = frozenset({"openbadges", PNG_KEYWORD})
 #: Characters XML 1.0 does not allow in a document (a JSON string may hold them escaped, never raw); compiled
 #: when first baking (20 ms: not on the verifier's start-up path).
 _NOT_XML: Final = "[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
@@ -160,8 +164,14 @@ def _itxt_text(body: bytes) -> bytes:
 def unbake_png(data: bytes) -> bytes:
     """The credential JSON of a baked PNG (see the module doc); InvalidInputError for any other PNG."""
     found: list[bytes] = []
+    others: list[str] = []  # keywords another reader may take for a baked badge
     for kind, body in png_chunks(data):
-        if kind not in _TEXT_CHUNKS or _keyword(kind, body) != PNG_KEYWORD:
+        if kind not in _TEXT_CHUNKS:
+            continue
+        keyword = _keyword(kind, body)
+        if keyword != PNG_KEYWORD:
+            if keyword.lower() in _OTHER_BADGE_KEYWORDS:
+                others.append(keyword)
             continue
         if kind != b"iTXt":
             raise InvalidInputError(
@@ -172,6 +182,11 @@ def unbake_png(data: bytes) -> bytes:
         raise InvalidInputError(f"the PNG carries no credential (no iTXt chunk with keyword {PNG_KEYWORD})")
     if len(found) > 1:
         raise InvalidInputError(f"the PNG carries {len(found)} {PNG_KEYWORD} chunks: a baked badge holds exactly one")
+    if others:
+        raise InvalidInputError(
+            f"the PNG carries a text chunk with keyword {others[0]!r} besides its {PNG_KEYWORD} chunk: another "
+            "reader could show that as the badge's credential, so a badge with two is refused"
+        )
     return _json_text(found[0])
 
 
