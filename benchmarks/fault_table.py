@@ -982,12 +982,12 @@ def disk_full(run: Run) -> None:
     original = getattr(receipts_module, "write_receipt_file")  # noqa: B009
     written = [0]
 
-    def write(directory: int, name: str, data: bytes) -> None:
+    def write(directory: int, name: str, data: bytes, instead: str | None = None) -> None:
         written[0] += 1
         if written[0] > room:
             run.injected = True
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
-        original(directory, name, data)
+        original(directory, name, data, instead)
 
     setattr(receipts_module, "write_receipt_file", write)  # noqa: B010 - the writer receipts.py calls
     try:

@@ -140,6 +140,26 @@ def test_every_receipt_is_the_reference_private_and_proves_its_credential(store:
         assert StandardMerkleTree.verify(tree.root, ["bytes32", "uint256"], [proof.digest, index], proof.merkle_proof)
 
 
+def test_two_ids_with_one_file_name_lose_no_receipt(store: Store, tmp_path: Path) -> None:
+    ids = ["urn:example:same", "urn:example_same", "urn:example:" + "x" * 300, "urn:example:" + "x" * 299 + "y"]
+    items = []
+    for n, credential in enumerate(generate_credentials(len(ids), seed=5, salted=False)):
+        items.append((f"c{n}", {**credential, "id": ids[n]}))
+    assert intake.issue_credentials(store, items, total=len(items), workers=1).queued == len(ids)
+    batch = store.build_batch(len(ids), CHAIN, REGISTRY, SIGNER, build_tree)
+    assert batch is not None
+    batch = store.update_batch(
+        batch.id, onchain_batch_id=8, tx_hash="0x" + "cd" * 32, block_number=99, anchored_at=1764475200
+    )
+    folder = receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "receipts")
+    found = {json.loads(path.read_bytes())["id"]: path.name for path in folder.iterdir()}
+    assert sorted(found) == sorted(ids)  # every receipt is there, none replaced another
+    assert len(set(found.values())) == len(ids)
+    for index, credential_id, _document in store.batch_credentials(batch.id):
+        name = receipts.receipt_file_name(credential_id)
+        assert found[credential_id] in (name, name.removesuffix(".json") + f"-{index}.json")
+
+
 def test_an_interrupted_run_leaves_no_partial_folder_and_the_rerun_writes_all(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -149,11 +169,11 @@ def test_an_interrupted_run_leaves_no_partial_folder_and_the_rerun_writes_all(
     original = receipts.write_receipt_file
     written = [0]
 
-    def crash_after_seven(directory: int, name: str, data: bytes) -> None:
+    def crash_after_seven(directory: int, name: str, data: bytes, instead: str | None = None) -> None:
         written[0] += 1
         if written[0] > 7:
             raise OSError(28, "No space left on device")
-        original(directory, name, data)
+        original(directory, name, data, instead)
 
     monkeypatch.setattr(receipts, "write_receipt_file", crash_after_seven)
     with pytest.raises(OSError, match="No space"):

@@ -85,7 +85,8 @@ def write_receipts(
                     raise InvariantError(f"batch {batch.id}: tree value {index} holds index {leaf_index!r}")
                 credential_id, document = found
                 anchoring = proofs.text(index, _hex(digest), merkle_proof)
-                write_receipt_file(directory, receipt_file_name(credential_id), receipt_text(document, anchoring))
+                name = receipt_file_name(credential_id)
+                write_receipt_file(directory, name, receipt_text(document, anchoring), _indexed(name, index))
                 done += 1
                 if progress is not None:
                     progress(done, batch.size)
@@ -97,17 +98,26 @@ def write_receipts(
     return folder
 
 
-def write_receipt_file(directory: int, name: str, data: bytes) -> None:
+def _indexed(name: str, index: int) -> str:
+    """The file name of the receipt at ``index`` when ``name`` is taken: ``<name>-<index>.json``."""
+    return f"{name.removesuffix('.json')}-{index}.json"
+
+
+def write_receipt_file(directory: int, name: str, data: bytes, instead: str | None = None) -> None:
     """Create receipt ``name`` (0600) in the open folder ``directory`` and write ``data`` to it.
 
     The folder is a fresh staging folder, so the name is new, unless two credential ids share a file name
-    (:func:`receipt_file_name`): then the later one replaces the earlier, as a rename would.
+    (:func:`receipt_file_name`: ``urn:x`` and ``urn_x``, or ids alike in their first 200 characters): then
+    the receipt goes to ``instead`` (the batch index added: no receipt is lost), or replaces the earlier one
+    when there is no other name.
     """
-    try:
-        descriptor = os.open(name, _CREATE, PRIVATE_FILE_MODE, dir_fd=directory)
-    except FileExistsError:
-        os.unlink(name, dir_fd=directory)
-        descriptor = os.open(name, _CREATE, PRIVATE_FILE_MODE, dir_fd=directory)
+    descriptor = _create(directory, name)
+    if descriptor is None and instead is not None:
+        descriptor = _create(directory, instead)
+    if descriptor is None:  # every name taken: the later receipt replaces the earlier
+        last = instead or name
+        os.unlink(last, dir_fd=directory)
+        descriptor = os.open(last, _CREATE, PRIVATE_FILE_MODE, dir_fd=directory)
     try:
         os.fchmod(descriptor, PRIVATE_FILE_MODE)
         view = memoryview(data)
@@ -115,6 +125,14 @@ def write_receipt_file(directory: int, name: str, data: bytes) -> None:
             view = view[os.write(descriptor, view) :]
     finally:
         os.close(descriptor)
+
+
+def _create(directory: int, name: str) -> int | None:
+    """A new file ``name`` (0600) in the open folder ``directory``, opened for writing; None if it exists."""
+    try:
+        return os.open(name, _CREATE, PRIVATE_FILE_MODE, dir_fd=directory)
+    except FileExistsError:
+        return None
 
 
 def receipt_text(document: str, anchoring: str) -> bytes:
