@@ -154,7 +154,6 @@ def _with_id(answer: dict[str, Any], value: Any) -> dict[str, Any]:
 
 #: Hostile answers to a batch that no answer of it survives: every receipt it carried is the endpoint's error.
 WHOLE = {
-    "an error object instead of an array": lambda answers: {"jsonrpc": "2.0", "id": None, "error": {"code": -1}},
     "one answer object": lambda answers: answers[0],
     "a JSON string": lambda answers: "not an array",
     "more answers than requests": lambda answers: answers + answers[:1],
@@ -194,6 +193,31 @@ def test_a_batch_answered_wrongly_is_that_endpoints_error_for_all_it_carried(
     results = _verify(chain, receipt_paths, honest, hostile)
     assert all(_is_error_of(result, hostile) for result in results), [r.summary for r in results]
     assert not any(honest.url in check.reason for result in results for check in result.checks if check.code)
+
+
+def test_an_endpoint_that_refuses_batches_is_asked_one_request_at_a_time(
+    chain: FakeChain, receipt_paths: list[str], endpoints: tuple[FakeEndpoint, FakeEndpoint]
+) -> None:
+    # what an endpoint without batches answers (JSON-RPC 2.0 §6: one Response object for an invalid request)
+    refused = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "batch requests not supported"}}
+    honest, refusing = endpoints
+    refusing.tamper = _on_batches(lambda answers: refused)
+    results = _verify(chain, receipt_paths, honest, refusing)
+    assert [result.verdict for result in results] == [Verdict.VALID] * len(receipt_paths), [
+        result.summary for result in results
+    ]
+
+    # ...and a lie told one request at a time is still caught (the endpoints disagree: none is believed)
+    def lie(calls: list[dict[str, Any]], response: Any) -> Any:
+        if len(calls) > 1:
+            return refused
+        return {**response, "result": "0x"} if calls[0]["method"] == "eth_call" else None
+
+    refusing.tamper = lie
+    results = _verify(chain, receipt_paths, honest, refusing)
+    for result in results:
+        assert result.verdict is not Verdict.VALID, result.summary
+        assert any(refusing.url in check.reason for check in result.checks if check.code), result.summary
 
 
 def _drop(number: int) -> Callable[[list[dict[str, Any]]], Any]:
@@ -353,7 +377,7 @@ def test_a_batch_answer_with_lax_ids_is_refused_not_guessed(
     assert results[0] == hex(chain.chain_id) or isinstance(results[0], RpcError)
 
 
-@pytest.mark.parametrize("how", ["ids shifted", "more answers than requests", "an error object instead of an array"])
+@pytest.mark.parametrize("how", ["ids shifted", "more answers than requests", "an empty array"])
 def test_the_anchoring_events_batch_answered_wrongly_is_that_endpoints_error(
     chain: FakeChain, tmp_path: Path, endpoints: tuple[FakeEndpoint, FakeEndpoint], how: str
 ) -> None:

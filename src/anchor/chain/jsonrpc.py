@@ -68,6 +68,13 @@ class RpcError(ChainError):
     """An endpoint could not be asked: unreachable, timed out, not JSON-RPC, or answered with an error."""
 
 
+class BatchRefusedError(RpcError):
+    """An endpoint answered a JSON-RPC batch with one error object: it takes no batches (of that size).
+
+    Many public endpoints do; what was to be asked in the batch can be asked one request at a time.
+    """
+
+
 class RpcRevertError(RpcError):
     """An ``eth_call`` reverted; ``data`` is the revert data (hex), when the endpoint gave it."""
 
@@ -114,18 +121,24 @@ class JsonRpcEndpoint:
         """The results of several requests sent as one JSON-RPC batch, in order; a revert is returned in place.
 
         Any other failure of any request raises its :class:`RpcError` (see :meth:`batch_answers` to get each
-        request's error in its place instead).
+        request's error in its place instead). An endpoint that refuses batches is asked one request at a time.
         """
-        if len(requests) == 1:
-            method, params = requests[0]
+        if len(requests) > 1:
             try:
-                return [self.call(method, params)]
+                results = self.batch_answers(requests)
+            except BatchRefusedError:
+                pass
+            else:
+                for result in results:
+                    if isinstance(result, RpcError) and not isinstance(result, RpcRevertError):
+                        raise result
+                return results
+        results = []
+        for method, params in requests:
+            try:
+                results.append(self.call(method, params))
             except RpcRevertError as error:
-                return [error]
-        results = self.batch_answers(requests)
-        for result in results:
-            if isinstance(result, RpcError) and not isinstance(result, RpcRevertError):
-                raise result
+                results.append(error)
         return results
 
     def batch_answers(self, requests: Sequence[tuple[str, Sequence[Any]]]) -> list[Any | RpcError]:
@@ -134,7 +147,8 @@ class JsonRpcEndpoint:
         At most :data:`MAX_BATCH` requests (InvalidInputError otherwise), and the whole answer is read within the
         limits of any answer (:data:`MAX_RESPONSE_BYTES`, nesting, the timeout). Raises :class:`RpcError` when the
         endpoint could not be asked or answered with something other than an array of at most one response per
-        request (then no answer of it is believed). A request without exactly one response whose ``id`` is its
+        request (then no answer of it is believed); :class:`BatchRefusedError` when it answered with one error
+        object, as an endpoint that takes no batches does. A request without exactly one response whose ``id`` is its
         number (an integer: ``1.0`` and ``true`` are not ``1``), or answered with an error object, gets that
         :class:`RpcError` in its place; the others keep their results.
         """
@@ -145,6 +159,8 @@ class JsonRpcEndpoint:
             for number, (method, params) in enumerate(requests)
         ]
         answers = self._post(body)
+        if isinstance(answers, dict) and "error" in answers:
+            raise BatchRefusedError(f"{self.shown_url} refused a JSON-RPC batch of {len(requests)} requests")
         if not isinstance(answers, list):
             raise RpcError(f"{self.shown_url} did not answer a JSON-RPC batch with an array")
         if len(answers) > len(requests):

@@ -23,7 +23,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from anchor.chain.jsonrpc import MAX_BATCH, JsonRpcEndpoint, RpcError, RpcRevertError, parse_data, parse_quantity
+from anchor.chain.jsonrpc import (
+    MAX_BATCH,
+    BatchRefusedError,
+    JsonRpcEndpoint,
+    RpcError,
+    RpcRevertError,
+    parse_data,
+    parse_quantity,
+)
 from anchor.chain.registry_abi import CredentialCheck, CredentialStatus, IssuerInfo, RegistryAbi
 from anchor.credentials.receipt import AnchorProof
 
@@ -371,12 +379,16 @@ def anchorings_many(
 
 
 def _batched(endpoint: JsonRpcEndpoint, requests: Sequence[tuple[str, Sequence[Any]]]) -> list[Any | RpcError]:
-    """Each request's result or error, sent in JSON-RPC batches of at most :data:`MAX_BATCH` requests."""
+    """Each request's result or error, sent in JSON-RPC batches of at most :data:`MAX_BATCH` requests.
+
+    :class:`BatchRefusedError` (raised) when the endpoint takes no batches."""
     results: list[Any | RpcError] = []
     for start in range(0, len(requests), MAX_BATCH):
         piece = requests[start : start + MAX_BATCH]
         try:
             results += endpoint.batch_answers(piece)
+        except BatchRefusedError:  # it takes no batches: the caller asks one request at a time instead
+            raise
         except RpcError as error:  # nothing of a batch answered wrongly is believed
             results += [error] * len(piece)
     return results

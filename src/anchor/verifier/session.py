@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from anchor.chain.jsonrpc import JsonRpcEndpoint, RpcError, rpc_deadline
+from anchor.chain.jsonrpc import BatchRefusedError, JsonRpcEndpoint, RpcError, rpc_deadline
 from anchor.chain.registry_abi import CredentialCheck, CredentialStatus, registry_abi
 from anchor.credentials import parse_credential
 from anchor.credentials.receipt import AnchorProof, split_receipt
@@ -183,8 +183,10 @@ class Verifier:
         if it had asked itself (:func:`~anchor.verifier.onchain.ask_many`: the same calls, decoded and checked
         the same way). Asked are only the receipts that parse, of a trusted registry, on each endpoint's chain;
         what needs more (a revoked credential, a batch not final) and everything else is asked by the receipt's
-        own verification, as without this. A request an endpoint fails, or a batch it answers wrongly, is that
-        endpoint's error for the receipts whose answers it carried, as if each had been asked alone; the
+        own verification, as without this. An endpoint that refuses batches (one JSON-RPC error object for an
+        answer, as many public endpoints give) is asked by each receipt's own verification too. A request an
+        endpoint fails, or a batch it answers wrongly, is that endpoint's error for the receipts whose answers
+        it carried, as if each had been asked alone; the
         endpoints are asked in parallel, and each one's answers are compared as usual. Nothing asked is kept
         after the ``with`` block but what the verifier always caches.
 
@@ -232,12 +234,16 @@ class Verifier:
         return True
 
     def _prefetch(self, endpoint: JsonRpcEndpoint, proofs: Sequence[AnchorProof], ahead: _Ahead) -> None:
-        """Ask ``endpoint`` about ``proofs`` (those on its chain) ahead, into ``ahead``."""
+        """Ask ``endpoint`` about ``proofs`` (those on its chain) ahead, into ``ahead``; nothing when it refuses
+        batches (each receipt then asks it alone)."""
         chain_id = endpoint.chain_id()
         mine = [proof for proof in proofs if proof.chain_id == chain_id]
-        answers = ask_many(
-            endpoint, self._abi, [Question.of(proof) for proof in mine], block=self.block, issuer_cache=self._issuers
-        )
+        try:
+            answers = ask_many(
+                endpoint, self._abi, [Question.of(p) for p in mine], block=self.block, issuer_cache=self._issuers
+            )
+        except BatchRefusedError:
+            return
         url = endpoint.url
         for question, answer in answers.items():
             ahead.answers[url, question] = answer
@@ -249,7 +255,10 @@ class Verifier:
             issuer, block = said.status.issuer_id, said.status.anchored_at_block
             if (url, proof.registry.lower(), proof.batch_id, issuer, proof.root, block) not in self._anchorings:
                 events[AnchoringQuestion(proof.registry, proof.batch_id, issuer, proof.root, block)] = None
-        read = anchorings_many(endpoint, self._abi, events) if events else {}
+        try:
+            read = anchorings_many(endpoint, self._abi, events) if events else {}
+        except BatchRefusedError:
+            return
         for asked, event in read.items():
             if isinstance(event, AnchoringEvent) and self.block == FINALIZED:  # as anchoring() keeps it
                 key = (url, asked.registry.lower(), asked.batch_id, asked.issuer_id, asked.root, asked.block)
