@@ -195,6 +195,24 @@ def test_a_bundle_on_standard_input_verifies_as_a_stack(world: StackWorld, valid
     assert result["stack"]["workload"]["text"] == "15 ECTS"
 
 
+def test_name_parts_writes_the_parts_as_the_stacked_credential_names_them(world: StackWorld, tmp_path: Path) -> None:
+    certificate = {key: value for key, value in world.receipts["certificate"].items() if key != "proof"}
+    named = certificate.pop("relatedResource")
+    plain = tmp_path / "certificate.json"
+    plain.write_text(json.dumps(certificate, ensure_ascii=False), encoding="utf-8")
+    out = tmp_path / "stacked.json"
+    parts = [world.files[part] for part in ("part1", "part2", "part3")]
+    made = anchor(world, "name-parts", plain, *parts, "--out", out)
+    assert made.exit_code == 0, made.output
+    stacked = json.loads(out.read_text(encoding="utf-8"))
+    assert stacked["relatedResource"] == named
+    assert stacked["credentialSubject"]["achievement"]["euMicroCredential"]["stackability"] == {"mode": "stack"}
+    assert out.stat().st_mode & 0o077 == 0
+    refused = anchor(world, "name-parts", plain, plain, "--out", tmp_path / "no.json")  # not a receipt
+    assert refused.exit_code == 2, refused.output
+    assert not (tmp_path / "no.json").exists()
+
+
 def test_the_web_api_verifies_a_bundle(world: StackWorld, valid_bundle: Path) -> None:
     config = WebConfig(
         rpc_urls=[f"http://127.0.0.1:{world.settings.node_port}"],

@@ -28,6 +28,7 @@ _COMMANDS = {
     "present": "present_commands:present",
     "serve": "serve_commands:serve",
     "stack": "stack_commands:stack",
+    "name-parts": "stack_commands:name_parts",
     "share": "share_commands:share",
 }
 for _name, _target in _COMMANDS.items():

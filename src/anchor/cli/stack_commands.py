@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from anchor.verifier import Verification, Verifier
     from anchor.verifier.stacks import StackVerification
 
-__all__ = ["show_stack", "stack", "stack_source"]
+__all__ = ["name_parts", "show_stack", "stack", "stack_source"]
 
 _MARKS = {
     "passed": click.style("✓", fg="green"),
@@ -65,6 +65,42 @@ def stack(stacked: Path, parts: tuple[Path, ...], out: Path) -> None:
     text = json.dumps(bundle.to_json(), ensure_ascii=False, indent=2) + "\n"
     write_private_bytes(out, text.encode("utf-8"))
     echo(f"wrote {printable(out)}: the stacked credential and {len(bundle.parts)} parts")
+
+
+@click.command("name-parts")
+@click.argument("credential", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="CREDENTIAL")
+@click.argument(
+    "parts",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="PART_RECEIPT...",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="STACKED.json",
+    help="The credential to write, its parts named (then `anchor issue STACKED.json`).",
+)
+def name_parts(credential: Path, parts: tuple[Path, ...], out: Path) -> None:
+    """For an issuer: make CREDENTIAL stack the credentials of PART_RECEIPT... before issuing it.
+
+    Writes CREDENTIAL with its achievement's stackability mode set to "stack" and a relatedResource
+    entry per part (its id and the digest its receipt anchors), in the order given. Verify the part
+    receipts first (`anchor verify PART_RECEIPT...`): this only reads them. Then issue the result as
+    any credential (`anchor issue STACKED.json`); the learner bundles its receipt with the parts'
+    (`anchor stack`). Refused (exit 2): a part that is not a receipt, a part without an id, or a
+    credential without its EU elements.
+    """
+    from anchor.credentials.related import with_parts
+
+    document = load_credential_file(credential, validate=False)
+    part_receipts = [load_credential_file(path, validate=False) for path in parts]
+    stacked = with_parts(document, part_receipts)
+    write_private_bytes(out, (json.dumps(stacked, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    echo(f"wrote {printable(out)}: {printable(credential)} stacking {len(part_receipts)} parts")
 
 
 def stack_source(
