@@ -31,15 +31,19 @@ _VERDICT_COLOUR = {"VALID": "green", "INVALID": "red", "ERROR": "yellow"}
 _BUNDLE_CODES = frozenset({"not-a-receipt", "unreadable"})
 
 
-@click.command()
-@click.argument("stacked", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="STACKED_RECEIPT")
-@click.argument(
+#: The receipts of a stack's parts, as command-line arguments.
+_PART_RECEIPTS = click.argument(
     "parts",
     nargs=-1,
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     metavar="PART_RECEIPT...",
 )
+
+
+@click.command()
+@click.argument("stacked", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="STACKED_RECEIPT")
+@_PART_RECEIPTS
 @click.option(
     "--out",
     "out",
@@ -69,13 +73,7 @@ def stack(stacked: Path, parts: tuple[Path, ...], out: Path) -> None:
 
 @click.command("name-parts")
 @click.argument("credential", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="CREDENTIAL")
-@click.argument(
-    "parts",
-    nargs=-1,
-    required=True,
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    metavar="PART_RECEIPT...",
-)
+@_PART_RECEIPTS
 @click.option(
     "--out",
     "out",

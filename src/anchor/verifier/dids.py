@@ -68,6 +68,7 @@ __all__ = [
     "DidUnreachableError",
     "ResolverSetup",
     "VerificationMethod",
+    "bounded_put",
     "given_documents",
     "load_did_document",
     "parse_did_document",
@@ -377,13 +378,13 @@ class DidResolver:
     def _keep(self, did: str, document: DidDocument, *, forever: bool = False) -> DidDocument:
         until = float("inf") if forever else time.monotonic() + self.setup.cache_seconds
         with self._lock:
-            _bounded_put(self._documents, did, (until, document))
+            bounded_put(self._documents, did, (until, document))
             self._failures.pop(did, None)
         return document
 
     def _remember_failure(self, did: str, error: DidResolutionError) -> None:
         with self._lock:
-            _bounded_put(self._failures, did, (time.monotonic() + FAILURE_SECONDS, error))
+            bounded_put(self._failures, did, (time.monotonic() + FAILURE_SECONDS, error))
 
     # ------------------------------------------------------------------ disk
 
@@ -412,7 +413,7 @@ class DidResolver:
             return None
         until = time.monotonic() + self.setup.cache_seconds - age
         with self._lock:
-            _bounded_put(self._documents, did, (until, document))
+            bounded_put(self._documents, did, (until, document))
         return document
 
     def _to_disk(self, did: str, url: str, raw: Mapping[str, Any]) -> None:
@@ -456,11 +457,12 @@ def _did_key_document(did: str) -> DidDocument:
     return parse_did_document(raw, did, "derived from the did:key itself")
 
 
-def _bounded_put(memory: dict[str, Any], key: str, value: Any) -> None:
-    """Put ``key`` last in ``memory``, forgetting the oldest entries beyond :data:`_MEMORY_ENTRIES`."""
+def bounded_put(memory: dict[str, Any], key: str, value: Any, limit: int = _MEMORY_ENTRIES) -> None:
+    """Put ``key`` last in ``memory``, forgetting the oldest entries beyond ``limit`` (a small LRU-by-write
+    cache; the caller holds its lock)."""
     memory.pop(key, None)
     memory[key] = value
-    while len(memory) > _MEMORY_ENTRIES:
+    while len(memory) > limit:
         del memory[next(iter(memory))]
 
 

@@ -36,7 +36,7 @@ from anchor.credentials.status_list import (
     parse_status_list_credential,
 )
 from anchor.errors import InvalidInputError
-from anchor.verifier.dids import DidResolutionError, DidResolver, split_method
+from anchor.verifier.dids import DidResolutionError, DidResolver, bounded_put, split_method
 from anchor.verifier.https_fetch import get_json, ssl_context
 from anchor.verifier.model import Check, CheckState
 
@@ -153,10 +153,7 @@ class StatusLists:
 
     def _keep(self, url: str, value: StatusList | StatusFetchError, seconds: float) -> None:
         with self._lock:
-            self._memory.pop(url, None)
-            self._memory[url] = (time.monotonic() + seconds, value)
-            while len(self._memory) > _MEMORY_ENTRIES:
-                del self._memory[next(iter(self._memory))]
+            bounded_put(self._memory, url, (time.monotonic() + seconds, value), _MEMORY_ENTRIES)
 
     def _ssl_context(self) -> ssl.SSLContext:
         with self._lock:
