@@ -14,7 +14,13 @@ issuer database, timed by phase:
   canonical form and digest, in worker processes when there are many, spooled; then one queue transaction
   and the roster entries), with the queue's own share measured inside it.
 
-The target (the scale issue's) is intake at 5,000 credentials/s on the 2-core machine.
+The target (the scale issue's) is intake at 5,000 credentials/s on the 2-core machine: less than 400 µs of CPU
+per row summed over this process and intake's workers (printed, with the peak memory).
+
+    python benchmarks/roster_bench.py 20000 --peer-src /tmp/before/src --rounds 2
+
+runs the benchmark in fresh processes for this code and another checkout's (``git worktree add /tmp/before
+HEAD``), alternating, and prints the ratios: on a shared machine only those compare.
 """
 
 from __future__ import annotations
@@ -22,7 +28,11 @@ from __future__ import annotations
 import argparse
 import cProfile
 import csv
+import json
+import os
 import pstats
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -60,7 +70,13 @@ def main() -> None:
     parser.add_argument("--signed", action="store_true", help="sign each credential at intake (v2)")
     parser.add_argument("--workers", type=int, default=None, help="intake's validating processes (default: per CPU)")
     parser.add_argument("--profile", action="store_true", help="profile the import in this process (1 worker)")
+    parser.add_argument("--peer-src", default=None, help="another checkout's src directory, measured alongside")
+    parser.add_argument("--rounds", type=int, default=1, help="runs of each with --peer-src (the best compared)")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one run's figures, for --peer-src
     options = parser.parse_args()
+    if options.peer_src is not None:
+        compare(options)
+        return
 
     from anchor.issuing import courses, intake, rosters
     from anchor.issuing.store import Store
@@ -115,7 +131,11 @@ def main() -> None:
             finally:
                 queue_seconds[0] += time.perf_counter() - started
 
-        store.queue = timed_queue  # type: ignore[method-assign]
+        if hasattr(store, "queue_rows"):  # intake queues rows (a peer from before queues NewCredential items)
+            queue = store.queue_rows
+            store.queue_rows = timed_queue  # type: ignore[method-assign]
+        else:
+            store.queue = timed_queue  # type: ignore[method-assign]
         workers = 1 if options.profile else options.workers
         profiler = cProfile.Profile() if options.profile else None
 
@@ -128,9 +148,21 @@ def main() -> None:
                 if profiler is not None:
                     profiler.disable()
 
+        own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         summary = timed("import", phases, run)
+        own_after, children_after = (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+        parent_cpu = own_after.ru_utime + own_after.ru_stime - own.ru_utime - own.ru_stime
+        worker_cpu = children_after.ru_utime + children_after.ru_stime - children.ru_utime - children.ru_stime
+        peak_mb = max(own_after.ru_maxrss, children_after.ru_maxrss) / 1024
         assert summary.refused == 0, summary.intake
         assert summary.intake.queued == options.rows, summary.intake
+        if options.json:
+            figures = {"phases": phases, "queue": queue_seconds[0], "parent_cpu": parent_cpu, "worker_cpu": worker_cpu}
+            print(json.dumps(figures | {"peak_mb": peak_mb, "load": os.getloadavg()[0]}))
+            return
         processes = workers or intake.default_workers()
         print(
             f"roster of {options.rows:,} rows ({roster.stat().st_size / 1e6:.1f} MB), "
@@ -144,9 +176,52 @@ def main() -> None:
             f"    of it, the queue transaction {queue_seconds[0]:.2f} s; intake's share (validate, salt, hash"
             f"{', sign' if signer else ''}) about {total - queue_seconds[0] - phases['read'] - phases['build']:.2f} s"
         )
+        cpu = parent_cpu + worker_cpu
+        print(
+            f"  import CPU {cpu / options.rows * 1e6:.0f} µs/row (this process {parent_cpu / options.rows * 1e6:.0f}"
+            f" + workers {worker_cpu / options.rows * 1e6:.0f}), peak memory {peak_mb:.0f} MB,"
+            f" load average {os.getloadavg()[0]:.2f}"
+        )
         print(f"  target: 5,000 credentials/s through intake -> {options.rows / 5000:.0f} s for {options.rows:,}")
         if profiler is not None:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+def compare(options: argparse.Namespace) -> None:
+    """The benchmark in fresh processes, this code and the peer's alternating; the best of each compared."""
+    best: dict[str, dict[str, Any]] = {}
+    rows = options.rows
+    extra = ["--signed"] if options.signed else []
+    extra += ["--workers", str(options.workers)] if options.workers is not None else []
+    print(f"roster of {rows:,} rows, {'signed' if options.signed else 'unsigned'}: this code and the peer's")
+    for _ in range(options.rounds):
+        for name, src in (("this", None), ("peer", options.peer_src)):
+            env = dict(os.environ)
+            if src is not None:
+                env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
+            done = subprocess.run(
+                [sys.executable, __file__, str(rows), "--json", *extra], env=env, capture_output=True, text=True
+            )
+            if done.returncode != 0:
+                raise SystemExit(f"{name} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+            figures = json.loads(done.stdout.strip().splitlines()[-1])
+            cpu = figures["parent_cpu"] + figures["worker_cpu"]
+            seconds = figures["phases"]["import"]
+            print(
+                f"  {name:<5} import {seconds:6.2f} s {rows / seconds:7,.0f} rows/s  CPU {cpu / rows * 1e6:4.0f} µs/row"
+                f" (this process {figures['parent_cpu'] / rows * 1e6:4.0f} + workers"
+                f" {figures['worker_cpu'] / rows * 1e6:4.0f}; read {figures['phases']['read']:.2f} s, build"
+                f" {figures['phases']['build']:.2f} s alone)  peak {figures['peak_mb']:.0f} MB"
+                f"  load {figures['load']:.2f}"
+            )
+            if name not in best or cpu < best[name]["cpu"]:
+                best[name] = figures | {"cpu": cpu, "seconds": seconds}
+    this, peer = best["this"], best["peer"]
+    print(
+        f"  this/peer (best of {options.rounds}): time {this['seconds'] / peer['seconds']:.2f}, CPU"
+        f" {this['cpu'] / peer['cpu']:.2f} (this process {this['parent_cpu'] / peer['parent_cpu']:.2f}, workers"
+        f" {this['worker_cpu'] / peer['worker_cpu']:.2f}), peak memory {this['peak_mb'] / peer['peak_mb']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -130,7 +130,7 @@ def counting(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[int
 
 def test_a_credential_is_parsed_walked_and_canonicalized_once_per_view(monkeypatch: pytest.MonkeyPatch) -> None:
     data = inputs()[0]
-    parses = counting(monkeypatch, intake, "parse_credential")
+    parses = counting(monkeypatch, intake, "parse_credential_floats")
     walks = counting(monkeypatch, validation, "_clean")
     references = counting(monkeypatch, rfc8785, "dumps")
     intake.prepare_bytes(data, "x")

@@ -88,15 +88,15 @@ def _moment(credential: Mapping[str, Any], key: str) -> datetime | None:
     text = lookup(credential, (key,))
     if text is None:
         return None
-    problem = f"{_show(text)} is not an RFC 3339 date-time with a timezone"
+    wrong = "is not an RFC 3339 date-time with a timezone"  # the message is made only when it is needed
     if not isinstance(text, str):
-        raise CredentialValidationError([FieldProblem(f"/{key}", problem)])
+        raise CredentialValidationError([FieldProblem(f"/{key}", f"{_show(text)} {wrong}")])
     try:
         moment = _to_datetime(text)
     except ValueError as error:
-        raise CredentialValidationError([FieldProblem(f"/{key}", f"{problem}: {error}")]) from None
+        raise CredentialValidationError([FieldProblem(f"/{key}", f"{_show(text)} {wrong}: {error}")]) from None
     if moment is None:
-        raise CredentialValidationError([FieldProblem(f"/{key}", problem)])
+        raise CredentialValidationError([FieldProblem(f"/{key}", f"{_show(text)} {wrong}")])
     return moment
 
 

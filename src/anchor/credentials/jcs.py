@@ -33,17 +33,75 @@ from typing import Any, Final
 
 import rfc8785
 
-__all__ = ["dumps", "number"]
+__all__ = ["dumps", "dumps_issuer", "msgspec_float", "number"]
 
 _MAX_INT: Final = 2**53 - 1
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))
 _BEYOND_BMP: Final = re.compile("[\U00010000-\U0010ffff]")
+#: The lead bytes of 4-byte UTF-8 sequences (U+10000 and up), each searched for by itself (memchr speed).
+_FOUR_BYTE_LEADS: Final = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
 
 
 def dumps(value: Any) -> bytes:
     """The RFC 8785 bytes of ``value``: ``rfc8785.dumps(value)``, the same bytes or the same exception."""
     fast = _fast(value)
     return fast if fast is not None else rfc8785.dumps(value)
+
+
+def dumps_issuer(value: Any, floats: list[float] | None = None) -> bytes:
+    """:func:`dumps` for the issuer's intake: the same bytes or the same exception, through msgspec's C encoder.
+
+    ``msgspec.json.encode(value, order="sorted")`` is the JCS text of a value of plain JSON types with string
+    keys and I-JSON integers when no key is beyond the BMP (msgspec sorts keys by code point, which is the
+    UTF-16 order within the BMP) and every float in it is written by msgspec as JCS writes it (``1.5``: yes;
+    ``5.0``, ``1e-7``: JCS writes ``5``, ``1e-7``, msgspec ``5.0``, ``1e-07``): its strings are escaped as the C
+    encoder's (see the module doc) and a lone surrogate makes it raise (then ``rfc8785`` refuses it).
+
+    ``floats``: every float in ``value``, when the caller knows the value is what strict parsing returned
+    (:func:`anchor.credentials.strict_json.parse_credential_floats`: plain JSON types, I-JSON integers), or
+    a part of such a value (then a superset of its floats will do). Otherwise (None) the walk of :func:`dumps`
+    checks the types and integers and finds the floats. A key beyond the BMP is seen in the bytes (a 4-byte
+    UTF-8 sequence): then :func:`dumps` decides. Any value the conditions do not cover goes the way of
+    :func:`dumps`. msgspec is imported here, not at module import: a verifier, whose start-up time matters,
+    never calls this.
+    """
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return dumps(value)
+    if floats is None:
+        floats = []
+        if not _plain(value, floats):
+            return dumps(value)
+    if not all(msgspec_float(item) == number(item) for item in floats):
+        return dumps(value)
+    import msgspec.json
+
+    try:
+        text = msgspec.json.encode(value, order="sorted")
+    except (TypeError, ValueError, RecursionError):  # a lone surrogate, say: the reference refuses it
+        return dumps(value)
+    if any(lead in text for lead in _FOUR_BYTE_LEADS):  # a character beyond the BMP, maybe in a key
+        return dumps(value)
+    return text
+
+
+def msgspec_float(value: float) -> str:
+    """How ``msgspec.json.encode`` writes a float (memoised: a batch's floats are few distinct values).
+
+    Issuer side only (it imports msgspec). Zero is not memoised: ``0.0`` and ``-0.0`` are one key of a dict.
+    """
+    text = _MSGSPEC_FLOATS.get(value) if value else None
+    if text is None:
+        import msgspec.json
+
+        text = msgspec.json.encode(value).decode()
+        if value and value == value and len(_MSGSPEC_FLOATS) < _MSGSPEC_FLOATS_KEPT:
+            _MSGSPEC_FLOATS[value] = text
+    return text
+
+
+_MSGSPEC_FLOATS_KEPT: Final = 4096
+_MSGSPEC_FLOATS: dict[float, str] = {}
 
 
 def number(value: float) -> str:

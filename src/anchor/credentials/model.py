@@ -138,7 +138,8 @@ def lookup(credential: Mapping[str, Any], path: tuple[str | int, ...]) -> Any:
     """The value at ``path`` (keys and list positions), or None when any step is missing or of the wrong kind."""
     value: Any = credential
     for part in path:
-        if isinstance(part, str) and isinstance(value, Mapping):
+        # a dict first: the usual case, without the costlier Mapping check
+        if (type(value) is dict and type(part) is str) or (isinstance(part, str) and isinstance(value, Mapping)):
             value = value.get(part)
         elif isinstance(part, int) and isinstance(value, list) and 0 <= part < len(value):
             value = value[part]

@@ -16,15 +16,17 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Final
 
 from anchor.credentials.model import MAX_CREDENTIAL_BYTES, Credential, _pointer
 from anchor.errors import CredentialParseError, FieldProblem
 
-__all__ = ["I_JSON_MAX_INT", "MAX_DEPTH", "nesting_depth", "parse_credential"]
+__all__ = ["I_JSON_MAX_INT", "MAX_DEPTH", "nesting_depth", "parse_credential", "parse_credential_floats"]
 
 MAX_DEPTH: Final = 64
 """Deepest nesting of arrays and objects accepted."""
@@ -231,7 +233,7 @@ def _not_plain(text: str) -> Any:
     raise _NotPlainError
 
 
-def _parse_plain(text: str) -> Credential | None:
+def _parse_plain(text: str, floats: list[float] | None = None) -> Credential | None:
     """The credential :func:`parse_credential` returns, without its walk; None when the walk must decide.
 
     The usual credential is a JSON object without duplicate keys or forbidden numbers whose text is NFC. The
@@ -243,13 +245,23 @@ def _parse_plain(text: str) -> Credential | None:
     NFC only if every string in it is (an escape's letter that composes with a following mark makes the
     text not NFC: then the walk decides, which is merely slower). Keys equal after NFC are then equal keys,
     which the hook refuses. Anything else, including every error, is left to the walk, which reports it.
+    ``floats``: when given, every float of the value is appended to it.
     """
+    parse_float = _plain_float
+    if floats is not None:
+        found = floats
+
+        def parse_float(text: str) -> float:
+            value = _plain_float(text)
+            found.append(value)
+            return value
+
     try:
         value = json.loads(
             text,
             object_pairs_hook=_plain_object,
             parse_int=_plain_int,
-            parse_float=_plain_float,
+            parse_float=parse_float,
             parse_constant=_not_plain,
         )
     except (_NotPlainError, ValueError, RecursionError):
@@ -264,6 +276,63 @@ def _parse_plain(text: str) -> Credential | None:
     except UnicodeEncodeError:
         return None
     return value if unicodedata.is_normalized("NFC", shown) else None
+
+
+#: Every digit to "0", every other byte to "x": an integer beyond the I-JSON range shows as a run of 16 zeros.
+_DIGITS_TO_ZERO: Final = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x78 for byte in range(256))
+_SIXTEEN_DIGITS: Final = b"0" * 16
+_compact_floats = threading.local()
+
+
+def _collect_float(text: str) -> float:
+    value = float(text)
+    _compact_floats.found.append(value)
+    return value
+
+
+@cache
+def _compact_decoder() -> Any:
+    import msgspec.json
+
+    return msgspec.json.Decoder(float_hook=_collect_float)
+
+
+def _parse_compact(raw: bytes) -> tuple[Credential, list[float]] | None:
+    """What :func:`parse_credential_floats` returns for ``raw``, through msgspec; None when the reference decides.
+
+    msgspec's decoder is as strict as the standard library's about JSON (no NaN, no leading zeros, no raw
+    controls in strings, no lone surrogates, escaped or not, UTF-8 only), but it keeps the last of duplicate
+    keys. So the text is taken only when msgspec writes the value back exactly as the text is without its
+    white space (``msgspec.json.format(raw, indent=-1)``, which keeps every member): then no object had a
+    key twice, and every string and number is in msgspec's own form (strings escaped as ``json`` escapes
+    them, as :func:`_parse_plain` reads them). The rest is :func:`_parse_plain`'s: no integer beyond
+    ±(2**53-1) (it would show as 16 digits in a row; so may a string, which then goes to the reference),
+    no float that strict parsing refuses, NFC text, few enough brackets, a JSON object, no byte order mark.
+    """
+    if len(raw) > MAX_CREDENTIAL_BYTES or raw.startswith(b"\xef\xbb\xbf"):
+        return None
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
+        return None
+    import msgspec.json
+
+    floats: list[float] = []
+    _compact_floats.found = floats
+    try:
+        value = _compact_decoder().decode(raw)
+        if type(value) is not dict or msgspec.json.format(raw, indent=-1) != (text := msgspec.json.encode(value)):
+            return None
+    except (msgspec.DecodeError, ValueError, TypeError, RecursionError):
+        return None
+    finally:
+        _compact_floats.found = None
+    if _SIXTEEN_DIGITS in text.translate(_DIGITS_TO_ZERO):
+        return None
+    for number in floats:
+        if not math.isfinite(number) or _JCS_INTEGER_FLOATS[0] <= abs(number) < _JCS_INTEGER_FLOATS[1]:
+            return None
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text.decode("utf-8")):
+        return None
+    return value, floats
 
 
 def _json_type(value: object) -> str:
@@ -291,6 +360,30 @@ def parse_credential(data: str | bytes | bytearray | memoryview, source: str | N
     :data:`MAX_CREDENTIAL_BYTES`, and a top level that is not an object. ``source`` (a file name, say)
     prefixes every message. The result is not validated: see :func:`validate_credential`.
     """
+    return _parse_reference(data, source)[0]
+
+
+def parse_credential_floats(
+    data: str | bytes | bytearray | memoryview, source: str | None = None
+) -> tuple[Credential, list[float] | None]:
+    """:func:`parse_credential`, and every float of the credential (None: not known, when the walk decided).
+
+    For the issuer's intake, which writes the stored document with msgspec when msgspec writes each float as
+    ``repr`` does. Bytes are first tried by :func:`_parse_compact` (msgspec's C decoder), which returns what
+    :func:`parse_credential` would, or leaves the text to it. :func:`parse_credential` itself never imports
+    msgspec: a verifier, whose start-up time matters, does not load it.
+    """
+    if type(data) is bytes:
+        compact = _parse_compact(data)
+        if compact is not None:
+            return compact
+    return _parse_reference(data, source)
+
+
+def _parse_reference(
+    data: str | bytes | bytearray | memoryview, source: str | None
+) -> tuple[Credential, list[float] | None]:
+    """:func:`parse_credential` with the floats of :func:`parse_credential_floats`."""
     where = f"{source}: " if source else ""
     if isinstance(data, bytes | bytearray | memoryview):
         raw = bytes(data)
@@ -320,9 +413,10 @@ def parse_credential(data: str | bytes | bytearray | memoryview, source: str | N
     depth = nesting_depth(text)
     if depth > MAX_DEPTH:
         raise CredentialParseError(f"{where}nested {depth} levels deep; at most {MAX_DEPTH} are allowed")
-    fast = _parse_plain(text)
+    floats: list[float] = []
+    fast = _parse_plain(text, floats)
     if fast is not None:
-        return fast
+        return fast, floats
     try:
         value = json.loads(
             text,
@@ -345,4 +439,4 @@ def parse_credential(data: str | bytes | bytearray | memoryview, source: str | N
         shown = "; ".join(str(problem) for problem in problems[:10])
         more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
         raise CredentialParseError(f"{where}not strict I-JSON: {shown}{more}")
-    return credential
+    return credential, None

@@ -36,6 +36,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import IO, Any, BinaryIO, Final, TypeVar
 
+import msgspec.json
 import sha3
 
 from anchor.credentials import (
@@ -43,19 +44,20 @@ from anchor.credentials import (
     FORMAT_V1,
     MAX_CREDENTIAL_BYTES,
     SALT_KEY,
-    canonical_bytes,
-    canonical_json,
     credential_digest,
     credential_id,
     format_version,
     hashed_view,
     issuer_id,
+    jcs,
     parse_credential,
     salt_bytes,
     valid_until,
     with_salt,
 )
+from anchor.credentials.jcs import msgspec_float
 from anchor.credentials.status_list import entry_slot
+from anchor.credentials.strict_json import parse_credential_floats
 from anchor.credentials.validation import read_credential_file, validate_parsed
 from anchor.errors import (
     CredentialConflictError,
@@ -131,6 +133,11 @@ class IntakeSummary:
         return self.invalid + self.conflicts
 
 
+Prepared = tuple[int, bytes, list[Rejected]]
+"""A chunk of inputs prepared: how many, their rows to queue (a ``marshal`` blob of a list of
+:func:`_to_row` tuples; empty when none), the refused ones."""
+
+
 # --------------------------------------------------------------------------------------------------------
 # One credential
 
@@ -168,15 +175,18 @@ def _prepare_parsed(
     signer: IntakeSigner | None,
     status_entry: Mapping[str, Any] | None,
     text: bytes | None = None,
+    floats: list[float] | None = None,
 ) -> NewCredential:
     """:func:`prepare_credential` for what :func:`parse_credential` returned (plain JSON, NFC text).
 
-    ``text``: the bytes it was parsed from, when known (the control-character check reads them)."""
+    ``text``: the bytes it was parsed from, when known (the control-character check reads them).
+    ``floats``: every float of ``clean``, when known (:func:`parse_credential_floats`)."""
     where = f"{source}: " if source else ""
     validate_parsed(clean, source=source, text=text)
     _refuse_ended(clean, source)
     unsalted = {key: value for key, value in clean.items() if key != SALT_KEY}
-    unsalted_canonical = canonical_bytes(unsalted)
+    # canonical_bytes(unsalted), whose checks of strict I-JSON and NFC text strict parsing already made
+    unsalted_canonical = jcs.dumps_issuer(hashed_view(unsalted), floats)
     content_hash = bytes(sha3.keccak_256(unsalted_canonical).digest())
     if signer is not None:
         try:
@@ -194,29 +204,43 @@ def _prepare_parsed(
     return NewCredential(
         credential_id=credential_id(document),
         content_hash=content_hash,
-        digest=_digest(document, unsalted_canonical) if signer is None else credential_digest(document),
-        document=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
+        digest=_digest(document, unsalted_canonical, floats) if signer is None else credential_digest(document),
+        document=_document_text(document, floats if signer is None else None),
         issuer=issuer_id(document),
         status_list=slot[0],
         status_index=slot[1],
     )
 
 
-def _digest(document: Mapping[str, Any], unsalted_canonical: bytes) -> bytes:
+def _document_text(document: Mapping[str, Any], floats: list[float] | None) -> str:
+    """``json.dumps(document, ensure_ascii=False, separators=(",", ":"))``, by msgspec's C encoder when that
+    gives the same text: it escapes strings as ``json`` does (``"``, ``\\`` and the C0 controls, the same
+    way), and so it writes the same text for every value but floats, which it must write as ``repr`` does.
+    ``floats``: every float of ``document`` (None: not known, then ``json`` writes it)."""
+    if floats is not None and all(msgspec_float(value) == repr(value) for value in floats):
+        try:
+            return msgspec.json.encode(document).decode()
+        except (TypeError, ValueError, RecursionError):
+            pass  # json.dumps decides, and says why
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def _digest(document: Mapping[str, Any], unsalted_canonical: bytes, floats: list[float] | None = None) -> bytes:
     """:func:`credential_digest` of an ``anchor-credential-v1`` document, given the canonical bytes of the
     document without its salt (intake computes them for the content hash): the salt's member is spliced in.
 
     JCS writes an object's members in the order of their keys' UTF-16 code units, each member by itself, so
     the members before ``anchorSalt`` are the canonical text of the object of just those keys (checked to
     be the start of ``unsalted_canonical``). Any other format goes to :func:`credential_digest` itself; a salt
-    that is not well formed is refused as it refuses it (:func:`salt_bytes`).
+    that is not well formed is refused as it refuses it (:func:`salt_bytes`). ``floats``: as for
+    :func:`~anchor.credentials.jcs.dumps_issuer` (every float of the parsed credential, when known).
     """
     if document.get(FORMAT_KEY) != FORMAT_V1:
         return credential_digest(document)
     salt = "0x" + salt_bytes(document).hex()
     view = hashed_view(document)
     before = {key: value for key, value in view.items() if key.encode("utf-16-be") < _SALT_KEY_UTF16}
-    prefix = canonical_json(before)[:-1]  # "{" and the members before the salt's
+    prefix = jcs.dumps_issuer(before, floats)[:-1]  # "{" and the members before the salt's
     if not unsalted_canonical.startswith(prefix):
         return credential_digest(document)
     rest = unsalted_canonical[len(prefix) :]  # "," or "}" after a member; the first member or "}" after "{"
@@ -247,8 +271,10 @@ def prepare_bytes(
     status_entry: Mapping[str, Any] | None = None,
 ) -> NewCredential:
     """Parse credential text strictly (once), then as :func:`prepare_credential`."""
-    credential = parse_credential(data, source=source)
-    return _prepare_parsed(credential, source=source, signer=signer, status_entry=status_entry, text=data)
+    credential, floats = parse_credential_floats(data, source=source)
+    return _prepare_parsed(
+        credential, source=source, signer=signer, status_entry=status_entry, text=data, floats=floats
+    )
 
 
 def prepare_file(
@@ -275,7 +301,7 @@ def _prepare(job: Job, signer: IntakeSigner | None = None) -> NewCredential | Re
     source, data, entry = job
     try:
         if data is None:
-            return prepare_file(source, signer=signer, status_entry=entry)
+            data = read_credential_file(source)
         return prepare_bytes(data, source, signer=signer, status_entry=entry)
     except CredentialValidationError as error:
         count = len(error.problems)
@@ -287,9 +313,20 @@ def _prepare(job: Job, signer: IntakeSigner | None = None) -> NewCredential | Re
         return Rejected(source, message.removeprefix(f"{source}: "))
 
 
-def _prepare_many(jobs: list[Job]) -> list[NewCredential | Rejected]:
-    """Worker-process entry point: prepare a chunk of inputs."""
-    return [_prepare(job, _worker_signer) for job in jobs]
+def _prepare_many(jobs: list[Job], signer: IntakeSigner | None = None) -> Prepared:
+    """Prepare a chunk of inputs (the worker processes' entry point; their signer is the pool's).
+
+    What crosses back to the intake process is one ``marshal`` blob of ready-to-queue rows (see
+    :func:`_to_row`), which it copies into its spool as it is, and the inputs refused, in input order."""
+    rows: list[tuple[Any, ...]] = []
+    rejected: list[Rejected] = []
+    for job in jobs:
+        result = _prepare(job, signer if signer is not None else _worker_signer)
+        if isinstance(result, Rejected):
+            rejected.append(result)
+        else:
+            rows.append(_to_row(job[0], result))
+    return len(jobs), marshal.dumps(rows) if rows else b"", rejected
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -411,7 +448,7 @@ def issue(
 
 def issue_credentials(
     store: Store,
-    items: Iterable[tuple[str, Mapping[str, Any]]],
+    items: Iterable[tuple[str, Mapping[str, Any] | bytes]],
     *,
     total: int | None = None,
     partial: bool = False,
@@ -425,13 +462,19 @@ def issue_credentials(
 ) -> IntakeSummary:
     """:func:`issue` for credentials in memory: ``(source, credential)`` pairs (the rows of a roster, say).
 
+    A credential is a JSON object, or its JSON text as UTF-8 bytes (parsed as a file's would be: a caller that
+    made the text once hands it over as it is).
+
     Each credential is prepared exactly as a file would be (the same validation, salt, signature and
     status entry) and queued the same way. ``total`` (how many there are, when known) lets large inputs
     be validated in worker processes. ``before_queue`` is called once every input is prepared, when the
     verdict allows queueing, just before the queue's transaction: it returns False to queue nothing (a
     caller that refused inputs of its own) and may record what must exist before the credentials do.
     """
-    jobs = ((source, _credential_bytes(source, credential)) for source, credential in items)
+    jobs = (
+        (source, credential if isinstance(credential, bytes) else _credential_bytes(source, credential))
+        for source, credential in items
+    )
     prepared = _prepared(jobs, workers, total, signer, status_entries)
     return _intake(
         store,
@@ -460,7 +503,7 @@ def _credential_bytes(source: str, credential: Mapping[str, Any]) -> bytes:
 
 def _intake(
     store: Store,
-    prepared: Iterator[tuple[str, NewCredential | Rejected]],
+    prepared: Iterator[Prepared],
     total: int | None,
     *,
     partial: bool,
@@ -477,13 +520,12 @@ def _intake(
             on_rejected(rejected)
 
     with tempfile.TemporaryFile("w+b") as spool:
-        for source, result in prepared:
-            summary.inputs += 1
-            if isinstance(result, Rejected):
-                summary.invalid += 1
-                reject(result)
-            else:
-                marshal.dump(_to_row(source, result), spool)
+        for count, rows, rejected in prepared:
+            summary.inputs += count
+            summary.invalid += len(rejected)
+            for refused in rejected:
+                reject(refused)
+            spool.write(rows)  # a marshal blob as the worker made it: one record, a list of rows
             if on_progress is not None:
                 on_progress(summary.inputs, total)
         if summary.invalid and not partial:
@@ -492,21 +534,21 @@ def _intake(
             return summary
         spool.seek(0)
         try:
-            outcomes = store.queue((item for _, item in _spooled(spool)), skip_conflicts=partial)
+            outcomes = store.queue_rows((row[1:] for row in _spooled(spool)), skip_conflicts=partial)
         except CredentialConflictError as error:
             spool.seek(0)
-            for source, item in _spooled(spool):
-                held = error.conflicts.get(item.credential_id)
+            for source, credential, *_ in _spooled(spool):
+                held = error.conflicts.get(credential)
                 if held is not None:
                     summary.conflicts += 1
-                    reject(_conflict(source, item.credential_id, held))
+                    reject(_conflict(source, credential, held))
             return summary
         summary.committed = True
         if all(outcome.status == "queued" for outcome in outcomes):  # the usual case: no second pass
             summary.queued = len(outcomes)
             return summary
         spool.seek(0)
-        for (source, item), outcome in zip(_spooled(spool), outcomes, strict=True):
+        for (source, credential, *_), outcome in zip(_spooled(spool), outcomes, strict=True):
             if outcome.status == "queued":
                 summary.queued += 1
             elif outcome.status == "duplicate":
@@ -516,7 +558,7 @@ def _intake(
             else:
                 summary.conflicts += 1
                 held = "queued" if outcome.batch_id is None else f"batch {outcome.batch_id} ({outcome.state})"
-                reject(_conflict(source, item.credential_id, held))
+                reject(_conflict(source, credential, held))
     return summary
 
 
@@ -540,13 +582,13 @@ def _prepared(
     total: int | None,
     signer: IntakeSigner | None,
     status_entries: StatusEntries | None,
-) -> Iterator[tuple[str, NewCredential | Rejected]]:
-    """Each input prepared, in input order: here, or in worker processes for many files."""
+) -> Iterator[Prepared]:
+    """The inputs prepared, in input order: here one by one, or in worker processes a chunk at a time."""
     jobs = _with_status(sources, status_entries)
     processes = workers if workers is not None else default_workers()
     if processes <= 1 or total is None or total < PARALLEL_FROM:
         for job in jobs:
-            yield job[0], _prepare(job, signer)
+            yield _prepare_many([job], signer)
         return
     yield from _in_workers(jobs, processes, signer)
 
@@ -570,12 +612,10 @@ def default_workers() -> int:
     return min(usable_cpus(), MAX_DEFAULT_WORKERS)
 
 
-def _in_workers(
-    jobs: Iterator[Job], processes: int, signer: IntakeSigner | None
-) -> Iterator[tuple[str, NewCredential | Rejected]]:
+def _in_workers(jobs: Iterator[Job], processes: int, signer: IntakeSigner | None) -> Iterator[Prepared]:
     """Prepare chunks of jobs in ``processes`` worker processes, a bounded number in flight, results in order."""
     window = processes * 4
-    pending: list[tuple[list[str], Future[list[NewCredential | Rejected]]]] = []
+    pending: list[Future[Prepared]] = []
     # Fork where there is fork: no re-import of the caller's __main__ (which spawn does, and which re-runs
     # `python -m anchor` or an unguarded script), no start-up cost. All workers are forked at the first
     # submit, before this process starts any thread of its own (the progress bar's); they never touch the
@@ -590,10 +630,9 @@ def _in_workers(
                 if chunk is None:
                     exhausted = True
                     break
-                pending.append(([job[0] for job in chunk], pool.submit(_prepare_many, chunk)))
+                pending.append(pool.submit(_prepare_many, chunk))
             if pending:
-                sources, future = pending.pop(0)
-                yield from zip(sources, future.result(), strict=True)
+                yield pending.pop(0).result()
 
 
 def _chunks(jobs: Iterable[_T], size: int) -> Iterator[list[_T]]:
@@ -608,13 +647,14 @@ def _chunks(jobs: Iterable[_T], size: int) -> Iterator[list[_T]]:
 
 
 def _to_row(source: str, item: NewCredential) -> tuple[Any, ...]:
-    """One spooled record: plain strings, bytes, integers and None (``marshal``: our own unlinked temporary file,
-    written and read by this process only, at a fraction of the cost of JSON)."""
+    """One spooled record: the source, then the :data:`~anchor.issuing.store.QueueRow` (plain strings,
+    integers and None, for ``marshal``: our own unlinked temporary file, written and read by this process
+    and its workers only, at a fraction of the cost of JSON or pickle)."""
     return (
         source,
         item.credential_id,
-        item.content_hash,
-        item.digest,
+        "0x" + item.content_hash.hex(),
+        "0x" + item.digest.hex(),
         item.issuer,
         item.document,
         item.status_list,
@@ -622,11 +662,11 @@ def _to_row(source: str, item: NewCredential) -> tuple[Any, ...]:
     )
 
 
-def _spooled(spool: IO[bytes]) -> Iterator[tuple[str, NewCredential]]:
+def _spooled(spool: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+    """Every spooled record (see :func:`_to_row`), in order: the spool holds lists of them."""
     while True:
         try:
-            record = marshal.load(spool)  # noqa: S302 - our own unlinked temporary file (see _to_row)
+            rows = marshal.load(spool)  # noqa: S302 - our own unlinked temporary file (see _to_row)
         except EOFError:
             return
-        source, credential, content_hash, digest, issuer, document, status_list, status_index = record
-        yield source, NewCredential(credential, content_hash, digest, document, issuer, status_list, status_index)
+        yield from rows

@@ -51,6 +51,8 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Final
 
+import msgspec.json
+
 from anchor.credentials.model import _show
 from anchor.errors import FieldProblem, InvalidInputError
 from anchor.issuing import intake
@@ -872,14 +874,14 @@ def import_roster(
     by_number = {row.number: (row, entry) for row, entry in current}
     refused_by_intake: set[int] = set()
 
-    def credentials() -> Iterator[tuple[str, Mapping[str, Any]]]:
+    def credentials() -> Iterator[tuple[str, Mapping[str, Any] | bytes]]:
         for row, entry in current:
             credential = course.credential(
                 row.learner, credential_id=entry.credential_id, valid_from=row.issued or entry.valid_from
             )
             if len(summary.samples) < SAMPLE_CREDENTIALS:
                 summary.samples.append(credential)
-            yield f"{source}: row {row.number}", credential
+            yield f"{source}: row {row.number}", _credential_text(credential)
 
     def rejected_by_intake(rejected: intake.Rejected) -> None:
         number = int(rejected.source.rsplit(" ", 1)[1])
@@ -908,6 +910,22 @@ def import_roster(
         status_entries=None if dry_run or (summary.refused_rows and not partial) else status_entries,
     )
     return summary
+
+
+def _credential_text(credential: dict[str, Any]) -> Mapping[str, Any] | bytes:
+    """A roster's credential as JSON text for intake, written once here by msgspec's C encoder (intake's
+    workers parse it as they parse a file), or the credential itself when intake must write it.
+
+    msgspec writes NaN and the infinities as ``null`` where ``json`` refuses them (a roster credential holds
+    none: its course template was parsed strictly, a row's credits are a number above 0 and at most 60), so a
+    text with ``null`` anywhere goes to intake's own writer, which refuses them. So does a lone surrogate
+    (which msgspec refuses to write): intake writes it escaped, and parsing refuses it, naming it.
+    """
+    try:
+        text = msgspec.json.encode(credential)
+    except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+        return credential
+    return credential if b"null" in text else text
 
 
 def _fields(entry: RosterEntry) -> dict[str, Any]:

@@ -7,12 +7,13 @@ does the same (see :mod:`anchor.issuing.store.engine`).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from itertools import islice
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, select
 
 from anchor.errors import CredentialConflictError, InvalidInputError
 from anchor.issuing.store.engine import _QUEUE_LOCK, StoreBase
@@ -20,6 +21,34 @@ from anchor.issuing.store.records import CredentialRecord, CredentialState, NewC
 from anchor.issuing.store.schema import _batches, _credentials, _documents, _status_lists
 
 _QUEUE_CHUNK: Final = 500
+QUEUE_ROW_FIELDS: Final = (
+    "credential_id",
+    "content_hash",
+    "digest",
+    "issuer",
+    "document",
+    "status_list",
+    "status_index",
+)
+QueueRow = tuple[str, str, str, str, str, int | None, int | None]
+"""A credential to queue as :meth:`QueueStore.queue_rows` takes it: :data:`QUEUE_ROW_FIELDS`, the hashes as
+``0x`` and 64 lowercase hex digits (as stored), the rest as in :class:`NewCredential`."""
+_HASH_HEX: Final = re.compile(r"0x[0-9a-f]{64}")
+#: The two inserts of a queued credential, as DB-API SQL for ``executemany`` with positional parameters
+#: (SQLAlchemy's own executemany costs more per row than the database does): by "paramstyle is qmark"
+#: (SQLite's ``?``; psycopg's ``%s`` otherwise).
+_INSERTS: Final = {
+    True: (
+        "INSERT INTO credentials (credential_id, content_hash, digest, issuer, queued_at, status_list, status_index)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO credential_documents (credential, document) VALUES (?, ?)",
+    ),
+    False: (
+        "INSERT INTO credentials (credential_id, content_hash, digest, issuer, queued_at, status_list, status_index)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        "INSERT INTO credential_documents (credential, document) VALUES (%s, %s)",
+    ),
+}
 
 
 class QueueStore(StoreBase):
@@ -33,16 +62,25 @@ class QueueStore(StoreBase):
         ``conflict``: :class:`CredentialConflictError` is raised and nothing is queued, unless
         ``skip_conflicts``, which queues the rest and reports those as ``conflict``.
         """
+        return self.queue_rows((_row_of(item) for item in items), skip_conflicts=skip_conflicts)
+
+    def queue_rows(self, rows: Iterable[QueueRow], *, skip_conflicts: bool = False) -> list[QueueOutcome]:
+        """:meth:`queue` for credentials as :data:`QueueRow` tuples (what intake's worker processes hand over).
+
+        Each row is checked as :meth:`queue` checks a :class:`NewCredential` (same messages); the rows of a
+        chunk go in with one ``executemany`` per table.
+        """
         outcomes: list[QueueOutcome] = []
         conflicts: dict[str, str] = {}
         fresh: set[str] = set()  # ids first queued by this call
         with self._transaction(write=True) as connection:
             self._lock(connection, _QUEUE_LOCK)
-            iterator = iter(items)
+            insert_credential, insert_document = _INSERTS[connection.dialect.paramstyle == "qmark"]
+            iterator = iter(rows)
             while chunk := list(islice(iterator, _QUEUE_CHUNK)):
-                for item in chunk:
-                    _check_new_credential(item)
-                rows = connection.execute(
+                for row in chunk:
+                    _check_row(row)
+                known_rows = connection.execute(
                     select(
                         _credentials.c.credential_id,
                         _credentials.c.content_hash,
@@ -50,56 +88,44 @@ class QueueStore(StoreBase):
                         _batches.c.state,
                     )
                     .select_from(_credentials.outerjoin(_batches, _credentials.c.batch_id == _batches.c.id))
-                    .where(_credentials.c.credential_id.in_({item.credential_id for item in chunk}))
+                    .where(_credentials.c.credential_id.in_({row[0] for row in chunk}))
                 ).all()
-                known = {row.credential_id: (row.content_hash, row.batch_id, row.state) for row in rows}
-                new_rows: list[dict[str, Any]] = []
+                known = {row.credential_id: (row.content_hash, row.batch_id, row.state) for row in known_rows}
+                new_rows: list[tuple[Any, ...]] = []
                 documents: dict[str, str] = {}
                 now = time.time()
-                for item in chunk:
-                    content = _hex(item.content_hash)
-                    held = known.get(item.credential_id)
+                for credential_id, content, digest, issuer, document, status_list, status_index in chunk:
+                    held = known.get(credential_id)
                     if held is None:
-                        known[item.credential_id] = (content, None, None)
-                        fresh.add(item.credential_id)
-                        outcomes.append(QueueOutcome(item.credential_id, "queued", "queued"))
-                        new_rows.append(
-                            {
-                                "credential_id": item.credential_id,
-                                "content_hash": content,
-                                "digest": _hex(item.digest),
-                                "issuer": item.issuer,
-                                "queued_at": now,
-                                "status_list": item.status_list,
-                                "status_index": item.status_index,
-                            }
-                        )
-                        documents[item.credential_id] = item.document
+                        known[credential_id] = (content, None, None)
+                        fresh.add(credential_id)
+                        outcomes.append(QueueOutcome(credential_id, "queued", "queued"))
+                        new_rows.append((credential_id, content, digest, issuer, now, status_list, status_index))
+                        documents[credential_id] = document
                         continue
                     held_content, batch_id, batch_state = held
                     state = _credential_state(batch_id, batch_state)
                     if held_content == content:
-                        outcomes.append(QueueOutcome(item.credential_id, "duplicate", state, batch_id))
+                        outcomes.append(QueueOutcome(credential_id, "duplicate", state, batch_id))
                     else:
-                        outcomes.append(QueueOutcome(item.credential_id, "conflict", state, batch_id))
-                        conflicts[item.credential_id] = (
+                        outcomes.append(QueueOutcome(credential_id, "conflict", state, batch_id))
+                        conflicts[credential_id] = (
                             "earlier in the same input"
-                            if item.credential_id in fresh
+                            if credential_id in fresh
                             else "queued"
                             if batch_id is None
                             else f"batch {batch_id} ({batch_state})"
                         )
                 if new_rows:
                     _check_status_entries(connection, new_rows)
-                    connection.execute(insert(_credentials), new_rows)
+                    connection.exec_driver_sql(insert_credential, new_rows)
                     row_ids = connection.execute(
                         select(_credentials.c.credential_id, _credentials.c.id).where(
                             _credentials.c.credential_id.in_(documents)
                         )
                     ).all()
-                    connection.execute(
-                        insert(_documents),
-                        [{"credential": row.id, "document": documents[row.credential_id]} for row in row_ids],
+                    connection.exec_driver_sql(
+                        insert_document, [(row.id, documents[row.credential_id]) for row in row_ids]
                     )
             if conflicts and not skip_conflicts:
                 raise CredentialConflictError(conflicts)
@@ -158,28 +184,50 @@ def _hex(value: bytes) -> str:
     return "0x" + value.hex()
 
 
-def _check_new_credential(item: NewCredential) -> None:
+def _row_of(item: NewCredential) -> QueueRow:
+    """A checked :class:`NewCredential` as a :data:`QueueRow`."""
     if not isinstance(item, NewCredential):
         raise InvalidInputError(f"queue takes NewCredential items, not {type(item).__name__}")
     for name in ("digest", "content_hash"):
         value = getattr(item, name)
         if not isinstance(value, bytes) or len(value) != 32:
             raise InvalidInputError(f"{item.credential_id}: {name} must be 32 bytes")
-    if not item.credential_id:
+    return (
+        item.credential_id,
+        _hex(item.content_hash),
+        _hex(item.digest),
+        item.issuer,
+        item.document,
+        item.status_list,
+        item.status_index,
+    )
+
+
+def _check_row(row: QueueRow) -> None:
+    """Refuse a row that is not a credential to queue (as :func:`_row_of` would refuse its NewCredential)."""
+    if type(row) is not tuple or len(row) != len(QUEUE_ROW_FIELDS):
+        raise InvalidInputError(f"a queue row is a tuple of {', '.join(QUEUE_ROW_FIELDS)}, not {row!r:.200}")
+    credential_id, content_hash, digest, issuer, document, status_list, status_index = row
+    if not credential_id or not isinstance(credential_id, str):
         raise InvalidInputError("a credential to queue needs its id")
-    if (item.status_list is None) != (item.status_index is None) or any(
+    for name, value in (("digest", digest), ("content_hash", content_hash)):
+        if not isinstance(value, str) or not _HASH_HEX.fullmatch(value):
+            raise InvalidInputError(f"{credential_id}: {name} must be 32 bytes")
+    if not isinstance(issuer, str) or not isinstance(document, str):
+        raise InvalidInputError(f"{credential_id}: issuer and document are text")
+    if (status_list is None) != (status_index is None) or any(
         value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0)
-        for value in (item.status_list, item.status_index)
+        for value in (status_list, status_index)
     ):
         raise InvalidInputError(
-            f"{item.credential_id}: status_list and status_index are both integers >= 0, or both None "
-            f"(not {item.status_list!r} and {item.status_index!r})"
+            f"{credential_id}: status_list and status_index are both integers >= 0, or both None "
+            f"(not {status_list!r} and {status_index!r})"
         )
 
 
-def _check_status_entries(connection: Connection, rows: list[dict[str, Any]]) -> None:
-    """Each status entry is of a list of the credential's own issuer, and inside it."""
-    wanted = {row["status_list"] for row in rows if row["status_list"] is not None}
+def _check_status_entries(connection: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Each status entry is of a list of the credential's own issuer, and inside it (``rows``: as inserted)."""
+    wanted = {row[5] for row in rows if row[5] is not None}
     if not wanted:
         return
     lists = {
@@ -190,20 +238,19 @@ def _check_status_entries(connection: Connection, rows: list[dict[str, Any]]) ->
             )
         )
     }
-    for row in rows:
-        number, index = row["status_list"], row["status_index"]
+    for credential_id, _, _, credential_issuer, _, number, index in rows:
         if number is None:
             continue
         issuer, size = lists.get(number, (None, 0))
         if issuer is None:
-            raise InvalidInputError(f"{row['credential_id']}: there is no status list {number}")
-        if issuer != row["issuer"]:
+            raise InvalidInputError(f"{credential_id}: there is no status list {number}")
+        if issuer != credential_issuer:
             raise InvalidInputError(
-                f"{row['credential_id']}: status list {number} is {issuer!r}'s, not the credential issuer's "
-                f"{row['issuer']!r}"
+                f"{credential_id}: status list {number} is {issuer!r}'s, not the credential issuer's "
+                f"{credential_issuer!r}"
             )
         if index >= size:
-            raise InvalidInputError(f"{row['credential_id']}: status index {index} is outside list {number} ({size})")
+            raise InvalidInputError(f"{credential_id}: status index {index} is outside list {number} ({size})")
 
 
 def _credential_state(batch_id: int | None, batch_state: str | None) -> CredentialState:
