@@ -19,6 +19,11 @@ credentials as one batch and writes their receipts to a directory. Then, in the 
   fresh :class:`~anchor.verifier.Verifier` (first call, cold caches);
   anchor's sources are byte-compiled first, as an installed package is (an editable install under
   ``PYTHONDONTWRITEBYTECODE=1`` would recompile them at every start);
+- with ``--peer-src DIR`` (the ``src`` of another checkout, e.g. ``git worktree add /tmp/before HEAD``): that
+  code as a second peer on the same chain and receipts, rounds alternating with this code: receipts/s of
+  ``verify_paths`` (each in its own process) and of ``anchor verify DIR``, CPU µs per receipt split into the
+  anvil node and the verifier's processes, and one receipt (``anchor verify FILE``, median and min of
+  ``--single-runs``, wall and CPU), with the ratios;
 - the credential's JSON Schema check per credential: jsonschema-rs (what decides) against Python jsonschema
   (which only explains the problems of an invalid credential).
 
@@ -155,11 +160,14 @@ class CpuClock:
     def __init__(self, settings: Settings) -> None:
         self.anvil_stat = Path(f"/proc/{int((settings.home / 'node' / 'anvil.pid').read_text())}/stat")
 
+    def anvil(self) -> float:
+        """CPU seconds used so far by the anvil node (utime + stime of /proc/<pid>/stat)."""
+        fields = self.anvil_stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def __call__(self) -> float:
         own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-        fields = self.anvil_stat.read_text().rsplit(")", 1)[1].split()
-        anvil = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + anvil
+        return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime + self.anvil()
 
 
 def directory_rounds(
@@ -218,12 +226,131 @@ def run_cli(settings: Settings, *args: str) -> tuple[float, subprocess.Completed
     return time.perf_counter() - started, done
 
 
+def library_run(home: Path, port: int, receipt_dir: Path) -> None:
+    """Verify ``receipt_dir`` with :func:`verify_paths` in this process (the code on ``sys.path``): print JSON."""
+    settings = Settings(home=home, node_port=port)
+    paths = [str(path) for path in sorted(receipt_dir.iterdir())]
+    with Verifier([settings.effective_rpc_url], trusted_from_deployments(settings.deployments_dir)) as verifier:
+        started, used = time.perf_counter(), _own_cpu() + _children_cpu()
+        count = _all_valid(list(verify_paths(verifier, paths)))  # its worker processes end (are waited for) here
+        seconds, cpu = time.perf_counter() - started, _own_cpu() + _children_cpu() - used
+    print(json.dumps({"count": count, "seconds": seconds, "cpu": cpu}))
+
+
+class Side:
+    """One code base measured: this checkout's, or the peer's (``src`` put first on ``PYTHONPATH``)."""
+
+    def __init__(self, name: str, src: Path | None) -> None:
+        self.name = name
+        self.env = {**os.environ}
+        if src is not None:
+            self.env["PYTHONPATH"] = str(src)
+        self.rates: dict[str, list[float]] = {"library": [], "cli": []}
+        self.anvil: dict[str, list[float]] = {"library": [], "cli": []}
+        self.verifier: dict[str, list[float]] = {"library": [], "cli": []}
+        self.one_wall: list[float] = []
+        self.one_cpu: list[float] = []
+
+
+def _own_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def peer_rounds(settings: Settings, receipt_dir: Path, sides: list[Side], rounds: int, single_runs: int) -> None:
+    """Alternating rounds of each side: the directory by verify_paths and by ``anchor verify DIR`` (each a new
+    process: its CPU with its workers' from RUSAGE_CHILDREN, anvil's from /proc), then one receipt."""
+    clock = CpuClock(settings)
+    count = len(list(receipt_dir.iterdir()))
+    base = {"ANCHOR_HOME": str(settings.home), "ANCHOR_NODE_PORT": str(settings.node_port)}
+    library = [
+        sys.executable,
+        __file__,
+        "--library-run",
+        str(settings.home),
+        str(settings.node_port),
+        str(receipt_dir),
+    ]
+
+    def measured(side: Side, what: str, command: list[str]) -> None:
+        anvil, own = clock.anvil(), _children_cpu()
+        started = time.perf_counter()
+        done = subprocess.run(command, env={**side.env, **base}, capture_output=True, text=True, check=False)
+        seconds = time.perf_counter() - started
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        cpu = _children_cpu() - own  # the command's process and its workers, start and imports included
+        if what == "library":  # verify_paths alone: without the start and imports of the measuring process
+            report = json.loads(done.stdout.strip().splitlines()[-1])
+            seconds, cpu = report["seconds"], report["cpu"]
+        side.rates[what].append(rate(count, seconds))
+        side.anvil[what].append((clock.anvil() - anvil) / count * 1e6)
+        side.verifier[what].append(cpu / count * 1e6)
+
+    for _ in range(rounds):
+        for side in sides:
+            measured(side, "library", library)
+            measured(side, "cli", [ANCHOR, "verify", str(receipt_dir)])
+    single = str(next(iter(sorted(receipt_dir.iterdir()))))
+    for _ in range(single_runs):
+        for side in sides:
+            own = _children_cpu()
+            started = time.perf_counter()
+            done = subprocess.run(
+                [ANCHOR, "verify", single], env={**side.env, **base}, capture_output=True, text=True, check=False
+            )
+            side.one_wall.append(time.perf_counter() - started)
+            side.one_cpu.append(_children_cpu() - own)
+            assert done.returncode == 0, done.stdout + done.stderr
+
+
+def print_peer_rounds(sides: list[Side], count: int, rounds: int) -> None:
+    ours, peer = sides
+    median = statistics.median
+    print(f"this code against the peer code ({peer.name}), {count} receipts, median of {rounds} alternating rounds")
+    for what, label in (("library", "verify_paths"), ("cli", "anchor verify DIR")):
+        for side in sides:
+            total = median(side.anvil[what]) + median(side.verifier[what])
+            print(
+                f"  {label:18s} {side.name:6s} {median(side.rates[what]):7.0f} receipts/s   CPU per receipt: anvil "
+                f"{median(side.anvil[what]):5.0f} µs + verifier {median(side.verifier[what]):5.0f} µs = "
+                f"{total:5.0f} µs ({2e6 / total:5.0f}/s on 2 cores); rounds {_rounded(side.rates[what])}"
+            )
+        ratio = median(ours.rates[what]) / median(peer.rates[what])
+        cpu = (median(ours.anvil[what]) + median(ours.verifier[what])) / (
+            median(peer.anvil[what]) + median(peer.verifier[what])
+        )
+        print(f"  {'':18s} ratio  x{ratio:.2f} receipts/s, x{cpu:.2f} CPU per receipt")
+    runs = len(ours.one_wall)
+    for side in sides:
+        print(
+            f"  anchor verify FILE {side.name:6s} {median(side.one_wall):7.3f} s median of {runs} (min "
+            f"{min(side.one_wall):.3f} s); CPU {median(side.one_cpu):.3f} s (min {min(side.one_cpu):.3f} s)"
+        )
+    print(
+        f"  {'':18s} ratio  x{median(ours.one_wall) / median(peer.one_wall):.2f} wall (median), "
+        f"x{median(ours.one_cpu) / median(peer.one_cpu):.2f} CPU (median)"
+    )
+
+
 def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--library-run":
+        library_run(Path(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--count", type=int, default=5000, help="receipts in the directory (default 5000)")
     parser.add_argument("--sample", type=int, default=500, help="receipts for the one-thread comparisons")
-    parser.add_argument("--single-runs", type=int, default=7, help="runs of `anchor verify FILE` (median)")
+    parser.add_argument("--single-runs", type=int, default=21, help="runs of `anchor verify FILE` (median)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the directory comparison (median)")
+    parser.add_argument(
+        "--peer-src",
+        type=Path,
+        help="the src folder of another checkout (e.g. a worktree of git HEAD) to measure beside this code",
+    )
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="anchor-verify-bench-") as folder:
@@ -277,6 +404,11 @@ def main() -> None:
             started = time.perf_counter()
             subprocess.run([sys.executable, "-c", "import anchor.verifier"], check=True)
             import_verifier = time.perf_counter() - started
+            sides: list[Side] = []
+            if options.peer_src is not None:
+                compileall.compile_dir(str(options.peer_src / "anchor"), quiet=1)
+                sides = [Side("this", ROOT / "src"), Side("peer", options.peer_src.resolve())]
+                peer_rounds(settings, receipt_dir, sides, options.rounds, options.single_runs)
         finally:
             node.stop(settings)
 
@@ -310,6 +442,8 @@ def main() -> None:
     print(f"  Verifier, cold, in-process     {single_lib:8.3f} s")
     print(f"  python -c 'import anchor.cli'  {import_cli:8.3f} s")
     print(f"  python -c 'import anchor.verifier' {import_verifier:4.3f} s")
+    if sides:
+        print_peer_rounds(sides, options.count, options.rounds)
     print("credential schema check, per credential")
     print(f"  Python jsonschema (explains)   {schema_python:8.0f} µs")
     print(f"  jsonschema-rs (decides)        {schema_rust:8.0f} µs   x{schema_python / schema_rust:.0f} faster")

@@ -18,6 +18,7 @@ from anchor.chain import compiler as build
 
 ROOT = build.project_root(Path(__file__).parent)
 OWN_SOURCES = {
+    "contracts/readers/CredentialStatusReader.sol",
     "contracts/registry/CredentialRegistry.sol",
     "contracts/registry/CredentialRegistryTypes.sol",
     "contracts/registry/ICredentialRegistry.sol",

@@ -10,7 +10,6 @@ receipts whose answers it carried, never a crash and never a VALID; a well-forme
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,19 +26,9 @@ from anchor.verifier.bulk import verify_chunk, verify_paths
 from anchor.verifier.onchain import Question, ask_many
 
 from support.fake_chain import BATCH_REVOKED, FakeChain, FakeEndpoint
-from support.verifier_world import NOW, RpcProxy, World, build_world
+from support.verifier_world import NOW, RpcProxy, World, build_world, write_receipts
 
 DE = issuer_for_country("DE")
-
-
-def _write(folder: Path, receipts: dict[str, Any]) -> list[str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, receipt in receipts.items():
-        path = folder / f"{name}.json"
-        path.write_text(receipt if isinstance(receipt, str) else json.dumps(receipt, ensure_ascii=False))
-        paths.append(str(path))
-    return paths
 
 
 def _comparable(result: Verification) -> dict[str, Any]:
@@ -70,7 +59,7 @@ def _anvil_receipts(world: World) -> dict[str, Any]:
 
 
 def test_batched_directory_gives_the_results_of_one_by_one_on_anvil(world: World, tmp_path: Path) -> None:
-    paths = _write(tmp_path / "receipts", _anvil_receipts(world))
+    paths = write_receipts(tmp_path / "receipts", _anvil_receipts(world))
     paths.append(str(tmp_path / "receipts" / "missing.json"))  # unreadable: verify_file reports it
     trusted = trusted_from_deployments(world.settings.deployments_dir)
     proxy = RpcProxy(world.rpc_url)
@@ -90,7 +79,7 @@ def test_batched_directory_gives_the_results_of_one_by_one_on_anvil(world: World
         assert verdicts[name] is Verdict.INVALID, name
     assert verdicts["not-json"] is verdicts["missing"] is Verdict.ERROR
     # one batch of statuses and issuers, one of BatchAnchored logs; only what needs more asks alone
-    assert proxy.requests[:2] == ["eth_chainId", ",".join(["eth_call"] * 16)]  # 13 receipts asked, 3 issuers
+    assert proxy.requests[:2] == ["eth_chainId", ",".join(["eth_call"] * 4)]  # 13 statuses in one call, 3 issuers
     assert proxy.requests[2] == ",".join(["eth_getLogs"] * 4)  # the BatchAnchored event of each batch
     # asked alone: the revoked one (its status, then its revocation event), and the unknown and the not final
     # batch (the status at finalized, at latest, then the finalized height)
@@ -102,7 +91,7 @@ def test_batched_directory_gives_the_results_of_one_by_one_on_anvil(world: World
 def test_worker_processes_give_the_same_results_as_in_process(world: World, tmp_path: Path) -> None:
     receipts = _anvil_receipts(world)
     many = {f"{number:03d}-{name}": receipt for number in range(10) for name, receipt in receipts.items()}
-    paths = _write(tmp_path / "many", many)
+    paths = write_receipts(tmp_path / "many", many)
     trusted = trusted_from_deployments(world.settings.deployments_dir)
     with Verifier([world.rpc_url], trusted) as verifier:
         here = list(verify_paths(verifier, paths, processes=1, threads=2, now=NOW))
@@ -123,7 +112,7 @@ def chain() -> FakeChain:
 @pytest.fixture
 def receipt_paths(chain: FakeChain, tmp_path: Path) -> list[str]:
     receipts = chain.anchor(1, list(generate_credentials(6, seed=31, issuer=DE)))
-    return _write(tmp_path, {f"r{index}": receipt for index, receipt in enumerate(receipts)})
+    return write_receipts(tmp_path, {f"r{index}": receipt for index, receipt in enumerate(receipts)})
 
 
 @pytest.fixture
@@ -170,7 +159,9 @@ WHOLE = {
 
 
 def _verify(chain: FakeChain, paths: list[str], *endpoints: FakeEndpoint) -> list[Verification]:
-    with Verifier([endpoint.url for endpoint in endpoints], [chain.registry], timeout=5.0) as verifier:
+    # one eth_call per status, as these tests pick them out (tests/test_verify_status_reader.py: many to a call)
+    urls = [endpoint.url for endpoint in endpoints]
+    with Verifier(urls, [chain.registry], timeout=5.0, read_many=False) as verifier:
         return verify_chunk(verifier, paths, now=NOW)
 
 
@@ -383,7 +374,7 @@ def test_the_anchoring_events_batch_answered_wrongly_is_that_endpoints_error(
 ) -> None:
     first = chain.anchor(1, list(generate_credentials(2, seed=33, issuer=DE)))
     second = chain.anchor(1, list(generate_credentials(2, seed=34, issuer=DE)))
-    paths = _write(tmp_path, {f"r{index}": receipt for index, receipt in enumerate(first + second)})
+    paths = write_receipts(tmp_path, {f"r{index}": receipt for index, receipt in enumerate(first + second)})
     honest, hostile = endpoints
     change = WHOLE[how]
 
@@ -404,7 +395,10 @@ def test_nothing_asked_ahead_is_kept_after_the_chunk(
     chain: FakeChain, receipt_paths: list[str], endpoints: tuple[FakeEndpoint, FakeEndpoint], tmp_path: Path
 ) -> None:
     honest, other = endpoints
-    paths = [*receipt_paths, *_write(tmp_path / "more", {"not-json": "{", "twice": Path(receipt_paths[0]).read_text()})]
+    paths = [
+        *receipt_paths,
+        *write_receipts(tmp_path / "more", {"not-json": "{", "twice": Path(receipt_paths[0]).read_text()}),
+    ]
     with Verifier([honest.url, other.url], [chain.registry], timeout=5.0) as verifier:
         for chunk in [paths[:3], paths[3:]]:
             results = verify_chunk(verifier, chunk, now=NOW, threads=2)

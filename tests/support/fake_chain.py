@@ -23,6 +23,7 @@ from typing import Any
 
 from anchor.chain.abi_codec import canonical_type, decode, encode, signature_hash
 from anchor.chain.artifacts import load_artifact
+from anchor.chain.status_reader import status_reader
 from anchor.credentials import credential_digest
 from anchor.credentials.receipt import LEAF_ENCODING, AnchorProof, make_receipt
 from anchor.merkle import StandardMerkleTree
@@ -81,6 +82,10 @@ class FakeChain:
     issuers: dict[int, FakeIssuer] = field(default_factory=dict)
     batches: dict[int, FakeBatch] = field(default_factory=dict)
     head: int = 100
+    deployless: bool = False
+    """Whether a call without ``to`` runs the status reader (:mod:`anchor.chain.status_reader`) as a node
+    would; if not, it reverts, as on an endpoint that refuses such calls (the verifier then asks each status
+    with its own call)."""
 
     def __post_init__(self) -> None:
         abi = load_artifact("CredentialRegistry")["abi"]
@@ -137,6 +142,8 @@ class FakeChain:
                 reply["result"] = hex(self.head)
             elif method == "eth_getBlockByNumber":
                 reply["result"] = {"number": hex(self.head), "timestamp": hex(1_750_000_000 + self.head * 2)}
+            elif method == "eth_call" and "to" not in params[0]:
+                reply.update(self._deployless(params[0]["data"]))
             elif method == "eth_call":
                 reply.update(self._call(params[0]["data"]))
             elif method == "eth_getLogs":
@@ -145,22 +152,37 @@ class FakeChain:
                 reply["error"] = {"code": -32601, "message": f"method {method} not found"}
         return reply
 
+    def _status(self, batch_id: int, index: int) -> tuple[int, ...]:
+        batch = self.batches.get(batch_id)
+        if batch is None:
+            return (UNKNOWN_BATCH, 0, 0, 0, 0, 0)
+        if index >= batch.size:
+            code = BAD_PROOF
+        elif self.issuers[batch.issuer_id].deactivated_at:
+            code = ISSUER_INACTIVE
+        elif batch.revoked_at:
+            code = BATCH_REVOKED
+        else:
+            code = VALID
+        return (code, batch.issuer_id, batch.anchored_at, batch.block, batch.revoked_at, batch.reason)
+
+    def _deployless(self, data: str) -> dict[str, Any]:
+        """The status reader's answer, or the revert of a node that runs no code without ``to``."""
+        code = status_reader().creation_code
+        if not self.deployless or not data.lower().startswith(code):
+            return {"error": {"code": 3, "message": "execution reverted", "data": "0x"}}
+        registry, queries = decode(
+            ["address", "(uint256,uint256,bytes32,bytes32[])[]"], bytes.fromhex(data[len(code) :])
+        )
+        if registry.lower() != self.registry.lower():
+            return {"error": {"code": 3, "message": "execution reverted", "data": "0x"}}  # no code there
+        answers = [self._status(batch_id, index) for batch_id, index, _, _ in queries]
+        return {"result": "0x" + encode([self.status_function.outputs[0] + "[]"], [answers]).hex()}
+
     def _call(self, data: str) -> dict[str, Any]:
         if data.startswith(self.status_function.selector):
             batch_id, index, _, _ = self.status_function.arguments(data)
-            batch = self.batches.get(batch_id)
-            if batch is None:
-                return {"result": self.status_function.answer((UNKNOWN_BATCH, 0, 0, 0, 0, 0))}
-            if index >= batch.size:
-                code = BAD_PROOF
-            elif self.issuers[batch.issuer_id].deactivated_at:
-                code = ISSUER_INACTIVE
-            elif batch.revoked_at:
-                code = BATCH_REVOKED
-            else:
-                code = VALID
-            value = (code, batch.issuer_id, batch.anchored_at, batch.block, batch.revoked_at, batch.reason)
-            return {"result": self.status_function.answer(value)}
+            return {"result": self.status_function.answer(self._status(batch_id, index))}
         if data.startswith(self.issuer_function.selector):
             (issuer_id,) = self.issuer_function.arguments(data)
             issuer = self.issuers.get(issuer_id)

@@ -177,6 +177,17 @@ def build_world(settings: Settings) -> World:
     return world
 
 
+def write_receipts(folder: Path, receipts: dict[str, Any]) -> list[str]:
+    """Write each receipt (a JSON object, or text written as it is) to ``folder/<name>.json``; the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, receipt in receipts.items():
+        path = folder / f"{name}.json"
+        path.write_text(receipt if isinstance(receipt, str) else json.dumps(receipt, ensure_ascii=False))
+        paths.append(str(path))
+    return paths
+
+
 class RpcProxy:
     """A JSON-RPC proxy on 127.0.0.1 in front of a real node: counts requests and can lie.
 

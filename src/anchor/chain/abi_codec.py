@@ -44,7 +44,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Any
 
 import sha3
@@ -150,6 +150,12 @@ def _parse_all(types: Sequence[str]) -> _Type:
     for name in types:
         if not isinstance(name, str):
             raise AbiEncodingError(f"{name!r} is not a type string")
+    return _parse_tuple(tuple(types))
+
+
+@lru_cache(maxsize=256)
+def _parse_tuple(types: tuple[str, ...]) -> _Type:
+    """The tuple type of argument list ``types``, parsed once (its cached properties with it)."""
     return _Type("tuple", f"({','.join(types)})", components=tuple(_parse(name) for name in types))
 
 
@@ -189,6 +195,9 @@ def _encode(t: _Type, value: Any) -> bytes:
         return _encode_sequence(t.components, _sequence(t, value, len(t.components)))
     if t.kind == "array":
         items = _sequence(t, value, None)
+        (item,) = t.components
+        if not item.dynamic:  # static items (a Merkle proof's bytes32[]): all heads, no offsets
+            return _uint_word(len(items)) + b"".join([_encode(item, one) for one in items])
         return _uint_word(len(items)) + _encode_sequence(t.components * len(items), items)
     if t.kind == "uint":
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 1 << t.size:

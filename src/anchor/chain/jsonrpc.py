@@ -6,7 +6,8 @@ Used by the verifier (many small ``eth_call`` s, several endpoints) and by the l
 Why not web3's contract ``.call()``: it sends ``eth_chainId`` twice before every call, so a verifier spends
 three round trips per receipt where one does (about 96 calls/s against about 850/s on a local anvil node).
 Here the chain id is asked once per endpoint and cached, and a call is one HTTP request on a kept-alive
-connection (stdlib :mod:`http.client`; nothing to import at start-up beyond it).
+connection (:mod:`anchor.chain.http_client`, a minimal HTTP/1.1 client: :mod:`http.client` and :mod:`ssl`
+cost a one-receipt ``anchor verify`` more to import than its requests take; ssl is imported for https only).
 
 Connections go straight to the endpoint: proxy variables from the environment are not used.
 
@@ -21,21 +22,24 @@ request: fetching an issuer's ``did:web`` document (:mod:`anchor.verifier.dids`)
 from __future__ import annotations
 
 import base64
-import http.client
 import json
 import socket
-import ssl
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from anchor.chain.http_client import ConnectionDroppedError, HttpConnection
 from anchor.credentials.strict_json import MAX_DEPTH, nesting_depth
 from anchor.errors import ChainError, InvalidInputError
 from anchor.urls import mask_url
+
+if TYPE_CHECKING:
+    import http.client
+    import ssl
 
 #: Largest JSON-RPC response read, in bytes: a verifier's answers are a few hundred bytes each.
 MAX_RESPONSE_BYTES = 1 << 20
@@ -95,12 +99,22 @@ class JsonRpcEndpoint:
         self.timeout = timeout
         self._https = parts.scheme == "https"
         self._host = parts.hostname
-        self._port = parts.port
+        self._port = parts.port or (443 if self._https else 80)
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if any(not 0x21 <= ord(character) <= 0x7E for character in self._path):
+            raise InvalidInputError(f"{mask_url(url)!r}: its path may hold only visible ASCII (escape the rest as %XX)")
+        shown_host = f"[{self._host}]" if ":" in self._host else self._host
+        default_port = parts.port is None or parts.port == (443 if self._https else 80)
+        headers = {
+            "Host": shown_host if default_port else f"{shown_host}:{self._port}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+        }
         if parts.username is not None:
             token = f"{parts.username}:{parts.password or ''}".encode()
-            self._headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
+            headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
+        self._head = f"POST {self._path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self._context: ssl.SSLContext | None = None
         self._local = threading.local()
         self._chain_id: int | None = None
         self._lock = threading.Lock()
@@ -211,40 +225,40 @@ class JsonRpcEndpoint:
 
     # ------------------------------------------------------------------ transport
 
-    def _connection(self) -> http.client.HTTPConnection:
-        connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
+    def _connection(self) -> HttpConnection:
+        connection: HttpConnection | None = getattr(self._local, "connection", None)
         if connection is None:
+            context = None
             if self._https:
-                connection = http.client.HTTPSConnection(
-                    self._host, self._port, timeout=self.timeout, context=ssl.create_default_context()
-                )
-            else:
-                connection = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+                with self._lock:
+                    if self._context is None:
+                        import ssl  # only for https: a local endpoint's verifier never imports it
+
+                        self._context = ssl.create_default_context()
+                    context = self._context
+            connection = HttpConnection(self._host, self._port, context)
             self._local.connection = connection
         return connection
 
     def _post(self, payload: object) -> Any:
         body = json.dumps(payload, separators=(",", ":")).encode()
+        head = f"{self._head}Content-Length: {len(body)}\r\n\r\n".encode("latin-1")
         end = request_end(self.timeout)
         # A kept-alive connection the server closed in the meantime fails on first use: retry once on a new one.
         for attempt in (1, 2):
             connection = self._connection()
             try:
-                limit_socket(connection, end)
-                connection.request("POST", self._path, body, self._headers)
-                response = connection.getresponse()
-                data = read_body(connection, response, end, MAX_RESPONSE_BYTES)
+                response = connection.request(head, body, end, MAX_RESPONSE_BYTES)
                 break
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as error:
+            except (ConnectionDroppedError, BrokenPipeError, ConnectionResetError) as error:
                 self.close()
                 if attempt == 2:
                     raise RpcError(f"cannot reach the RPC endpoint {self.shown_url}: {error}") from error
-            except (OSError, http.client.HTTPException) as error:
+            except OSError as error:  # HttpError too: an answer that is not HTTP
                 self.close()
                 reason = "timed out" if isinstance(error, socket.timeout | TimeoutError) else str(error) or repr(error)
                 raise RpcError(f"cannot reach the RPC endpoint {self.shown_url}: {reason}") from error
-        if response.will_close:
-            self.close()
+        data = response.body
         if len(data) > MAX_RESPONSE_BYTES:
             self.close()
             raise RpcError(f"{self.shown_url} sent more than {MAX_RESPONSE_BYTES} bytes")

@@ -44,9 +44,8 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from anchor.chain.jsonrpc import RpcError
 from anchor.chain.registry_abi import CredentialCheck, CredentialStatus, NoContractError, reason_name
@@ -82,6 +81,12 @@ ReceiptInput = Mapping[str, Any] | str | bytes | bytearray | memoryview
 """A receipt as JSON text (checked as strict I-JSON) or as an already parsed object."""
 
 
+#: Every check before it runs (frozen, so one set serves every verification).
+_NOT_YET_CHECKED: Final = {
+    name: Check(name, CheckState.NOT_CHECKED, "not checked", "not-checked") for name, _ in CHECKS
+}
+
+
 class Run:
     """One verification by ``verifier``: the checks filled in as they run, then the result."""
 
@@ -95,9 +100,7 @@ class Run:
         self.verifier = verifier
         self.now = now
         self.source = source
-        self.checks: dict[str, Check] = {
-            name: Check(name, CheckState.NOT_CHECKED, "not checked", "not-checked") for name, _ in CHECKS
-        }
+        self.checks: dict[str, Check] = dict(_NOT_YET_CHECKED)
         self.error: str | None = None
         self.evidence: Evidence | None = None
         self.summary: CredentialSummary | None = None
@@ -292,7 +295,7 @@ class Run:
         endpoints = "the RPC endpoint" if count == 1 else f"all {count} RPC endpoints"
         self.passed("chain", f"{endpoints} on {named}; registry {proof.registry} trusted ({trust.source})")
         if self.evidence is not None:
-            self.evidence = replace(self.evidence, trust_source=trust.source)
+            self.evidence = self.evidence.but(trust_source=trust.source)
         return True
 
     def _registry(self, credential: dict[str, Any], proof: AnchorProof) -> None:
@@ -531,8 +534,7 @@ class Run:
         info = answer.issuer if answer.issuer is not None and answer.issuer.issuer_id == status.issuer_id else None
         network = network_for_chain_id(self.evidence.chain_id)
         transaction = event.transaction_hash if event is not None else None
-        self.evidence = replace(
-            self.evidence,
+        self.evidence = self.evidence.but(
             issuer_name=info.name if info else None,
             issuer_uri=info.uri if info else None,
             issuer_country=info.country if info else None,
@@ -545,7 +547,7 @@ class Run:
 
     def _revoked(self, revocation: Revocation) -> None:
         if self.evidence is not None:
-            self.evidence = replace(self.evidence, revocation=revocation)
+            self.evidence = self.evidence.but(revocation=revocation)
 
     def result(self) -> Verification:
         checks = tuple(self.checks[name] for name, _ in CHECKS)

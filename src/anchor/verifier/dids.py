@@ -39,14 +39,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import ssl
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from anchor.chain.jsonrpc import request_end
 from anchor.credentials import parse_credential
@@ -54,7 +53,9 @@ from anchor.credentials.multikey import did_key_document, public_key_from_multib
 from anchor.did_syntax import DID_KEY_PREFIX, DID_WEB_PREFIX, MAX_DID_LENGTH, check_did_key, parse_did_web
 from anchor.errors import InvalidInputError
 from anchor.files import private_directory, write_json_atomically
-from anchor.verifier.https_fetch import get_json, ssl_context
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = [
     "CACHE_SECONDS",
@@ -430,6 +431,8 @@ class DidResolver:
     # ------------------------------------------------------------------ network
 
     def _ssl_context(self) -> ssl.SSLContext:
+        from anchor.verifier.https_fetch import ssl_context  # with http.client and ssl: only when fetching
+
         with self._lock:
             if self._context is None:
                 self._context = ssl_context(self.setup.ca_bundle, DidUnreachableError)
@@ -437,6 +440,8 @@ class DidResolver:
 
     def _fetch(self, did: str, url: str) -> tuple[DidDocument, dict[str, Any]]:
         """GET the did:web document at ``url``: the checked document and its JSON."""
+        from anchor.verifier.https_fetch import get_json
+
         raw = get_json(
             url,
             timeout=self.setup.timeout,

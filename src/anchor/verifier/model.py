@@ -6,9 +6,10 @@ Pure data: no chain access here. :meth:`Verification.to_json` is the machine-rea
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 from typing import Any
 
 
@@ -191,6 +192,17 @@ class Evidence:
             "endpoints": list(self.endpoints),
         }
 
+    def but(self, **changes: Any) -> Evidence:
+        """The same evidence with ``changes`` (field names): what :func:`dataclasses.replace` gives, at a tenth of
+        its cost (a verification changes its evidence up to three times)."""
+        unknown = changes.keys() - _EVIDENCE_NAMES
+        if unknown:
+            raise TypeError(f"Evidence has no field {', '.join(sorted(unknown))}")
+        changed = object.__new__(Evidence)
+        changed.__dict__.update(self.__dict__)
+        changed.__dict__.update(changes)
+        return changed
+
 
 @dataclass(frozen=True)
 class CredentialSummary:
@@ -296,6 +308,26 @@ class Verification:
         """The same result, labelled with where the receipt came from."""
         return replace(self, source=source)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as plain values (a directory's results come back from its worker processes this way): each
+        check, enum and dataclass pickled as an object costs about twice the time and 1.3 times the bytes."""
+        evidence, credential = self.evidence, self.credential
+        return (
+            _unpickled,
+            (
+                tuple((check.name, check.state.value, check.reason, check.code) for check in self.checks),
+                self.verdict.value,
+                self.status,
+                self.summary,
+                self.checked_at,
+                self.source,
+                None if evidence is None else _evidence_values(evidence),
+                None if credential is None else _summary_values(credential),
+                self.extra,
+                self.warnings,
+            ),
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The machine-readable result."""
         return {
@@ -318,6 +350,41 @@ def headline(checks: tuple[Check, ...]) -> Check | None:
         if name in failed:
             return failed[name]
     return next(iter(failed.values()), None)
+
+
+_EVIDENCE_NAMES = frozenset(item.name for item in fields(Evidence))
+#: The field values of an Evidence and a CredentialSummary, in their order (so also their __init__'s).
+_evidence_values = attrgetter(*(item.name for item in fields(Evidence)))
+_summary_values = attrgetter(*(item.name for item in fields(CredentialSummary)))
+_STATES = {state.value: state for state in CheckState}
+_VERDICTS = {verdict.value: verdict for verdict in Verdict}
+
+
+def _unpickled(
+    checks: tuple[tuple[str, str, str, str], ...],
+    verdict: str,
+    status: str,
+    summary: str,
+    checked_at: datetime,
+    source: str | None,
+    evidence: tuple[Any, ...] | None,
+    credential: tuple[Any, ...] | None,
+    extra: dict[str, Any],
+    warnings: tuple[str, ...],
+) -> Verification:
+    """The :class:`Verification` :meth:`Verification.__reduce__` pickled."""
+    return Verification(
+        tuple(Check(name, _STATES[state], reason, code) for name, state, reason, code in checks),
+        _VERDICTS[verdict],
+        status,
+        summary,
+        checked_at,
+        source,
+        None if evidence is None else Evidence(*evidence),
+        None if credential is None else CredentialSummary(*credential),
+        extra,
+        warnings,
+    )
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -33,6 +33,7 @@ from anchor.chain.jsonrpc import (
     parse_quantity,
 )
 from anchor.chain.registry_abi import CredentialCheck, CredentialStatus, IssuerInfo, RegistryAbi
+from anchor.chain.status_reader import StatusQuestion, StatusReader
 from anchor.credentials.receipt import AnchorProof
 
 
@@ -301,6 +302,8 @@ def ask_many(
     *,
     block: str,
     issuer_cache: dict[tuple[str, str, int], RegisteredIssuer],
+    reader: StatusReader | None = None,
+    reader_refused: set[str] | None = None,
 ) -> dict[Question, ChainAnswer | RpcError]:
     """What :func:`ask` answers to each of ``questions``, asked in JSON-RPC batches of ``eth_call`` s.
 
@@ -310,6 +313,13 @@ def ask_many(
     as JSON-RPC (see :meth:`~anchor.chain.jsonrpc.JsonRpcEndpoint.batch_answers`) is the error of each question
     it carried. Left out, for :func:`ask` to ask one by one: the questions whose answer needs more than these
     two calls (a batch unknown at ``block``, a revoked credential).
+
+    With a ``reader`` (:mod:`anchor.chain.status_reader`), the ``credentialStatus`` calls of up to
+    :data:`~anchor.chain.status_reader.MAX_QUESTIONS` questions go in one deployless ``eth_call``: the same
+    answers, each decoded and checked as its own call's would be. A reader call the endpoint refuses (an error,
+    a revert, no data) is asked the usual way instead, and the endpoint's URL is added to ``reader_refused``
+    (not asked with the reader again) once it answered the usual way; an answer of the wrong shape is the
+    endpoint's error for every question of the call.
     """
     unique = list(dict.fromkeys(questions))
     issuers = list(
@@ -319,12 +329,30 @@ def ask_many(
             if (endpoint.url, question.registry.lower(), question.issuer_id) not in issuer_cache
         )
     )
-    requests: list[tuple[str, Sequence[Any]]] = [
-        ("eth_call", [{"to": q.registry, "data": abi.status_call(q.batch_id, q.leaf_index, q.digest, q.proof)}, block])
-        for q in unique
-    ]
+    active = reader if reader is not None and endpoint.url not in (reader_refused or ()) else None
+    groups = _reader_groups(active, unique) if active is not None else []
+    direct = [] if active is not None else unique
+    requests = [_reader_request(active, group, block) for group in groups] if active is not None else []
+    requests += [_status_request(abi, question, block) for question in direct]
     requests += [("eth_call", [{"to": to, "data": abi.issuer_call(issuer_id)}, block]) for to, issuer_id in issuers]
     results = _batched(endpoint, requests)
+    said: dict[Question, object] = dict(zip(direct, results[len(groups) : len(groups) + len(direct)], strict=True))
+    refused: list[Question] = []
+    for group, result in zip(groups, results[: len(groups)], strict=True):
+        if isinstance(result, RpcError) or result == "0x":  # refused or reverted: asked the usual way below
+            refused += group
+            continue
+        try:
+            said.update(zip(group, StatusReader.answers(_data(endpoint, result), len(group)), strict=True))
+        except Exception as error:  # whatever an answer makes fail is that endpoint's error
+            failed = endpoint_error(endpoint, error)
+            said.update((question, failed) for question in group)
+    if refused:
+        again = _batched(endpoint, [_status_request(abi, question, block) for question in refused])
+        said.update(zip(refused, again, strict=True))
+        if reader_refused is not None and any(not isinstance(result, RpcError) for result in again):
+            reader_refused.add(endpoint.url)
+    results = [said[question] for question in unique] + results[len(groups) + len(direct) :]
     read: dict[tuple[str, int], RegisteredIssuer | RpcError | None] = {}
     for (to, issuer_id), result in zip(issuers, results[len(unique) :], strict=True):
         try:
@@ -352,6 +380,33 @@ def ask_many(
         else:
             answers[question] = ChainAnswer(status, issuer)
     return answers
+
+
+def _status_request(abi: RegistryAbi, question: Question, block: str) -> tuple[str, Sequence[Any]]:
+    """The ``credentialStatus`` ``eth_call`` of ``question``."""
+    q = question
+    return (
+        "eth_call",
+        [{"to": q.registry, "data": abi.status_call(q.batch_id, q.leaf_index, q.digest, q.proof)}, block],
+    )
+
+
+def _reader_groups(reader: StatusReader, questions: Sequence[Question]) -> list[list[Question]]:
+    """``questions`` cut into reader calls: one registry each, within the reader's bounds."""
+    by_registry: dict[str, list[Question]] = {}
+    for question in questions:
+        by_registry.setdefault(question.registry.lower(), []).append(question)
+    groups: list[list[Question]] = []
+    for same in by_registry.values():
+        asked = [StatusQuestion(q.batch_id, q.leaf_index, q.digest, q.proof) for q in same]
+        groups += [[same[position] for position in group] for group in reader.groups(asked)]
+    return groups
+
+
+def _reader_request(reader: StatusReader, group: Sequence[Question], block: str) -> tuple[str, Sequence[Any]]:
+    """The deployless ``eth_call`` (no ``to``) that asks ``group``'s registry about each of ``group``."""
+    asked = [StatusQuestion(q.batch_id, q.leaf_index, q.digest, q.proof) for q in group]
+    return ("eth_call", [{"data": reader.call_data(group[0].registry, asked)}, block])
 
 
 def anchorings_many(

@@ -86,49 +86,49 @@ def conclude(checks: tuple[Check, ...], error: str | None) -> tuple[Verdict, str
 def summarize(credential: Mapping[str, Any]) -> CredentialSummary:
     """What a person reads on ``credential``; missing fields are None (nothing here raises)."""
 
-    def get(*path: str | int) -> Any:
-        return lookup(credential, path)
-
-    def text(*path: str | int) -> str | None:
-        value = get(*path)
+    def text(within: Any, *path: str | int) -> str | None:
+        value = lookup(within, path)
         return value if isinstance(value, str) else None
 
+    # each level looked up once, each field from its own level (lookup is None for a missing or wrong level)
+    subject = lookup(credential, ("credentialSubject",))
+    achievement = lookup(subject, ("achievement",))
+    eu = lookup(achievement, ("euMicroCredential",))
+    issuer = lookup(credential, ("issuer",))
     learner = None
-    identifiers = get("credentialSubject", "identifier")
+    identifiers = lookup(subject, ("identifier",))
     for item in identifiers if isinstance(identifiers, list) else []:
         if isinstance(item, Mapping) and item.get("identityType") == "name" and item.get("hashed") is False:
             learner = item.get("identityHash") if isinstance(item.get("identityHash"), str) else None
             break
-    achievement = ("credentialSubject", "achievement")
-    eu = (*achievement, "euMicroCredential")
-    outcomes = get(*eu, "learningOutcomes")
-    ects = get(*achievement, "creditsAvailable")
-    hours = get(*eu, "workloadHours")
-    eqf = get(*eu, "eqfLevel")
-    methods = get(*eu, "assessment", "methods")
+    outcomes = lookup(eu, ("learningOutcomes",))
+    ects = lookup(achievement, ("creditsAvailable",))
+    hours = lookup(eu, ("workloadHours",))
+    eqf = lookup(eu, ("eqfLevel",))
+    methods = lookup(eu, ("assessment", "methods"))
     assessment = ", ".join(str(item) for item in methods) if isinstance(methods, list) else None
-    note = text(*eu, "assessment", "description")
+    note = text(eu, "assessment", "description")
     if note:
         assessment = f"{assessment}: {note}" if assessment else note
-    qa_body = text(*eu, "qualityAssurance", "body")
-    qa = text(*eu, "qualityAssurance", "description")
+    qa_body = text(eu, "qualityAssurance", "body")
+    qa = text(eu, "qualityAssurance", "description")
     return CredentialSummary(
-        credential_id=text("id"),
+        credential_id=text(credential, "id"),
         learner=learner,
-        title=text(*achievement, "name") or text("name"),
-        description=text(*achievement, "description"),
-        awarding_body=text("issuer", "name"),
-        awarding_body_id=text("issuer", "id"),
-        country=text("issuer", "address", "addressCountryCode"),
+        title=text(achievement, "name") or text(credential, "name"),
+        description=text(achievement, "description"),
+        awarding_body=text(issuer, "name"),
+        awarding_body_id=text(issuer, "id"),
+        country=text(issuer, "address", "addressCountryCode"),
         ects=float(ects) if isinstance(ects, int | float) and not isinstance(ects, bool) else None,
         workload_hours=float(hours) if isinstance(hours, int | float) and not isinstance(hours, bool) else None,
         eqf_level=eqf if isinstance(eqf, int) and not isinstance(eqf, bool) else None,
         learning_outcomes=tuple(str(item) for item in outcomes) if isinstance(outcomes, list) else (),
-        grade=text("credentialSubject", "result", 0, "value"),
-        valid_from=text("validFrom"),
-        valid_until=text("validUntil"),
-        participation=text(*eu, "participation"),
+        grade=text(subject, "result", 0, "value"),
+        valid_from=text(credential, "validFrom"),
+        valid_until=text(credential, "validUntil"),
+        participation=text(eu, "participation"),
         assessment=assessment,
         quality_assurance=" ".join(part for part in (qa, f"({qa_body})" if qa_body else None) if part) or None,
-        language=text(*achievement, "inLanguage"),
+        language=text(achievement, "inLanguage"),
     )

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from anchor.chain.jsonrpc import BatchRefusedError, JsonRpcEndpoint, RpcError, rpc_deadline
 from anchor.chain.registry_abi import CredentialCheck, CredentialStatus, registry_abi
+from anchor.chain.status_reader import status_reader
 from anchor.credentials import parse_credential
 from anchor.credentials.receipt import AnchorProof, split_receipt
 from anchor.errors import InvalidInputError
@@ -77,6 +78,7 @@ class Verifier:
         block: str = FINALIZED,
         dids: DidResolver | ResolverSetup | None = None,
         status_lists: StatusLists | StatusListSetup | None = None,
+        read_many: bool = True,
     ) -> None:
         urls = list(dict.fromkeys(rpc_urls))
         if not urls:
@@ -92,6 +94,10 @@ class Verifier:
         self._abi = registry_abi()
         self._issuers: dict[tuple[str, str, int], RegisteredIssuer] = {}
         self._anchorings: dict[tuple[str, str, int, int, str, int], AnchoringEvent] = {}
+        self.read_many = read_many
+        """Whether a directory's statuses are asked many to an ``eth_call`` (the deployless status reader of
+        :mod:`anchor.chain.status_reader`) where an endpoint allows it, or one ``eth_call`` each."""
+        self._reader_refused: set[str] = set()  # endpoints that refused the status reader
         self._ahead: tuple[_Ahead, ...] = ()  # what each open prefetched() asked and parsed
         self._ahead_lock = threading.Lock()
         self._splits: dict[int, tuple[Any, Split]] = {}  # by id() of the document parsed() handed out
@@ -240,7 +246,13 @@ class Verifier:
         mine = [proof for proof in proofs if proof.chain_id == chain_id]
         try:
             answers = ask_many(
-                endpoint, self._abi, [Question.of(p) for p in mine], block=self.block, issuer_cache=self._issuers
+                endpoint,
+                self._abi,
+                [Question.of(p) for p in mine],
+                block=self.block,
+                issuer_cache=self._issuers,
+                reader=status_reader() if self.read_many else None,
+                reader_refused=self._reader_refused,
             )
         except BatchRefusedError:
             return

@@ -20,13 +20,12 @@ status list, it says whether the list agrees:
 
 from __future__ import annotations
 
-import ssl
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from anchor.credentials import parse_credential
 from anchor.credentials.status_list import (
@@ -37,8 +36,10 @@ from anchor.credentials.status_list import (
 )
 from anchor.errors import InvalidInputError
 from anchor.verifier.dids import DidResolutionError, DidResolver, bounded_put, split_method
-from anchor.verifier.https_fetch import get_json, ssl_context
 from anchor.verifier.model import Check, CheckState
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = [
     "CACHE_SECONDS",
@@ -156,6 +157,8 @@ class StatusLists:
             bounded_put(self._memory, url, (time.monotonic() + seconds, value), _MEMORY_ENTRIES)
 
     def _ssl_context(self) -> ssl.SSLContext:
+        from anchor.verifier.https_fetch import ssl_context  # with http.client and ssl: only when fetching
+
         with self._lock:
             if self._context is None:
                 self._context = ssl_context(self.setup.ca_bundle, StatusFetchError)
@@ -163,6 +166,8 @@ class StatusLists:
 
     def _fetch(self, url: str) -> StatusList:
         """GET the status list at ``url`` (an https URL, checked when the entry was parsed) and read it strictly."""
+        from anchor.verifier.https_fetch import get_json
+
         document = get_json(
             url,
             timeout=self.setup.timeout,
