@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-import sha3
+from _pysha3 import keccak_256  # not the sha3 module: it imports hashlib (OpenSSL)
 
 from anchor.errors import InvalidInputError
 
@@ -79,6 +79,6 @@ def _checksummed(digits: str) -> str:
     every address of a tree): clearing the ASCII case bit 0x20 of a lower-case letter makes it upper case.
     """
     lower = digits.lower().encode("ascii")
-    upper_where = sha3.keccak_256(lower).hexdigest()[:40].encode("ascii").translate(_UPPER_WHERE)
+    upper_where = keccak_256(lower).hexdigest()[:40].encode("ascii").translate(_UPPER_WHERE)
     case_bits = int.from_bytes(upper_where, "big") & int.from_bytes(lower.translate(_CASE_BIT), "big")
     return (int.from_bytes(lower, "big") ^ case_bits).to_bytes(40, "big").decode("ascii")

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 from typing import Any
 
-import sha3
+from _pysha3 import keccak_256  # not the sha3 module: it imports hashlib (OpenSSL)
 
 from anchor.addresses import is_address
 from anchor.errors import InvalidInputError
@@ -178,7 +178,7 @@ def signature(entry: Mapping[str, Any]) -> str:
 
 def signature_hash(entry: Mapping[str, Any]) -> bytes:
     """keccak256 of :func:`signature`: its first 4 bytes select a function or error, all 32 are an event's topic."""
-    return bytes(sha3.keccak_256(signature(entry).encode()).digest())
+    return bytes(keccak_256(signature(entry).encode()).digest())
 
 
 # --- encoding ---------------------------------------------------------------------------------------------

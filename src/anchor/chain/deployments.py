@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import sha3
+from _pysha3 import keccak_256  # not the sha3 module: it imports hashlib (OpenSSL)
 
 from anchor.addresses import checked_address
 from anchor.chain.artifacts import load_artifact
@@ -40,7 +40,7 @@ class Deployment:
 def artifact_hash(name: str = "CredentialRegistry") -> str:
     """keccak256 of the deployed artifact's creation bytecode: which build a deployment came from."""
     bytecode = load_artifact(name)["bytecode"]
-    return "0x" + str(sha3.keccak_256(bytes.fromhex(bytecode.removeprefix("0x"))).hexdigest())
+    return "0x" + str(keccak_256(bytes.fromhex(bytecode.removeprefix("0x"))).hexdigest())
 
 
 def deployment_path(folder: Path, chain_id: int) -> Path:

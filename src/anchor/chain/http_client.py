@@ -12,11 +12,12 @@ redirects, no proxies, no compression (none is asked for).
 
 from __future__ import annotations
 
-import socket
+import _socket  # not socket: its enums cost a one-receipt `anchor verify` more than this module's whole work
 import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import socket
     import ssl
 
 #: Longest status line plus headers read, in bytes (http.client allows 100 headers of 64 KiB each).
@@ -93,9 +94,14 @@ class HttpConnection:
         left = _left(end)
         # bytes, not str: a str host would make the resolver import the IDNA codec (and stringprep)
         host: str | bytes = self.host.encode("ascii") if self.host.isascii() else self.host
-        sock = socket.create_connection((host, self.port), timeout=left)  # type: ignore[arg-type]
+        if self.context is None:
+            sock = _create_connection(host, self.port, left)
+        else:  # TLS wraps a socket.socket (ssl imports socket in any case)
+            import socket
+
+            sock = socket.create_connection((host, self.port), timeout=left)  # type: ignore[arg-type]
         try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
             if self.context is not None:
                 _limit(sock, end)
                 sock = self.context.wrap_socket(sock, server_hostname=self.host)
@@ -218,6 +224,25 @@ class HttpConnection:
             if trailer_bytes > MAX_HEAD_BYTES:
                 raise HttpError("sent too many trailer bytes")
         return bytes(body), keep
+
+
+def _create_connection(host: str | bytes, port: int, timeout: float) -> socket.socket:
+    """:func:`socket.create_connection` made of :mod:`_socket`: each address of ``host`` in turn until one
+    connects, each attempt bounded by ``timeout``; if none does, the last attempt's error (as there)."""
+    error: OSError | None = None
+    for family, kind, proto, _, address in _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM):
+        sock = None
+        try:
+            sock = _socket.socket(family, kind, proto)
+            sock.settimeout(timeout)
+            sock.connect(address)
+        except OSError as failed:
+            error = failed
+            if sock is not None:
+                sock.close()
+            continue
+        return sock  # type: ignore[return-value]  # a _socket.socket: the methods used here are socket.socket's
+    raise error if error is not None else OSError("getaddrinfo returns an empty list")
 
 
 def _left(end: float) -> float:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -256,7 +255,7 @@ class JsonRpcEndpoint:
                     raise RpcError(f"cannot reach the RPC endpoint {self.shown_url}: {error}") from error
             except OSError as error:  # HttpError too: an answer that is not HTTP
                 self.close()
-                reason = "timed out" if isinstance(error, socket.timeout | TimeoutError) else str(error) or repr(error)
+                reason = "timed out" if isinstance(error, TimeoutError) else str(error) or repr(error)
                 raise RpcError(f"cannot reach the RPC endpoint {self.shown_url}: {reason}") from error
         data = response.body
         if len(data) > MAX_RESPONSE_BYTES:

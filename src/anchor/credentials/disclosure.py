@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any, Final
 
-import sha3
+from _pysha3 import keccak_256  # not the sha3 module: it imports hashlib (OpenSSL)
 
 from anchor.credentials import jcs
 from anchor.credentials.model import FORMAT_V3, SALT_KEY, _show
@@ -163,13 +163,13 @@ def claims(view: Any) -> Iterator[Claim]:
 def commitment(path: Path, salt: bytes, value: Any) -> bytes:
     """``keccak256(JCS([path, salt-hex, value]))``: the commitment to one claim."""
     text = f'[[{",".join(map(_segment_json, path))}],"0x{salt.hex()}",{_value_json(value)}]'
-    return bytes(sha3.keccak_256(text.encode("utf-8")).digest())
+    return bytes(keccak_256(text.encode("utf-8")).digest())
 
 
 def digest_of_commitments(entries: Mapping[str, bytes]) -> bytes:
     """The v3 digest of the claims' commitments by pointer: JCS written out (see the module doc for the order)."""
     listed = ",".join(f'[{_string_json(pointer)},"0x{entries[pointer].hex()}"]' for pointer in sorted(entries))
-    return bytes(sha3.keccak_256(f'["{FORMAT_V3}",[{listed}]]'.encode()).digest())
+    return bytes(keccak_256(f'["{FORMAT_V3}",[{listed}]]'.encode()).digest())
 
 
 def v3_digest(view: Mapping[str, Any], master: bytes) -> bytes:
@@ -187,7 +187,7 @@ def v3_digest(view: Mapping[str, Any], master: bytes) -> bytes:
         if leaves is None:
             raise InvariantError("a view normalised by canonical_json failed the claims' strict I-JSON checks")
     salts = _salt_stream(master, len(leaves))
-    keccak = sha3.keccak_256
+    keccak = keccak_256
     listed: list[str] = []
     entry = listed.append
     for at, (pointer, path, shown) in enumerate(leaves):
@@ -205,7 +205,7 @@ def commitments(view: Mapping[str, Any], master: bytes) -> dict[str, bytes]:
             raise InvariantError("a view normalised by canonical_json failed the claims' strict I-JSON checks")
     salts = _salt_stream(master, len(leaves))
     return {
-        pointer: bytes(sha3.keccak_256(f'[{path}],"0x{salts[64 * at : 64 * at + 64]}",{shown}]'.encode()).digest())
+        pointer: bytes(keccak_256(f'[{path}],"0x{salts[64 * at : 64 * at + 64]}",{shown}]'.encode()).digest())
         for at, (pointer, path, shown) in enumerate(leaves)
     }
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-import base58
-
 from anchor.errors import InvalidInputError
 
 __all__ = [
@@ -38,6 +36,9 @@ MULTIKEY_CONTEXT: Final = "https://w3id.org/security/multikey/v1"
 
 #: Longest publicKeyMultibase looked at (an Ed25519 Multikey is 48 characters).
 MULTIBASE_MAX_LENGTH: Final = 64
+#: The length of every Ed25519 ``publicKeyMultibase``: ``z`` and the 47 base58 digits of the 34 bytes of header
+#: and key (a constant, not computed at import: computing it would import base58, and with it hashlib).
+ED25519_MULTIBASE_LENGTH: Final = 48
 _BASE58BTC: Final = re.compile(r"z[1-9A-HJ-NP-Za-km-z]+")
 
 
@@ -51,6 +52,8 @@ def public_key_multibase(raw: bytes) -> str:
     if not isinstance(raw, bytes) or len(raw) != ED25519_KEY_LENGTH:
         size = f"{len(raw)} bytes" if isinstance(raw, bytes) else type(raw).__name__
         raise InvalidInputError(f"an Ed25519 public key is {ED25519_KEY_LENGTH} raw bytes, got {size}")
+    import base58  # here, as below: it imports hashlib (OpenSSL); verifying an unsigned credential needs neither
+
     encoded: bytes = base58.b58encode(ED25519_PUB_HEADER + raw)
     return "z" + encoded.decode("ascii")
 
@@ -65,6 +68,8 @@ def public_key_from_multibase(text: str) -> bytes:
         raise InvalidInputError(
             f"publicKeyMultibase {_show(text)} is not multibase base58btc ('z' then the base58 alphabet)"
         )
+    import base58
+
     decoded: bytes = base58.b58decode(text[1:])
     if not decoded.startswith(ED25519_PUB_HEADER):
         raise InvalidInputError(

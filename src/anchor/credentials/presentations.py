@@ -53,7 +53,14 @@ from anchor.credentials.disclosure import (
     v3_digest,
 )
 from anchor.credentials.model import FORMAT_KEY, FORMAT_V3, SALT_KEY, _show
-from anchor.credentials.receipt import RECEIPT_FORMAT_V3, AnchorProof, parse_proof, split_receipt
+from anchor.credentials.receipt import (
+    PRESENTATION_TYPE,
+    RECEIPT_FORMAT_V3,
+    AnchorProof,
+    is_presentation,
+    parse_proof,
+    split_receipt,
+)
 from anchor.errors import InvariantError, UnknownFormatError
 
 __all__ = [
@@ -67,7 +74,6 @@ __all__ = [
     "to_pointer",
 ]
 
-PRESENTATION_TYPE: Final = "AnchorPresentation"
 PRESENTATION_FORMAT: Final = "anchor-presentation-v1"
 #: What ``--disclose`` always discloses besides the paths given: what every verifier needs for the registry
 #: and expiry checks (present in the credential or not). ``anchorFormat`` can never be withheld.
@@ -99,11 +105,6 @@ class Presentation:
     def is_withheld(self, pointer: str) -> bool:
         """Whether anything at or under ``pointer`` is withheld."""
         return any(item == pointer or item.startswith(pointer + "/") for item in self.withheld)
-
-
-def is_presentation(document: object) -> bool:
-    """Whether ``document`` says it is a presentation (rather than a receipt)."""
-    return isinstance(document, Mapping) and document.get("type") == PRESENTATION_TYPE
 
 
 def to_pointer(path: str) -> str:

@@ -43,7 +43,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from anchor.addresses import is_address, to_checksum_address
 from anchor.credentials.model import ANCHOR_PROOF_TYPE, FORMAT_KEY, FORMAT_V1, FORMAT_V2, FORMAT_V3
@@ -103,6 +103,16 @@ class AnchorProof:
             "blockNumber": self.block_number,
             "anchoredAt": self.anchored_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
+
+
+#: The ``type`` of a presentation (:mod:`anchor.credentials.presentations`): a v3 credential with claims withheld.
+PRESENTATION_TYPE: Final = "AnchorPresentation"
+
+
+def is_presentation(document: object) -> bool:
+    """Whether ``document`` says it is a presentation (rather than a receipt); here, not in
+    :mod:`anchor.credentials.presentations`, so that verifying a receipt does not import that module."""
+    return isinstance(document, Mapping) and document.get("type") == PRESENTATION_TYPE
 
 
 def make_receipt(credential: Mapping[str, Any], proof: AnchorProof) -> dict[str, Any]:

@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import itertools
 import json
-import pkgutil
+import sys
+import types
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final, cast
-
-import jsonschema_rs
 
 from anchor.credentials.jsonld import context_document
 from anchor.credentials.model import EXTENSION_CONTEXT, Credential, _pointer, _show
 from anchor.credentials.strict_json import _json_type
 from anchor.errors import FieldProblem, InvariantError
+from anchor.files import package_data
 
 if TYPE_CHECKING:
+    import jsonschema_rs
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import ValidationError
 
@@ -41,9 +43,9 @@ _SCHEMA_FILE: Final = "anchor-credential-v1.schema.json"
 
 @cache
 def _schema_text() -> str:
-    # pkgutil, not importlib.resources: the same package data, without importing tempfile, shutil and zipfile
+    # package_data, not importlib.resources or pkgutil: the same data, without importing tempfile, shutil, zipfile
     # (a one-receipt `anchor verify` starts faster)
-    data = pkgutil.get_data("anchor.credentials", f"schemas/{_SCHEMA_FILE}")
+    data = package_data("anchor.credentials", f"schemas/{_SCHEMA_FILE}")
     if data is None:
         raise InvariantError(f"the package data schemas/{_SCHEMA_FILE} of anchor.credentials cannot be read")
     return data.decode("utf-8")
@@ -87,7 +89,74 @@ def _fast_validator() -> jsonschema_rs.Validator:
 
     The shipped schema is checked against its metaschema by the tests, not at every start.
     """
+    _import_jsonschema_rs()
+    import jsonschema_rs  # imported by then, without the email package
+
     return jsonschema_rs.validator_for(_schema())
+
+
+_DAYS: Final = ("Mon,", "Tue,", "Wed,", "Thu,", "Fri,", "Sat,", "Sun,")
+_MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _utc_date(data: str) -> datetime | None:
+    """``email.utils.parsedate_to_datetime(data)`` for the one form ``Tue, 27 Oct 2026 10:17:51 +0000`` (a UTC
+    date as jsonschema-rs records its build time), None for any other text (the real function's)."""
+    parts = data.split(" ")
+    if len(parts) != 6 or parts[0] not in _DAYS or parts[2] not in _MONTHS or parts[5] != "+0000":
+        return None
+    day, year, clock = parts[1], parts[3], parts[4].split(":")
+    numbers = [day, year, *clock]
+    if len(clock) != 3 or not all(n.isascii() and n.isdigit() for n in numbers):
+        return None
+    if len(year) != 4 or year[0] == "0" or len(day) > 2 or any(len(n) != 2 for n in clock):
+        return None  # (the real function moves a year below 100 into 1969-2068)
+    try:
+        hour, minute, second = (int(n) for n in clock)
+        return datetime(int(year), _MONTHS.index(parts[2]) + 1, int(day), hour, minute, second, tzinfo=UTC)
+    except ValueError:  # an impossible date: the real function's answer (an error)
+        return None
+
+
+def _import_jsonschema_rs() -> None:
+    """Import jsonschema-rs without :mod:`email.utils` (a tenth of a one-receipt ``anchor verify``).
+
+    Its extension imports ``email.utils`` when it loads for one thing: ``parsedate_to_datetime`` of its own
+    build time (``jsonschema_rs.jsonschema_rs.__build__``), an RFC 2822 date in UTC such as ``Tue, 27 Oct 2026
+    10:17:51 +0000``. While it loads, ``email.utils`` is a stand-in module whose function reads that form
+    (the same datetime as the real one) and hands any other text to the real function; the stand-in is gone
+    from :data:`sys.modules` before this returns, so whoever imports ``email.utils`` later gets the real one.
+    """
+    if "jsonschema_rs.jsonschema_rs" in sys.modules or "email.utils" in sys.modules:
+        return  # nothing to save: loaded, or email.utils is
+    stand_in = _email_utils_stand_in()
+    sys.modules["email.utils"] = stand_in
+    try:
+        import jsonschema_rs  # noqa: F401
+    finally:
+        if sys.modules.get("email.utils") is stand_in:
+            del sys.modules["email.utils"]
+
+
+def _email_utils_stand_in() -> types.ModuleType:
+    """A module for ``sys.modules["email.utils"]`` while jsonschema-rs loads: :func:`_utc_date` for its build
+    date; any other date, or any other name asked of it, removes the stand-in and is the real module's."""
+    stand_in = types.ModuleType("email.utils")
+
+    def real_module() -> types.ModuleType:
+        if sys.modules.get("email.utils") is stand_in:
+            del sys.modules["email.utils"]
+        import email.utils
+
+        return email.utils
+
+    def parsedate_to_datetime(data: str) -> datetime:
+        parsed = _utc_date(data)
+        return parsed if parsed is not None else cast(datetime, real_module().parsedate_to_datetime(data))
+
+    stand_in.parsedate_to_datetime = parsedate_to_datetime  # type: ignore[attr-defined]
+    stand_in.__getattr__ = lambda name: getattr(real_module(), name)  # type: ignore[method-assign]
+    return stand_in
 
 
 @cache

@@ -24,7 +24,6 @@ from __future__ import annotations
 import base64
 import binascii
 import gzip
-import hashlib
 import re
 import zlib
 from collections.abc import Iterator, Mapping
@@ -228,6 +227,8 @@ def shuffled_index(key: bytes, position: int, size: int) -> int:
         raise StatusListError(f"position {position!r} is outside a list of {size} entries")
     if len(key) < 16:
         raise StatusListError("a status list's shuffle key holds at least 16 bytes")
+    import hashlib  # here: verifying a credential without a status list does not load OpenSSL's hashlib
+
     half = max(1, ((size - 1).bit_length() + 1) // 2)
     mask = (1 << half) - 1
     width = (half + 7) // 8

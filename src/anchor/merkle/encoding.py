@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal, Protocol, cast
 
-import sha3
+import _pysha3  # not the sha3 module: it imports hashlib (OpenSSL), which nothing here needs
 
 from anchor.addresses import checked_address, to_checksum_address
 from anchor.errors import InvalidInputError, MerkleInputError
@@ -51,7 +51,7 @@ class _Hash(Protocol):
     def digest(self) -> bytes: ...
 
 
-keccak_256: Callable[[bytes], _Hash] = sha3.keccak_256
+keccak_256: Callable[[bytes], _Hash] = _pysha3.keccak_256
 """The Keccak-256 constructor used everywhere (safe-pysha3, the fastest binding measured)."""
 
 _Kind = Literal["uint", "int", "fixed_bytes", "address", "bool", "string", "bytes"]

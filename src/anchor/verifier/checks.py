@@ -60,14 +60,12 @@ from anchor.credentials import (
     valid_until,
     validate_credential,
 )
-from anchor.credentials.presentations import is_presentation
-from anchor.credentials.receipt import LEAF_ENCODING, AnchorProof
+from anchor.credentials.receipt import LEAF_ENCODING, AnchorProof, is_presentation
 from anchor.credentials.validation import validate_parsed
 from anchor.errors import CredentialValidationError, InvalidInputError, MerkleInputError, UnknownFormatError
 from anchor.merkle import StandardMerkleTree
 from anchor.networks import network_for_chain_id
 from anchor.sharing.baking import badge_kind, unbake
-from anchor.verifier.disclosed import verify_presentation
 from anchor.verifier.model import CHECKS, Check, CheckState, CredentialSummary, Evidence, Revocation, Verification
 from anchor.verifier.onchain import AnchoringEvent, ChainAnswer, RegisteredIssuer
 from anchor.verifier.presentation import conclude, summarize
@@ -143,6 +141,8 @@ class Run:
         else:
             return self.unusable(f"a receipt is a JSON object, not {type(receipt).__name__}", "not-a-receipt")
         if is_presentation(document):  # a v3 credential with claims withheld
+            from anchor.verifier.disclosed import verify_presentation  # presentations only (start-up time)
+
             return verify_presentation(self, document, self.require)
         try:
             credential, proof = self.verifier.split(document)

@@ -37,7 +37,6 @@ HTTP error, a redirect, too large, not JSON; nothing can be said either way, ERR
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 import time
@@ -49,7 +48,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from anchor.chain.jsonrpc import request_end
 from anchor.credentials import parse_credential
-from anchor.credentials.multikey import did_key_document, public_key_from_multibase, public_key_multibase
+from anchor.credentials.multikey import (
+    ED25519_MULTIBASE_LENGTH,
+    did_key_document,
+    public_key_from_multibase,
+)
 from anchor.did_syntax import DID_KEY_PREFIX, DID_WEB_PREFIX, MAX_DID_LENGTH, check_did_key, parse_did_web
 from anchor.errors import InvalidInputError
 from anchor.files import private_directory, write_json_atomically
@@ -90,7 +93,7 @@ KEY_TYPES: Final = ("Multikey", "Ed25519VerificationKey2020")
 _MEMORY_ENTRIES: Final = 1024
 _MAX_REASON: Final = 200
 #: Characters of an Ed25519 ``publicKeyMultibase`` (``z6Mk...``): any other length is refused before decoding.
-_MULTIBASE_LENGTH: Final = len(public_key_multibase(bytes(32)))
+_MULTIBASE_LENGTH: Final = ED25519_MULTIBASE_LENGTH
 
 
 class DidResolutionError(InvalidInputError):
@@ -391,7 +394,11 @@ class DidResolver:
 
     def _cache_path(self, did: str) -> Path | None:
         folder = self.setup.cache_dir
-        return None if folder is None else folder / f"{hashlib.sha256(did.encode()).hexdigest()}.json"
+        if folder is None:
+            return None
+        import hashlib  # here: a verification that resolves no DID does not load OpenSSL's hashlib
+
+        return folder / f"{hashlib.sha256(did.encode()).hexdigest()}.json"
 
     def _from_disk(self, did: str, url: str) -> DidDocument | None:
         """The document cached on disk for ``did``, if fresh and still a valid document of it; else None."""

@@ -36,11 +36,11 @@ def trusted_from_deployments(folder: Path) -> list[TrustedRegistry]:
 
     Each one's source is ``deployment record`` and the record's absolute path (``~`` for the user's home).
     """
-    from anchor.chain.deployments import load_deployment
-
     found: list[TrustedRegistry] = []
     if not folder.is_dir():
         return found
+    from anchor.chain.deployments import load_deployment  # here: a home without records does not import it
+
     for path in sorted(folder.glob("*.json")):
         if path.stem.isdigit():
             deployment = load_deployment(folder, int(path.stem))

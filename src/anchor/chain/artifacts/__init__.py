@@ -6,11 +6,11 @@ Regenerate with ``anchor build``; ``anchor build --check`` proves they match ``c
 from __future__ import annotations
 
 import json
-import pkgutil
 from functools import cache
 from typing import Any
 
 from anchor.errors import ArtifactError
+from anchor.files import package_data
 
 ARTIFACT_FORMAT = "anchor-artifact-v1"
 
@@ -18,10 +18,10 @@ ARTIFACT_FORMAT = "anchor-artifact-v1"
 @cache
 def load_artifact(name: str) -> dict[str, Any]:
     """The artifact of contract ``name`` (ABI, bytecode, compiler version and settings, sources hash)."""
-    # pkgutil, not importlib.resources: the same package data, without importing tempfile, shutil and zipfile
+    # package_data, not importlib.resources or pkgutil: the same data, without importing tempfile, shutil, zipfile
     # (every verifier reads the registry's ABI from here: a one-receipt `anchor verify` starts faster)
     try:
-        data = pkgutil.get_data(__name__, f"{name}.json")
+        data = package_data(__name__, f"{name}.json")
     except OSError:
         data = None
     if data is None:
