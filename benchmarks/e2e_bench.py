@@ -4,11 +4,16 @@
     python benchmarks/e2e_bench.py --count 100000         # the target: 100,000 signed in under 5 minutes
     python benchmarks/e2e_bench.py --count 10000 --in-process --profile
     python benchmarks/e2e_bench.py --count 100000 --before /tmp/anchor-head   # and the code before, same run
+    python benchmarks/e2e_bench.py --count 1000000 --unsigned-only --workdir /work/e2e --no-signing
+    python benchmarks/e2e_bench.py --count 10000 --peer certissuer              # Blockcerts' cert-issuer, same run
 
 ``--before DIR`` measures a second source tree in the same run as the peer, the same modes and count: DIR
 holds a ``src`` folder (``git archive HEAD src | tar -x -C DIR``, say), run as ``python -m anchor`` with
 ``PYTHONPATH=DIR/src``. Each run also measures the floor under the receipts phase: creating as many files
-of a receipt's size in one folder of the same file system (open, write, close; nothing else).
+of a receipt's size in one folder of the same file system (open, write, close; nothing else), from one
+process and from two (each half the files; the receipts of a large batch are written by two processes).
+``--peer certissuer`` also runs Blockcerts' ``cert-issuer`` on its mockchain on the same count
+(``certissuer_peer.run_certissuer``, in its own Python 3.10 virtualenv) and prints the ratio.
 
 For each mode, in a fresh temporary ANCHOR_HOME with its own anvil node (``anchor node start`` on a free port,
 1 s blocks, the default finality: the ``finalized`` block), set up untimed: ``anchor deploy``, the issuer's
@@ -73,6 +78,8 @@ _TRANSITION_LINES = {
     "confirmed": re.compile(r"batch (\d+): final in block"),
     "anchored": re.compile(r"batch (\d+): anchored as on-chain batch"),
 }
+FLOOR_FILES = 200_000
+"""At most this many files for the file-creation floor (a rate: the 1M run need not write 2M more files)."""
 _INTAKE_LINE = re.compile(r"queued (\d+), .*: (\d+) input\(s\) in ([0-9.]+) s")
 
 
@@ -98,6 +105,8 @@ class Command:
     seconds: float
     lines: list[tuple[float, str]]
     peak_mb: float
+    peaks: list[float] = field(default_factory=list)
+    """The process's own peak RSS so far (VmHWM, MB) when each line arrived (0 where unreadable)."""
 
 
 def run(env: dict[str, str], *args: str, check: bool = True) -> Command:
@@ -108,10 +117,12 @@ def run(env: dict[str, str], *args: str, check: bool = True) -> Command:
             [*anchor_command(env), *args], env=env, stdout=subprocess.PIPE, stderr=errors, text=True, bufsize=1
         )
         lines: list[tuple[float, str]] = []
+        peaks: list[float] = []
         stream: IO[str] | None = process.stdout
         assert stream is not None
         for line in stream:
             lines.append((time.monotonic() - started, line.rstrip("\n")))
+            peaks.append(high_water_mb(process.pid))
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.monotonic() - started
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -120,7 +131,27 @@ def run(env: dict[str, str], *args: str, check: bool = True) -> Command:
             errors.seek(0)
             output = "\n".join(text for _, text in lines)
             raise SystemExit(f"anchor {' '.join(args)} failed ({process.returncode}):\n{output}\n{errors.read()}")
-    return Command(seconds, lines, usage.ru_maxrss / 1024)
+    return Command(seconds, lines, usage.ru_maxrss / 1024, peaks)
+
+
+def high_water_mb(pid: int) -> float:
+    """The peak RSS so far of process ``pid`` (``VmHWM``), in MB; 0 if it cannot be read."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) / 1024 if found else 0.0
+
+
+def phase_peaks(command: Command) -> str:
+    """The batch run's own peak RSS by the end of each transition, e.g. ``built 210M, confirmed 230M, ...``."""
+    shown = []
+    for (_, text), peak in zip(command.lines, command.peaks, strict=False):
+        for name, pattern in _TRANSITION_LINES.items():
+            if pattern.search(text):
+                shown.append(f"{name} {peak:.0f}M")
+    return ", ".join(shown)
 
 
 @dataclass
@@ -311,19 +342,40 @@ def in_process_intake(
     return prepared_at[0] - started, ended - prepared_at[0]
 
 
-def file_creation_floor(root: Path, count: int, size: int = 4096) -> float:
-    """Seconds to create ``count`` files of ``size`` bytes in a new folder under ``root`` (the receipts' floor)."""
-    folder = root / "floor"
+def file_creation_floor(root: Path, count: int, size: int = 4096, processes: int = 1) -> float:
+    """Seconds to create ``count`` files of ``size`` bytes in a new folder under ``root`` (the receipts' floor).
+
+    ``processes`` > 1: that many forked processes, each creating its share of the files in the same folder.
+    """
+    folder = root / f"floor-{processes}"
     folder.mkdir()
     data = b"x" * size
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+
+    def create(start: int, stop: int) -> None:
+        for number in range(start, stop):
+            descriptor = os.open(folder / f"{number:07d}.json", flags, 0o600)
+            os.write(descriptor, data)
+            os.close(descriptor)
+
     started = time.monotonic()
-    for number in range(count):
-        descriptor = os.open(folder / f"{number:07d}.json", flags, 0o600)
-        os.write(descriptor, data)
-        os.close(descriptor)
+    children = []
+    for part in range(1, processes):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            try:
+                create(count * part // processes, count * (part + 1) // processes)
+            finally:
+                os._exit(0)
+        children.append(pid)
+    create(0, count // processes)
+    for pid in children:
+        os.waitpid(pid, 0)
     seconds = time.monotonic() - started
+    written = sum(1 for _ in folder.iterdir())
     shutil.rmtree(folder)
+    if written != count:
+        raise SystemExit(f"file creation floor: {written} files of {count} written")
     return seconds
 
 
@@ -386,8 +438,40 @@ def print_table(results: Sequence[Result]) -> None:
                 f"in-process intake ({r.mode}, default workers): prepare {r.split[0]:.1f} s, "
                 f"queue transaction {r.split[1]:.1f} s"
             )
+    for r in results:
+        print(
+            f"batch run ({r.mode}, {r.code}) own peak RSS by each line: {phase_peaks(r.batch)}; "
+            f"with its writers {r.batch.peak_mb:.0f}M"
+        )
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"peak RSS of any waited-for child (RUSAGE_CHILDREN): {children:.0f} MB")
+
+
+def run_peer(name: str, count: int, folder: Path) -> dict[str, object]:
+    """Run the named peer on ``count`` items under ``folder``; its figures (``certissuer_peer.run_certissuer``)."""
+    from certissuer_peer import run_certissuer  # benchmarks/ is on sys.path
+
+    print(f"  peer {name}: {count:,} certificates on its mockchain, load {load():.1f}", flush=True)
+    workdir = folder / f"peer-{name}"
+    workdir.mkdir()
+    result = run_certissuer(count, workdir)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return dict(result)
+
+
+def print_peer(peer: dict[str, object], results: Sequence[Result]) -> None:
+    seconds = float(str(peer["seconds"]))
+    phases = peer.get("phases") or {}
+    split = ", ".join(f"{key} {float(value):.1f}" for key, value in dict(phases).items())  # type: ignore[call-overload]
+    print(
+        f"peer cert-issuer (mockchain, no chain wait): {peer.get('certificates')} certificates in {seconds:.1f} s "
+        f"({split}), peak RSS {float(str(peer.get('peak_rss_mb', 0))):.0f} MB, load {peer.get('load')}"
+    )
+    for r in results:
+        print(
+            f"cert-issuer / anchor ({r.mode}, {r.code}): {seconds / r.total:.2f}x the whole path "
+            f"(anchor's includes the block and finality waits, {r.phases['block'] + r.phases['finality']:.1f} s)"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -400,7 +484,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-signing", action="store_true", help="skip the per-credential signing row")
     parser.add_argument("--workdir", type=Path, help="where the temporary homes and files go (default: TMPDIR)")
     parser.add_argument("--before", type=Path, help="a source tree (DIR/src) measured in the same run as the peer")
+    parser.add_argument("--unsigned-only", action="store_true", help="only the unsigned mode (the 1M run)")
+    parser.add_argument("--peer", choices=("certissuer",), help="also run this peer on the same count, same run")
     args = parser.parse_args(argv)
+    if args.unsigned_only:
+        args.modes = ["unsigned"]
     if not 1 <= args.count <= 1_000_000:
         parser.error(f"--count must be between 1 and 1000000, got {args.count}")
     print(f"e2e_bench: {args.count:,} credentials, {os.cpu_count()} CPUs, load {load():.1f}")
@@ -412,12 +500,26 @@ def main(argv: Sequence[str] | None = None) -> None:
             for source in (None, args.before) if args.before is not None else (None,):
                 result = measure_mode(Path(folder), args.count, mode == "signed", args.in_process, args.profile, source)
                 results.append(result)
-        floor = file_creation_floor(Path(folder), args.count)
+        files = min(args.count, FLOOR_FILES)
+        floors = {processes: file_creation_floor(Path(folder), files, processes=processes) for processes in (1, 2)}
+        floor_load = load()
+        peer = run_peer(args.peer, args.count, Path(folder)) if args.peer else None
     print_table(results)
+    one, two = floors[1], floors[2]
     print(
-        f"file creation floor, same file system, same run: {args.count:,} files of 4 KB in one folder "
-        f"(open, write, close) in {floor:.1f} s, {args.count / floor:,.0f} files/s, load {load():.1f}"
+        f"file creation floor, same file system, same run: {files:,} files of 4 KB in one folder "
+        f"(open, write, close): 1 process {one:.1f} s, {files / one:,.0f} files/s; 2 processes {two:.1f} s, "
+        f"{files / two:,.0f} files/s ({one / two:.2f}x); load {floor_load:.1f}"
     )
+    for r in results:
+        receipts = r.phases["receipts"]
+        rate = r.count / max(receipts, 1e-9)
+        print(
+            f"receipts ({r.mode}, {r.code}): {receipts:.1f} s, {rate:,.0f}/s = {rate * one / files:.2f} of the "
+            f"1-process floor's rate, {rate * two / files:.2f} of the 2-process floor's"
+        )
+    if peer is not None:
+        print_peer(peer, results)
     if not args.no_signing:
         signing_context(args.signing_count, max(args.signing_count // 10, 20))
 

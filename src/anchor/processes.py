@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:  # multiprocessing is imported when work is forked, not by a verifier's start-up
+    from multiprocessing.connection import Connection
+    from multiprocessing.process import BaseProcess
+
+T = TypeVar("T")
 
 
 def usable_cpus() -> int:
@@ -23,3 +31,63 @@ def can_fork() -> bool:
 def start_method() -> str:
     """``fork`` where there is fork, else ``spawn``."""
     return "fork" if can_fork() else "spawn"
+
+
+def run_split(local: Callable[[], T], remote: Sequence[Callable[[], bytes]]) -> tuple[T, list[bytes | None]]:
+    """Run each of ``remote`` in a forked child and ``local`` here, at the same time.
+
+    Returns ``local()``'s result and the children's results in order; ``None``
+    for a child that could not start (e.g. from a daemonic process), failed or
+    died: the caller recomputes its share.
+    """
+    if not remote:
+        return local(), []
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    children: list[tuple[BaseProcess, Connection] | None] = []
+    try:
+        for task in remote:
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(target=_child_main, args=(task, sender), daemon=True)
+            try:
+                process.start()
+            except (AssertionError, OSError):  # daemonic parent, no more processes, ...
+                receiver.close()
+                children.append(None)
+            else:
+                children.append((process, receiver))
+            finally:
+                sender.close()
+        mine = local()
+        return mine, [_collect(child) for child in children]
+    finally:
+        for child in children:
+            if child is not None:
+                child[1].close()
+                if child[0].is_alive():
+                    child[0].kill()
+                    child[0].join()
+
+
+def _collect(child: tuple[BaseProcess, Connection] | None) -> bytes | None:
+    if child is None:
+        return None
+    process, receiver = child
+    try:
+        message = receiver.recv_bytes()
+    except (EOFError, OSError):
+        message = b""
+    process.join()
+    return message[1:] if message[:1] == b"+" and process.exitcode == 0 else None
+
+
+def _child_main(task: Callable[[], bytes], sender: Connection) -> None:
+    try:
+        result = task()
+    except BaseException:  # the parent recomputes this share and reports the error itself
+        sender.send_bytes(b"-")
+    else:
+        sender.send_bytes(b"+" + result)
+    finally:
+        sender.close()

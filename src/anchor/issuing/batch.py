@@ -14,7 +14,6 @@ in between rewrites them (they are idempotent) rather than losing them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,7 +107,7 @@ def confirmations(chain: Chain, batch: BatchRecord) -> tuple[int, bool] | None:
 def build_tree(digests: list[bytes]) -> tuple[str, str]:
     """The root and ``standard-v1`` dump of the tree of a batch's ``(digest, index)`` leaves."""
     tree = StandardMerkleTree.of([(digest, index) for index, digest in enumerate(digests)], list(LEAF_ENCODING))
-    return tree.root, json.dumps(tree.dump())
+    return tree.root, tree.dump_json()
 
 
 class _BatchRun:

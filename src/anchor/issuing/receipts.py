@@ -12,16 +12,31 @@ file written once with three system calls (no temporary file and rename per rece
 is renamed into place when every receipt is there, so the batch's folder appears complete or not at all.
 The batch is marked anchored only after that (see :mod:`anchor.issuing.batch`): a crash before leaves the
 batch unfinished and the next run writes the receipts again, from an empty staging folder.
+
+Two writers. Creating files in one folder from one process is bounded by the file system's per-call cost,
+not by the CPU, so a large batch (:data:`PARALLEL_MIN` receipts or more) is written by :data:`RECEIPT_WRITERS`
+processes: each is forked after the tree is loaded and checked, takes its share of the proof order
+(``iter_proofs(share=(part, parts))``: pieces of leaves in turn), reads its own rows from the store and writes
+its own files into the same staging folder. The files are the bytes one process writes. A receipt whose file
+name is taken (two credential ids with one file name) makes the order of writing matter, so then, and when a
+writer fails or dies, the batch is written again from an empty staging folder by one process, which names
+such receipts ``<name>-<index>.json`` as in the proof order. A receipt that cannot be written is an error
+(:class:`ReceiptWriteError`, naming the credential and the file): the batch stays unfinished.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import mmap
 import os
 import re
 import shutil
+import signal
+import struct
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any, Final
@@ -31,20 +46,33 @@ import msgspec
 from anchor.addresses import to_checksum_address
 from anchor.credentials.model import FORMAT_KEY
 from anchor.credentials.receipt import PROOF_TYPE, RECEIPT_FORMAT, RECEIPT_FORMATS, AnchorProof, make_receipt
-from anchor.errors import ChainError, InvalidInputError, InvariantError
+from anchor.errors import AnchorError, ChainError, InvalidInputError, InvariantError
 from anchor.files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, private_directory
 from anchor.issuing.store import BatchRecord, Store
 from anchor.merkle import StandardMerkleTree
+from anchor.processes import can_fork, run_split, usable_cpus
 
 #: Called after each receipt written: (receipts done, batch size).
 Progress = Callable[[int, int], None]
 RECEIPT_CHUNK: Final = 2000
 """Receipts whose documents are fetched in one query."""
+RECEIPT_WRITERS: Final = 2
+"""Processes that write a large batch's receipts (at most; fewer on fewer CPUs)."""
+PARALLEL_MIN: Final = 8192
+"""Batches smaller than this are written by one process: a fork costs more than it saves."""
 _STAGING_SUFFIX: Final = ".partial"
 _REPLACED_SUFFIX: Final = ".replaced"
 _CREATE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _TOP_LEVEL: Final = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _ENCODER: Final = msgspec.json.Encoder()
+
+
+class ReceiptWriteError(AnchorError, OSError):
+    """A receipt file could not be written (the message names the batch, the credential and the file)."""
+
+
+class _NameTakenError(Exception):
+    """A receipt's file name is taken: the receipts are written again by one process, in the proof order."""
 
 
 def receipt_file_name(credential_id: str) -> str:
@@ -58,9 +86,19 @@ def receipts_folder(receipts_dir: Path, batch: BatchRecord) -> Path:
 
 
 def write_receipts(
-    store: Store, batch: BatchRecord, issuer_id: int, receipts_dir: Path, progress: Progress | None = None
+    store: Store,
+    batch: BatchRecord,
+    issuer_id: int,
+    receipts_dir: Path,
+    progress: Progress | None = None,
+    *,
+    workers: int | None = None,
 ) -> Path:
-    """Write one receipt per credential of an anchored batch (see the module doc); returns the folder."""
+    """Write one receipt per credential of an anchored batch (see the module doc); returns the folder.
+
+    ``workers``: writer processes (None: :data:`RECEIPT_WRITERS` for a batch of :data:`PARALLEL_MIN` or
+    more, as the CPUs allow; 1: this process only). The receipts are the same bytes either way.
+    """
     if batch.onchain_batch_id is None or batch.tx_hash is None or batch.block_number is None:
         raise ChainError(f"batch {batch.id} is not anchored yet")
     folder = receipts_folder(receipts_dir, batch)
@@ -69,33 +107,118 @@ def write_receipts(
     private_directory(receipts_dir)
     private_directory(folder.parent, tighten=True)
     staging = _empty_staging(folder)
-    tree = batch_tree(store, batch)
-    proofs = _ProofText(batch, issuer_id, tree.root)
-    done = 0
-    directory = os.open(staging, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
-    try:
-        for chunk in _chunks(tree.iter_proofs(), RECEIPT_CHUNK):
-            documents = store.batch_documents(batch.id, [index for index, _ in chunk])
-            for index, merkle_proof in chunk:
-                found = documents.get(index)
-                if found is None:
-                    raise InvariantError(f"batch {batch.id}: no stored credential at index {index}")
-                digest, leaf_index = tree.at(index)
-                if leaf_index != index:
-                    raise InvariantError(f"batch {batch.id}: tree value {index} holds index {leaf_index!r}")
-                credential_id, document = found
-                anchoring = proofs.text(index, _hex(digest), merkle_proof)
-                name = receipt_file_name(credential_id)
-                write_receipt_file(directory, name, receipt_text(document, anchoring), _indexed(name, index))
-                done += 1
-                if progress is not None:
-                    progress(done, batch.size)
-        if done != batch.size:
-            raise InvariantError(f"batch {batch.id}: {done} receipts for {batch.size} credentials")
-    finally:
-        os.close(directory)
-    _publish(staging, folder)
+    tree = batch_tree(store, batch, workers=1 if workers == 1 else None)
+    job = _Writer(store, batch, tree, _ProofText(batch, issuer_id, tree.root), staging)
+    parts = _writers(workers, batch.size)
+    done = _write_in_parallel(job, parts, progress) if parts > 1 else 0
+    if done and progress is not None:
+        progress(done, batch.size)
+    if done == 0:  # one process: the reference order (and the fallback of the parallel path)
+        if parts > 1:
+            job.staging = _empty_staging(folder)
+        done = job.write(0, 1, None if progress is None else lambda done: progress(done, batch.size))
+    if done != batch.size:
+        raise InvariantError(f"batch {batch.id}: {done} receipts for {batch.size} credentials")
+    _publish(job.staging, folder)
     return folder
+
+
+def _writers(workers: int | None, size: int) -> int:
+    """How many processes write a batch of ``size`` receipts."""
+    if workers is not None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise InvalidInputError(f"workers must be a positive integer or None, got {workers!r}")
+        wanted = workers
+    else:
+        wanted = min(RECEIPT_WRITERS, usable_cpus()) if size >= PARALLEL_MIN else 1
+    return max(1, min(wanted, size)) if can_fork() else 1
+
+
+def _write_in_parallel(job: _Writer, parts: int, progress: Progress | None) -> int:
+    """Write the receipts from ``parts`` processes (this one and forked writers); 0 if one process must."""
+    counts = mmap.mmap(-1, 8 * parts)  # each writer's receipts so far, shared with the forked writers
+    size, parent = job.batch.size, os.getpid()
+
+    def mine(done: int) -> None:
+        if progress is not None:
+            others = sum(struct.unpack_from(f"{parts - 1}q", counts, 8))
+            progress(min(done + others, size), size)
+
+    def theirs(part: int) -> bytes:
+        _die_with_parent(parent)
+        job.store.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+
+        def count(done: int) -> None:
+            struct.pack_into("q", counts, 8 * part, done)
+
+        return str(job.write(part, parts, count)).encode()
+
+    try:
+        written, reported = run_split(
+            lambda: job.write(0, parts, mine), [partial(theirs, part) for part in range(1, parts)]
+        )
+    except _NameTakenError:
+        return 0
+    finally:
+        counts.close()
+    if any(blob is None or not blob.isdigit() for blob in reported):  # a writer failed or died
+        return 0
+    return written + sum(int(blob or b"0") for blob in reported)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have this forked writer killed when its parent dies (Linux): no orphan writes on after a crash."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the writer ends with its share
+        return
+    if os.getppid() != parent:  # the parent died before the call
+        os._exit(1)
+
+
+class _Writer:
+    """Writes receipts of one batch into its staging folder: all of them, or one share of the proof order."""
+
+    def __init__(
+        self, store: Store, batch: BatchRecord, tree: StandardMerkleTree, proofs: _ProofText, staging: Path
+    ) -> None:
+        self.store, self.batch, self.tree, self.proofs, self.staging = store, batch, tree, proofs, staging
+
+    def write(self, part: int, parts: int, progress: Callable[[int], None] | None) -> int:
+        """Write share ``part`` of ``parts`` (with ``parts`` > 1 a taken file name raises :class:`_NameTakenError`)."""
+        batch, tree, store, proofs = self.batch, self.tree, self.store, self.proofs
+        done = 0
+        directory = os.open(self.staging, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+        try:
+            for chunk in _chunks(tree.iter_proofs(share=(part, parts)), RECEIPT_CHUNK):
+                documents = store.batch_documents(batch.id, [index for index, _ in chunk])
+                for index, merkle_proof in chunk:
+                    found = documents.get(index)
+                    if found is None:
+                        raise InvariantError(f"batch {batch.id}: no stored credential at index {index}")
+                    digest, leaf_index = tree.at(index)
+                    if leaf_index != index:
+                        raise InvariantError(f"batch {batch.id}: tree value {index} holds index {leaf_index!r}")
+                    credential_id, document = found
+                    name = receipt_file_name(credential_id)
+                    data = receipt_text(document, proofs.text(index, _hex(digest), merkle_proof))
+                    try:
+                        write_receipt_file(directory, name, data, None if parts > 1 else _indexed(name, index))
+                    except FileExistsError as taken:
+                        raise _NameTakenError(name) from taken
+                    except OSError as error:
+                        raise ReceiptWriteError(
+                            f"batch {batch.id}: the receipt of credential {credential_id!r} (index {index}) "
+                            f"could not be written to {name}: {error}"
+                        ) from error
+                    done += 1
+                    if progress is not None:
+                        progress(done)
+        finally:
+            os.close(directory)
+        return done
 
 
 def _indexed(name: str, index: int) -> str:
@@ -103,28 +226,32 @@ def _indexed(name: str, index: int) -> str:
     return f"{name.removesuffix('.json')}-{index}.json"
 
 
-def write_receipt_file(directory: int, name: str, data: bytes, instead: str | None = None) -> None:
-    """Create receipt ``name`` (0600) in the open folder ``directory`` and write ``data`` to it.
+def write_receipt_file(directory: int, name: str, data: bytes, instead: str | None = None) -> str:
+    """Create receipt ``name`` (0600) in the open folder ``directory``, write ``data`` to it; returns its name.
 
     The folder is a fresh staging folder, so the name is new, unless two credential ids share a file name
     (:func:`receipt_file_name`: ``urn:x`` and ``urn_x``, or ids alike in their first 200 characters): then
-    the receipt goes to ``instead`` (the batch index added: no receipt is lost), or replaces the earlier one
-    when there is no other name.
+    the receipt goes to ``instead`` (the batch index added), or when that is taken too, to ``instead`` with
+    ``-2``, ``-3``, ... added: a receipt never replaces another. Without ``instead`` a taken name raises
+    :class:`FileExistsError`.
     """
     descriptor = _create(directory, name)
-    if descriptor is None and instead is not None:
-        descriptor = _create(directory, instead)
-    if descriptor is None:  # every name taken: the later receipt replaces the earlier
-        last = instead or name
-        os.unlink(last, dir_fd=directory)
-        descriptor = os.open(last, _CREATE, PRIVATE_FILE_MODE, dir_fd=directory)
+    if descriptor is None:
+        if instead is None:
+            raise FileExistsError(errno.EEXIST, "a receipt already has this file name", name)
+        name, stem, number = instead, instead.removesuffix(".json"), 1
+        while (descriptor := _create(directory, name)) is None:
+            number += 1
+            name = f"{stem}-{number}.json"
     try:
-        os.fchmod(descriptor, PRIVATE_FILE_MODE)
+        if os.fstat(descriptor).st_mode & 0o777 != PRIVATE_FILE_MODE:  # a umask that strips the owner's bits
+            os.fchmod(descriptor, PRIVATE_FILE_MODE)
         view = memoryview(data)
         while view:
             view = view[os.write(descriptor, view) :]
     finally:
         os.close(descriptor)
+    return name
 
 
 def _create(directory: int, name: str) -> int | None:
@@ -225,9 +352,9 @@ def _proof_of(
     )
 
 
-def batch_tree(store: Store, batch: BatchRecord) -> StandardMerkleTree:
-    """The batch's Merkle tree, as stored when the batch was built."""
-    return StandardMerkleTree.load(json.loads(store.tree_dump(batch.id)))
+def batch_tree(store: Store, batch: BatchRecord, *, workers: int | None = 1) -> StandardMerkleTree:
+    """The batch's Merkle tree, as stored when the batch was built (checked: ``workers`` as in ``load``)."""
+    return StandardMerkleTree.load(json.loads(store.tree_dump(batch.id)), workers=workers)
 
 
 def _hex(digest: object) -> str:

@@ -14,16 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, TypeVar
 
 from anchor.errors import MerkleInputError
-from anchor.processes import can_fork, usable_cpus
-
-if TYPE_CHECKING:  # multiprocessing is imported when a tree is built in parallel, not by a verifier's start-up
-    from multiprocessing.connection import Connection
-    from multiprocessing.process import BaseProcess
-
-T = TypeVar("T")
+from anchor.processes import can_fork, run_split, usable_cpus
 
 MIN_ITEMS_PER_WORKER = 1 << 14
 """Below this many items per worker a fork costs more than it saves."""
@@ -46,55 +39,6 @@ def effective_workers(workers: int | None, items: int) -> int:
 def chunk_bounds(count: int, parts: int) -> list[tuple[int, int]]:
     """Split ``range(count)`` into ``parts`` contiguous, nearly equal ``(start, stop)`` chunks."""
     return [(count * i // parts, count * (i + 1) // parts) for i in range(parts)]
-
-
-def run_split(local: Callable[[], T], remote: Sequence[Callable[[], bytes]]) -> tuple[T, list[bytes | None]]:
-    """Run each of ``remote`` in a forked child and ``local`` here, at the same time.
-
-    Returns ``local()``'s result and the children's results in order; ``None``
-    for a child that could not start (e.g. from a daemonic process), failed or
-    died: the caller recomputes its share.
-    """
-    if not remote:
-        return local(), []
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork")
-    children: list[tuple[BaseProcess, Connection] | None] = []
-    try:
-        for task in remote:
-            receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(target=_child_main, args=(task, sender), daemon=True)
-            try:
-                process.start()
-            except (AssertionError, OSError):  # daemonic parent, no more processes, ...
-                receiver.close()
-                children.append(None)
-            else:
-                children.append((process, receiver))
-            finally:
-                sender.close()
-        mine = local()
-        return mine, [_collect(child) for child in children]
-    finally:
-        for child in children:
-            if child is not None:
-                child[1].close()
-                if child[0].is_alive():
-                    child[0].kill()
-                    child[0].join()
-
-
-def _collect(child: tuple[BaseProcess, Connection] | None) -> bytes | None:
-    if child is None:
-        return None
-    process, receiver = child
-    try:
-        message = receiver.recv_bytes()
-    except (EOFError, OSError):
-        message = b""
-    process.join()
-    return message[1:] if message[:1] == b"+" and process.exitcode == 0 else None
 
 
 def run_chunks(task: Callable[[int, int], bytes], bounds: Sequence[tuple[int, int]]) -> list[bytes]:
@@ -131,14 +75,3 @@ def map_chunks(compute: Callable[[int, int], list[bytes]], count: int, workers: 
 
 def _joined(compute: Callable[[int, int], list[bytes]], start: int, stop: int) -> Callable[[], bytes]:
     return lambda: b"".join(compute(start, stop))
-
-
-def _child_main(task: Callable[[], bytes], sender: Connection) -> None:
-    try:
-        result = task()
-    except BaseException:  # the parent recomputes this share and reports the error itself
-        sender.send_bytes(b"-")
-    else:
-        sender.send_bytes(b"+" + result)
-    finally:
-        sender.close()

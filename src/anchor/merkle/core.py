@@ -17,11 +17,14 @@ from contextlib import contextmanager
 from itertools import pairwise
 
 from anchor.errors import MerkleInputError
-from anchor.merkle._parallel import chunk_bounds, effective_workers, run_chunks, run_split
+from anchor.merkle._parallel import chunk_bounds, effective_workers, run_chunks
 from anchor.merkle.encoding import keccak_256
+from anchor.processes import run_split
 
 _HEX_CHUNK = 1 << 15
 """Nodes converted to hex at a time by :func:`iter_leaf_proofs` (bounds its memory)."""
+LEAF_PIECE = 2048
+"""Leaves per piece when :func:`iter_leaf_proofs` splits the leaves between parts (even: sibling pairs)."""
 
 
 def node_hash(a: bytes, b: bytes) -> bytes:
@@ -206,41 +209,59 @@ def hex_nodes(nodes: Sequence[bytes]) -> list[str]:
     return ["0x" + node.hex() for node in nodes]
 
 
-def iter_leaf_proofs(tree: Sequence[bytes]) -> Iterator[tuple[int, list[list[str]]]]:
-    """Yield the hex proof of every leaf, in tree order, in chunks: ``(first tree index, proofs)``.
+def iter_leaf_proofs(tree: Sequence[bytes], part: int = 0, parts: int = 1) -> Iterator[tuple[int, list[list[str]]]]:
+    """Yield the hex proof of every leaf, in tree order, in pieces: ``(first tree index, proofs)``.
 
     ``proofs[k]`` is the proof of leaf ``first + k``, equal to :func:`proof_nodes`'s.
     A node's proof is its sibling followed by its parent's proof, so each level's
     proofs are built from the level above (kept as shared tuples) in one top-down
     pass, instead of walking up from every leaf. Memory: the proofs of one level of
-    inner nodes, one chunk of leaf proofs, and what the caller keeps.
+    inner nodes, one piece of leaf proofs, and what the caller keeps.
+
+    ``parts`` > 1 splits the leaves between that many callers (processes): the leaf
+    proofs come in pieces of :data:`LEAF_PIECE` leaves, and piece ``p`` (counted in tree
+    order) is built and yielded only for ``part == p % parts``; every part builds the
+    inner levels (a small share of the work). The parts together yield every leaf once.
     """
+    if not 0 <= part < parts:
+        raise MerkleInputError(f"part must be in [0, {parts}), got {part!r}")
     size = len(tree)
     first_leaf = size // 2  # n - 1
     if size == 1:
-        yield 0, [[]]
+        if part == 0:
+            yield 0, [[]]
         return
+    piece = 2 * _HEX_CHUNK if parts == 1 else LEAF_PIECE
+    pieces = 0  # leaf pieces met so far, in tree order, whichever part they belong to
     parents: list[tuple[str, ...]] = [()]
     start = 1
-    while start < size:
-        stop = min(2 * start + 1, size)  # this level is [start, stop)
+    while start < size:  # one level, [start, stop): an even number of nodes, in sibling pairs
+        stop = min(2 * start + 1, size)
         inner_stop = max(start, min(stop, first_leaf))
+        paired = min(stop, inner_stop + (inner_stop - start) % 2)  # inner nodes, and the last one's sibling
         below: list[tuple[str, ...]] = []
-        for chunk_start in range(start, stop, 2 * _HEX_CHUNK):
-            chunk_stop = min(chunk_start + 2 * _HEX_CHUNK, stop)
+        for chunk_start in range(start, paired, 2 * _HEX_CHUNK):
+            chunk_stop = min(chunk_start + 2 * _HEX_CHUNK, paired)
             with _gc_paused():
                 hexes = hex_nodes(tree[chunk_start:chunk_stop])
                 above = parents[(chunk_start - start) // 2 : (chunk_stop - start) // 2]
                 pairs = zip(above, hexes[0::2], hexes[1::2], strict=True)
-                if chunk_start >= inner_stop:  # only leaves: build the lists directly
+                below.extend([(h, *p) for p, left, right in pairs for h in (right, left)])
+        if paired > inner_stop:  # the last inner node's sibling is a leaf
+            leaf = below.pop()
+            if pieces % parts == part:
+                yield inner_stop, [list(leaf)]
+            pieces += 1
+        for piece_start in range(paired, stop, piece):
+            piece_stop = min(piece_start + piece, stop)
+            if pieces % parts == part:
+                with _gc_paused():
+                    hexes = hex_nodes(tree[piece_start:piece_stop])
+                    above = parents[(piece_start - start) // 2 : (piece_stop - start) // 2]
+                    pairs = zip(above, hexes[0::2], hexes[1::2], strict=True)
                     leaves = [[h, *p] for p, left, right in pairs for h in (right, left)]
-                else:
-                    chunk = [(h, *p) for p, left, right in pairs for h in (right, left)]
-                    split = min(inner_stop, chunk_stop) - chunk_start
-                    below.extend(chunk[:split])
-                    leaves = [list(p) for p in chunk[split:]]
-            if leaves:
-                yield chunk_stop - len(leaves), leaves
+                yield piece_start, leaves
+            pieces += 1
         parents = below
         start = stop
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -132,7 +133,7 @@ class StandardMerkleTree:
             raise MerkleInputError(
                 f"tree dump has {count} values, so its tree needs {2 * count - 1} nodes, not {len(raw_tree)}"
             )
-        tree = [_node(x, "tree", i) for i, x in enumerate(raw_tree)]
+        tree = _nodes(raw_tree)
         values: list[LeafValue] = []
         order = [-1] * count
         for i, entry in enumerate(raw_values):
@@ -296,8 +297,14 @@ class StandardMerkleTree:
             raise InvariantError(f"multiproof of values {sorted(indices)} does not lead to the root")
         return result
 
-    def iter_proofs(self, *, workers: int | None = 1) -> Iterator[tuple[int, list[str]]]:
+    def iter_proofs(
+        self, *, workers: int | None = 1, share: tuple[int, int] = (0, 1)
+    ) -> Iterator[tuple[int, list[str]]]:
         """Yield ``(index, proof)`` for every value, in leaf order (not value order); for batch jobs.
+
+        ``share=(part, parts)``: only that part of the values, for ``parts`` processes that share a batch
+        job (the leaves go to the parts in pieces, taken in turn); together the parts yield every value
+        once, each proof and each check as without a share.
 
         Each proof equals :meth:`get_proof`'s, at a fraction of the cost: proofs are
         built top-down, sharing each level's work. Checked before anything is yielded:
@@ -312,8 +319,11 @@ class StandardMerkleTree:
         hashes. Leaves are hashed from the values by :meth:`of` and re-checked by
         :meth:`load` and :meth:`validate`.
         """
+        part, parts = share
+        if type(parts) is not int or type(part) is not int or not 0 <= part < parts:
+            raise MerkleInputError(f"share must be (part, parts) with 0 <= part < parts, got {share!r}")
         self._check_nodes(workers)
-        return self._iter_checked_proofs()
+        return self._iter_checked_proofs(part, parts)
 
     def get_all_proofs(self, *, workers: int | None = 1) -> list[list[str]]:
         """Every proof, in value order (``result[i]`` proves value ``i``); checked as :meth:`iter_proofs`.
@@ -362,6 +372,27 @@ class StandardMerkleTree:
             ],
         }
 
+    def dump_json(self) -> str:
+        """The text of ``json.dumps(self.dump())``, made a chunk of nodes and values at a time.
+
+        For large trees: the dump's objects (a string per node, a dict per value) are never all in memory, and
+        the text is joined once (its pieces and the whole: twice its size at the peak, not three times).
+        """
+        step = 1 << 16
+        nodes, values, indices, to_json = self._tree, self._values, self.tree_indices, self._encoding.to_json
+
+        def entries(start: int, stop: int) -> str:
+            return json.dumps([{"value": to_json(values[k]), "treeIndex": indices[k]} for k in range(start, stop)])
+
+        pieces = [json.dumps({"format": FORMAT, "leafEncoding": list(self._encoding.names)})[:-1], ', "tree": [']
+        for i in range(0, len(nodes), step):
+            pieces += [", " if i else "", json.dumps(core.hex_nodes(nodes[i : i + step]))[1:-1]]
+        pieces.append('], "values": [')
+        for i in range(0, len(values), step):
+            pieces += [", " if i else "", entries(i, min(i + step, len(values)))[1:-1]]
+        pieces.append("]}")
+        return "".join(pieces)
+
     def render(self) -> str:
         """The tree drawn as text, one node per line (OpenZeppelin ``render``)."""
         return core.render_tree(self._tree)
@@ -385,11 +416,12 @@ class StandardMerkleTree:
             raise InvariantError(f"tree[{bad}] is not the hash of its children")
         self._nodes_checked = True
 
-    def _iter_checked_proofs(self) -> Iterator[tuple[int, list[str]]]:
+    def _iter_checked_proofs(self, part: int, parts: int) -> Iterator[tuple[int, list[str]]]:
         order, values, root, names = self._order, self._values, self._root, self._encoding.names
         last = len(self._tree) - 1
-        done = 0
-        for first, proofs in core.iter_leaf_proofs(self._tree):
+        first_leaf = len(self._tree) // 2
+        for first, proofs in core.iter_leaf_proofs(self._tree, part, parts):
+            done = first - first_leaf  # leaves before this piece, in tree order (whichever part has them)
             # leaves first .. first + len - 1 hold the values of ranks last - first down to ...
             indices = order[last - first - len(proofs) + 1 : last - first + 1][::-1]
             sample = [*range(-done % PROOF_SAMPLE_EVERY, len(proofs), PROOF_SAMPLE_EVERY)]
@@ -398,8 +430,26 @@ class StandardMerkleTree:
             for k in sample:
                 if not self.verify(root, names, values[indices[k]], proofs[k]):
                     raise InvariantError(f"proof of values[{indices[k]}] does not lead to the root")
-            done += len(proofs)
             yield from zip(indices, proofs, strict=True)
+
+
+def _nodes(raw: list[object]) -> list[bytes]:
+    """The tree's nodes from a dump's ``tree`` list: all at once when each is ``0x`` + 64 hex digits.
+
+    Joined, the text must be ``count`` times 66 characters with ``0x`` at every 66th, and decode to exactly
+    ``32 * count`` bytes (a node with fewer than 64 hex digits makes the whole shorter: a node cannot hold
+    more); otherwise each node is read on its own, and the first bad one named.
+    """
+    count = len(raw)
+    try:
+        joined = "".join(raw)  # type: ignore[arg-type]  # a non-string raises TypeError: read one by one
+        if len(joined) == 66 * count and joined[0::66] == "0" * count and joined[1::66] == "x" * count:
+            data = bytes.fromhex(joined.replace("0x", ""))
+            if len(data) == 32 * count:
+                return [data[i : i + 32] for i in range(0, len(data), 32)]
+    except (TypeError, ValueError):
+        pass
+    return [_node(x, "tree", i) for i, x in enumerate(raw)]
 
 
 def _node(x: object, where: str, index: int | None = None) -> bytes:
