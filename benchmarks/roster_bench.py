@@ -173,8 +173,9 @@ def main() -> None:
         total = phases["import"]
         print(f"  import   {total:7.2f} s  {options.rows / total:9,.0f} rows/s  (end to end: rows -> queued)")
         print(
-            f"    of it, the queue transaction {queue_seconds[0]:.2f} s; intake's share (validate, salt, hash"
-            f"{', sign' if signer else ''}) about {total - queue_seconds[0] - phases['read'] - phases['build']:.2f} s"
+            f"    of it, the queue transaction {queue_seconds[0]:.2f} s (it takes rows while the workers build,"
+            f" validate, salt, hash{', sign' if signer else ''} the next ones; a signed run with status lists"
+            " queues after them)"
         )
         cpu = parent_cpu + worker_cpu
         print(

@@ -14,7 +14,11 @@ and the field), salted with 32 random bytes (a credential that carries a valid `
 hashed. Then, in one database transaction, all of them are queued, but only if every input was valid, or
 with ``partial`` the valid ones. Issuing is idempotent: a credential already in the database with the same
 content (whatever its salt) is a *duplicate* and changes nothing, whether it is queued, batched or anchored;
-a different credential under an id already used is a *conflict*, refused like invalid input.
+a different credential under an id already used is a *conflict*, refused like invalid input. Unless status
+entries are reserved along the way (they are committed as they are handed out) or the caller must be asked
+first, the transaction is open while the inputs are prepared and takes each chunk as it is ready; a verdict
+that queues nothing rolls it back (a killed intake leaves nothing either). It holds the database's write lock
+(SQLite) or the queue's lock (PostgreSQL) for the whole intake.
 
 Memory stays bounded however many inputs there are: prepared credentials are spooled to a temporary file
 until the verdict, problems are reported as they are found, and large inputs are validated in worker
@@ -67,7 +71,7 @@ from anchor.errors import (
     InvariantError,
 )
 from anchor.issuing.signing import IntakeSigner, sign_for_issue
-from anchor.issuing.store import NewCredential, QueueOutcome, Store
+from anchor.issuing.store import NewCredential, QueueOutcome, RosterEntry, Store
 from anchor.processes import start_method, usable_cpus
 
 __all__ = [
@@ -86,10 +90,15 @@ __all__ = [
 
 STDIN: Final = "-"
 _T = TypeVar("_T")
-Job = tuple[str, bytes | None, Mapping[str, Any] | None]
-"""One input: its source name, its bytes (None: read the file named by the source), its status entry."""
+Job = tuple[str, Any, Mapping[str, Any] | None]
+"""One input: its source name, its bytes (None: read the file named by the source; with a :data:`Build`, the
+payload it makes the credential of), its status entry."""
 StatusEntries = Callable[[int], Sequence[Mapping[str, Any]]]
 """Hands out the next ``n`` ``credentialStatus`` entries."""
+Build = Callable[[Any], Mapping[str, Any] | bytes]
+"""Makes an item's credential (a JSON object, or its JSON text as UTF-8 bytes) from the item's payload, where the
+item is prepared: in a worker process for large inputs (so it is a module-level function or class instance
+that pickles, as its payloads do)."""
 PARALLEL_FROM: Final = 2000
 """Inputs from which validation runs in worker processes (when more than one CPU is available)."""
 MAX_DEFAULT_WORKERS: Final = 8
@@ -287,18 +296,24 @@ def prepare_file(
     return prepare_bytes(read_credential_file(path), str(path), signer=signer, status_entry=status_entry)
 
 
-#: The signer of this worker process (set once by the pool's initializer: the key crosses the pipe once).
+#: The signer and the credential builder of this worker process (set once by the pool's initializer: the
+#: key and, say, a course template cross the pipe once).
 _worker_signer: IntakeSigner | None = None
+_worker_build: Build | None = None
 
 
-def _set_worker_signer(signer: IntakeSigner | None) -> None:
-    global _worker_signer  # one value per worker process, set by the pool initializer
-    _worker_signer = signer
+def _set_worker_state(signer: IntakeSigner | None, build: Build | None = None) -> None:
+    global _worker_signer, _worker_build  # one value per worker process, set by the pool initializer
+    _worker_signer, _worker_build = signer, build
 
 
-def _prepare(job: Job, signer: IntakeSigner | None = None) -> NewCredential | Rejected:
-    """Prepare one input (a file when its data is None), turning bad input into a :class:`Rejected`."""
+def _prepare(job: Job, signer: IntakeSigner | None = None, build: Build | None = None) -> NewCredential | Rejected:
+    """Prepare one input (a file when its data is None; with ``build``, the payload it makes the credential
+    of), turning bad input into a :class:`Rejected`."""
     source, data, entry = job
+    if build is not None:  # outside the try: what the builder refuses stops the intake, as in the caller
+        credential = build(data)
+        data = credential if isinstance(credential, bytes) else _credential_bytes(source, credential)
     try:
         if data is None:
             data = read_credential_file(source)
@@ -313,15 +328,17 @@ def _prepare(job: Job, signer: IntakeSigner | None = None) -> NewCredential | Re
         return Rejected(source, message.removeprefix(f"{source}: "))
 
 
-def _prepare_many(jobs: list[Job], signer: IntakeSigner | None = None) -> Prepared:
-    """Prepare a chunk of inputs (the worker processes' entry point; their signer is the pool's).
+def _prepare_many(jobs: list[Job], signer: IntakeSigner | None = None, build: Build | None = None) -> Prepared:
+    """Prepare a chunk of inputs (the worker processes' entry point; their signer and builder are the pool's).
 
     What crosses back to the intake process is one ``marshal`` blob of ready-to-queue rows (see
     :func:`_to_row`), which it copies into its spool as it is, and the inputs refused, in input order."""
     rows: list[tuple[Any, ...]] = []
     rejected: list[Rejected] = []
     for job in jobs:
-        result = _prepare(job, signer if signer is not None else _worker_signer)
+        result = _prepare(
+            job, signer if signer is not None else _worker_signer, build if build is not None else _worker_build
+        )
         if isinstance(result, Rejected):
             rejected.append(result)
         else:
@@ -443,12 +460,13 @@ def issue(
         on_rejected=on_rejected,
         on_duplicate=on_duplicate,
         on_progress=on_progress,
+        overlap=status_entries is None,
     )
 
 
 def issue_credentials(
     store: Store,
-    items: Iterable[tuple[str, Mapping[str, Any] | bytes]],
+    items: Iterable[tuple[str, Any]],
     *,
     total: int | None = None,
     partial: bool = False,
@@ -459,23 +477,32 @@ def issue_credentials(
     before_queue: Callable[[], bool] | None = None,
     signer: IntakeSigner | None = None,
     status_entries: StatusEntries | None = None,
+    roster_entries: Callable[[], Iterable[RosterEntry]] | None = None,
+    build: Build | None = None,
 ) -> IntakeSummary:
     """:func:`issue` for credentials in memory: ``(source, credential)`` pairs (the rows of a roster, say).
 
     A credential is a JSON object, or its JSON text as UTF-8 bytes (parsed as a file's would be: a caller that
-    made the text once hands it over as it is).
+    made the text once hands it over as it is). With ``build`` the pairs are ``(source, payload)`` instead, and
+    each credential is ``build(payload)``, made where it is prepared (see :data:`Build`): for large inputs
+    in the worker processes, in parallel, and only the small payload crosses the pipe.
 
     Each credential is prepared exactly as a file would be (the same validation, salt, signature and
     status entry) and queued the same way. ``total`` (how many there are, when known) lets large inputs
     be validated in worker processes. ``before_queue`` is called once every input is prepared, when the
     verdict allows queueing, just before the queue's transaction: it returns False to queue nothing (a
     caller that refused inputs of its own) and may record what must exist before the credentials do.
+    ``roster_entries`` is called then too (when the verdict allows queueing), and its entries are recorded
+    in the queue's own transaction (:meth:`Store.queue_rows`): a roster's learners with their credentials.
     """
     jobs = (
-        (source, credential if isinstance(credential, bytes) else _credential_bytes(source, credential))
+        (
+            source,
+            credential if build is not None or isinstance(credential, bytes) else _credential_bytes(source, credential),
+        )
         for source, credential in items
     )
-    prepared = _prepared(jobs, workers, total, signer, status_entries)
+    prepared = _prepared(jobs, workers, total, signer, status_entries, build)
     return _intake(
         store,
         prepared,
@@ -485,6 +512,10 @@ def issue_credentials(
         on_duplicate=on_duplicate,
         on_progress=on_progress,
         before_queue=before_queue,
+        roster_entries=roster_entries,
+        # Queueing overlaps preparing only when nothing else writes until the verdict: a status entry is
+        # reserved in its own committed transaction, and ``before_queue`` may write (SQLite: one writer).
+        overlap=status_entries is None and before_queue is None,
     )
 
 
@@ -501,6 +532,10 @@ def _credential_bytes(source: str, credential: Mapping[str, Any]) -> bytes:
         return json.dumps(credential, allow_nan=False).encode("ascii")
 
 
+class _NothingToQueueError(Exception):
+    """Raised through the queue's transaction to roll it back: the verdict is to queue nothing."""
+
+
 def _intake(
     store: Store,
     prepared: Iterator[Prepared],
@@ -511,15 +546,23 @@ def _intake(
     on_duplicate: Callable[[str, QueueOutcome], None] | None,
     on_progress: Callable[[int, int | None], None] | None,
     before_queue: Callable[[], bool] | None = None,
+    roster_entries: Callable[[], Iterable[RosterEntry]] | None = None,
+    overlap: bool = False,
 ) -> IntakeSummary:
-    """Spool every prepared input, then queue them all in one transaction (or none): see :func:`issue`."""
+    """Spool every prepared input and queue them all in one transaction (or none): see :func:`issue`.
+
+    With ``overlap`` the queue's transaction is open from the start and takes each chunk of rows as the
+    workers hand it over, while they prepare the next ones; once an input is refused (without ``partial``)
+    it takes no more, and at the end a verdict that queues nothing rolls it back. Without, every input is
+    prepared first and the transaction only then begins."""
     summary = IntakeSummary()
 
     def reject(rejected: Rejected) -> None:
         if on_rejected is not None:
             on_rejected(rejected)
 
-    with tempfile.TemporaryFile("w+b") as spool:
+    def take(spool: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+        """Every prepared chunk spooled; with ``overlap``, its rows for the queue while they may be queued."""
         for count, rows, rejected in prepared:
             summary.inputs += count
             summary.invalid += len(rejected)
@@ -528,13 +571,33 @@ def _intake(
             spool.write(rows)  # a marshal blob as the worker made it: one record, a list of rows
             if on_progress is not None:
                 on_progress(summary.inputs, total)
+            if overlap and rows and (partial or not summary.invalid):
+                yield from marshal.loads(rows)  # noqa: S302 - made by this process's own workers (see _to_row)
+
+    def verdict() -> None:
+        """Raise :class:`_NothingToQueueError` unless every input is prepared and may be queued."""
         if summary.invalid and not partial:
-            return summary
+            raise _NothingToQueueError
         if before_queue is not None and not before_queue():
-            return summary
-        spool.seek(0)
+            raise _NothingToQueueError
+
+    def rows(spool: IO[bytes]) -> Iterator[tuple[Any, ...]]:
+        if overlap:
+            yield from (row[1:] for row in take(spool))
+            verdict()
+        else:
+            spool.seek(0)
+            yield from (row[1:] for row in _spooled(spool))
+
+    with tempfile.TemporaryFile("w+b") as spool:
         try:
-            outcomes = store.queue_rows((row[1:] for row in _spooled(spool)), skip_conflicts=partial)
+            if not overlap:
+                for _ in take(spool):
+                    pass
+                verdict()
+            outcomes = store.queue_rows(rows(spool), skip_conflicts=partial, roster_entries=roster_entries)
+        except _NothingToQueueError:
+            return summary
         except CredentialConflictError as error:
             spool.seek(0)
             for source, credential, *_ in _spooled(spool):
@@ -582,15 +645,16 @@ def _prepared(
     total: int | None,
     signer: IntakeSigner | None,
     status_entries: StatusEntries | None,
+    build: Build | None = None,
 ) -> Iterator[Prepared]:
     """The inputs prepared, in input order: here one by one, or in worker processes a chunk at a time."""
     jobs = _with_status(sources, status_entries)
     processes = workers if workers is not None else default_workers()
     if processes <= 1 or total is None or total < PARALLEL_FROM:
         for job in jobs:
-            yield _prepare_many([job], signer)
+            yield _prepare_many([job], signer, build)
         return
-    yield from _in_workers(jobs, processes, signer)
+    yield from _in_workers(jobs, processes, signer, build)
 
 
 def _with_status(inputs: Iterator[tuple[str, bytes | None]], status_entries: StatusEntries | None) -> Iterator[Job]:
@@ -612,7 +676,9 @@ def default_workers() -> int:
     return min(usable_cpus(), MAX_DEFAULT_WORKERS)
 
 
-def _in_workers(jobs: Iterator[Job], processes: int, signer: IntakeSigner | None) -> Iterator[Prepared]:
+def _in_workers(
+    jobs: Iterator[Job], processes: int, signer: IntakeSigner | None, build: Build | None = None
+) -> Iterator[Prepared]:
     """Prepare chunks of jobs in ``processes`` worker processes, a bounded number in flight, results in order."""
     window = processes * 4
     pending: list[Future[Prepared]] = []
@@ -621,7 +687,7 @@ def _in_workers(jobs: Iterator[Job], processes: int, signer: IntakeSigner | None
     # submit, before this process starts any thread of its own (the progress bar's); they never touch the
     # database connections they inherit and leave through os._exit.
     context = get_context(start_method())
-    with ProcessPoolExecutor(processes, context, initializer=_set_worker_signer, initargs=(signer,)) as pool:
+    with ProcessPoolExecutor(processes, context, initializer=_set_worker_state, initargs=(signer, build)) as pool:
         chunks = _chunks(jobs, _TASK_SIZE)
         exhausted = False
         while pending or not exhausted:

@@ -874,14 +874,15 @@ def import_roster(
     by_number = {row.number: (row, entry) for row, entry in current}
     refused_by_intake: set[int] = set()
 
-    def credentials() -> Iterator[tuple[str, Mapping[str, Any] | bytes]]:
+    build = _CourseCredential(course)
+
+    def credentials() -> Iterator[tuple[str, _Payload]]:
+        """Each row's payload: intake makes its credential where it prepares it (in parallel, for many rows)."""
         for row, entry in current:
-            credential = course.credential(
-                row.learner, credential_id=entry.credential_id, valid_from=row.issued or entry.valid_from
-            )
+            payload = (row.learner, entry.credential_id, row.issued or entry.valid_from)
             if len(summary.samples) < SAMPLE_CREDENTIALS:
-                summary.samples.append(credential)
-            yield f"{source}: row {row.number}", _credential_text(credential)
+                summary.samples.append(build.credential(payload))
+            yield f"{source}: row {row.number}", payload
 
     def rejected_by_intake(rejected: intake.Rejected) -> None:
         number = int(rejected.source.rsplit(" ", 1)[1])
@@ -889,12 +890,7 @@ def import_roster(
         row, _ = by_number[number]
         reject(_with_columns(rejected, row, columns))
 
-    def before_queue() -> bool:
-        if dry_run or (summary.refused_rows and not partial):
-            return False
-        store.save_roster_entries(entry for row, entry in current if row.number not in refused_by_intake)
-        return True
-
+    queue = not (dry_run or (summary.refused_rows and not partial))
     summary.intake = intake.issue_credentials(
         store,
         credentials(),
@@ -904,12 +900,34 @@ def import_roster(
         on_rejected=rejected_by_intake,
         on_duplicate=on_duplicate,
         on_progress=on_progress,
-        before_queue=before_queue,
+        before_queue=None if queue else lambda: False,
         signer=signer,
         # Entries are reserved for good as intake takes them: none for a run that will queue nothing anyway.
-        status_entries=None if dry_run or (summary.refused_rows and not partial) else status_entries,
+        status_entries=status_entries if queue else None,
+        # The learners recorded with their credentials, in the queue's transaction (but not those refused).
+        roster_entries=lambda: (entry for row, entry in current if row.number not in refused_by_intake),
+        build=build,
     )
     return summary
+
+
+_Payload = tuple[Learner, str, str]
+"""What a roster row's credential is made of: the learner, the credential id, the date of issuing."""
+
+
+@dataclass(frozen=True)
+class _CourseCredential:
+    """A course's credential for a row's :data:`_Payload`, as intake takes it (a :data:`intake.Build`: it
+    pickles, and runs in intake's worker processes)."""
+
+    course: Course
+
+    def credential(self, payload: _Payload) -> dict[str, Any]:
+        learner, credential_id, valid_from = payload
+        return self.course.credential(learner, credential_id=credential_id, valid_from=valid_from)
+
+    def __call__(self, payload: _Payload) -> Mapping[str, Any] | bytes:
+        return _credential_text(self.credential(payload))
 
 
 def _credential_text(credential: dict[str, Any]) -> Mapping[str, Any] | bytes:

@@ -110,37 +110,43 @@ class CourseStore(StoreBase):
         A learner is known by course and learner key; a known learner keeps the recorded credential and
         date of issuing. An entry whose credential id is recorded for another learner is an internal bug.
         """
-        added = changed = 0
-        items = iter(entries)
         with self._transaction(write=True) as connection:
             self._lock(connection, _COURSE_LOCK)
-            while chunk := list(islice(items, _CHUNK)):
-                known = _known_entries(connection, chunk)
-                fresh: dict[tuple[str, str], dict[str, Any]] = {}
-                now = time.time()
-                for entry in chunk:
-                    key = (entry.course_id, entry.learner_key)
-                    held = known.get(key)
-                    if held is None:
-                        if key not in fresh:
-                            fresh[key] = {**_entry_values(entry), "created_at": now}
-                        continue
-                    if held.credential_id != entry.credential_id:
-                        raise InvariantError(
-                            f"roster entry {entry.credential_id}: the learner already holds {held.credential_id}"
-                        )
-                    if held.email != entry.email:
-                        connection.execute(
-                            update(_roster_entries)
-                            .where(_roster_entries.c.credential_id == held.credential_id)
-                            .values(email=entry.email)
-                        )
-                        known[key] = entry
-                        changed += 1
-                if fresh:
-                    connection.execute(insert(_roster_entries), list(fresh.values()))
-                    added += len(fresh)
-        return added, changed
+            return _save_roster_entries(connection, entries)
+
+
+def _save_roster_entries(connection: Connection, entries: Iterable[RosterEntry]) -> tuple[int, int]:
+    """:meth:`CourseStore.save_roster_entries` in a writing transaction that holds the course lock (also the
+    queue's, which records a roster's learners with their credentials: see :meth:`QueueStore.queue_rows`)."""
+    added = changed = 0
+    items = iter(entries)
+    while chunk := list(islice(items, _CHUNK)):
+        known = _known_entries(connection, chunk)
+        fresh: dict[tuple[str, str], dict[str, Any]] = {}
+        now = time.time()
+        for entry in chunk:
+            key = (entry.course_id, entry.learner_key)
+            held = known.get(key)
+            if held is None:
+                if key not in fresh:
+                    fresh[key] = {**_entry_values(entry), "created_at": now}
+                continue
+            if held.credential_id != entry.credential_id:
+                raise InvariantError(
+                    f"roster entry {entry.credential_id}: the learner already holds {held.credential_id}"
+                )
+            if held.email != entry.email:
+                connection.execute(
+                    update(_roster_entries)
+                    .where(_roster_entries.c.credential_id == held.credential_id)
+                    .values(email=entry.email)
+                )
+                known[key] = entry
+                changed += 1
+        if fresh:
+            connection.execute(insert(_roster_entries), list(fresh.values()))
+            added += len(fresh)
+    return added, changed
 
 
 _ENTRY_COLUMNS: Final = (

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import islice
 from typing import Any, Final
 
 from sqlalchemy import Connection, func, select
 
 from anchor.errors import CredentialConflictError, InvalidInputError
+from anchor.issuing.store.courses import _COURSE_LOCK, _save_roster_entries
 from anchor.issuing.store.engine import _QUEUE_LOCK, StoreBase
-from anchor.issuing.store.records import CredentialRecord, CredentialState, NewCredential, QueueOutcome
+from anchor.issuing.store.records import CredentialRecord, CredentialState, NewCredential, QueueOutcome, RosterEntry
 from anchor.issuing.store.schema import _batches, _credentials, _documents, _status_lists
 
 _QUEUE_CHUNK: Final = 500
@@ -49,6 +50,14 @@ _INSERTS: Final = {
         "INSERT INTO credential_documents (credential, document) VALUES (%s, %s)",
     ),
 }
+#: The two look-ups of a chunk, by id, as DB-API SQL (``{}``: one placeholder per id): the ids already held
+#: (with their content and batch), then the row numbers of those just inserted.
+_KNOWN_SQL: Final = (
+    "SELECT credentials.credential_id, credentials.content_hash, credentials.batch_id, batches.state"
+    " FROM credentials LEFT OUTER JOIN batches ON credentials.batch_id = batches.id"
+    " WHERE credentials.credential_id IN ({})"
+)
+_ROW_IDS_SQL: Final = "SELECT credential_id, id FROM credentials WHERE credential_id IN ({})"
 
 
 class QueueStore(StoreBase):
@@ -64,33 +73,40 @@ class QueueStore(StoreBase):
         """
         return self.queue_rows((_row_of(item) for item in items), skip_conflicts=skip_conflicts)
 
-    def queue_rows(self, rows: Iterable[QueueRow], *, skip_conflicts: bool = False) -> list[QueueOutcome]:
+    def queue_rows(
+        self,
+        rows: Iterable[QueueRow],
+        *,
+        skip_conflicts: bool = False,
+        roster_entries: Callable[[], Iterable[RosterEntry]] | None = None,
+    ) -> list[QueueOutcome]:
         """:meth:`queue` for credentials as :data:`QueueRow` tuples (what intake's worker processes hand over).
 
         Each row is checked as :meth:`queue` checks a :class:`NewCredential` (same messages); the rows of a
-        chunk go in with one ``executemany`` per table.
+        chunk go in with one ``executemany`` per table. ``rows`` is read as it comes, inside the transaction
+        (intake hands over rows while its workers prepare the next ones): an exception it raises rolls back
+        everything. ``roster_entries``: called once every row is in (and no conflict refused them), its
+        entries recorded in the same transaction (:meth:`save_roster_entries`): a roster's learners and
+        their credentials are committed together or not at all.
         """
         outcomes: list[QueueOutcome] = []
         conflicts: dict[str, str] = {}
         fresh: set[str] = set()  # ids first queued by this call
         with self._transaction(write=True) as connection:
             self._lock(connection, _QUEUE_LOCK)
-            insert_credential, insert_document = _INSERTS[connection.dialect.paramstyle == "qmark"]
+            qmark = connection.dialect.paramstyle == "qmark"
+            insert_credential, insert_document = _INSERTS[qmark]
             iterator = iter(rows)
             while chunk := list(islice(iterator, _QUEUE_CHUNK)):
                 for row in chunk:
                     _check_row(row)
-                known_rows = connection.execute(
-                    select(
-                        _credentials.c.credential_id,
-                        _credentials.c.content_hash,
-                        _credentials.c.batch_id,
-                        _batches.c.state,
+                wanted = tuple({row[0] for row in chunk})
+                known = {
+                    credential_id: (content_hash, batch_id, state)
+                    for credential_id, content_hash, batch_id, state in _select_in(
+                        connection, _KNOWN_SQL, wanted, qmark
                     )
-                    .select_from(_credentials.outerjoin(_batches, _credentials.c.batch_id == _batches.c.id))
-                    .where(_credentials.c.credential_id.in_({row[0] for row in chunk}))
-                ).all()
-                known = {row.credential_id: (row.content_hash, row.batch_id, row.state) for row in known_rows}
+                }
                 new_rows: list[tuple[Any, ...]] = []
                 documents: dict[str, str] = {}
                 now = time.time()
@@ -119,16 +135,15 @@ class QueueStore(StoreBase):
                 if new_rows:
                     _check_status_entries(connection, new_rows)
                     connection.exec_driver_sql(insert_credential, new_rows)
-                    row_ids = connection.execute(
-                        select(_credentials.c.credential_id, _credentials.c.id).where(
-                            _credentials.c.credential_id.in_(documents)
-                        )
-                    ).all()
+                    row_ids = _select_in(connection, _ROW_IDS_SQL, tuple(documents), qmark)
                     connection.exec_driver_sql(
-                        insert_document, [(row.id, documents[row.credential_id]) for row in row_ids]
+                        insert_document, [(row_id, documents[credential_id]) for credential_id, row_id in row_ids]
                     )
             if conflicts and not skip_conflicts:
                 raise CredentialConflictError(conflicts)
+            if roster_entries is not None:
+                self._lock(connection, _COURSE_LOCK)
+                _save_roster_entries(connection, roster_entries())
         return outcomes
 
     def queued_count(self) -> int:
@@ -178,6 +193,13 @@ class QueueStore(StoreBase):
             batch_index=row.batch_index,
             state=_credential_state(row.batch_id, row.batch_state),
         )
+
+
+def _select_in(connection: Connection, sql: str, values: tuple[str, ...], qmark: bool) -> list[Any]:
+    """The rows of ``sql`` (a query with one ``IN ({})``) for ``values``, through the DB-API: SQLAlchemy's
+    compiling of a 500-value ``IN`` costs more than the query does."""
+    marks = ", ".join(("?" if qmark else "%s",) * len(values))
+    return list(connection.exec_driver_sql(sql.format(marks), values).all())
 
 
 def _hex(value: bytes) -> str:
