@@ -13,11 +13,12 @@ is renamed into place when every receipt is there, so the batch's folder appears
 The batch is marked anchored only after that (see :mod:`anchor.issuing.batch`): a crash before leaves the
 batch unfinished and the next run writes the receipts again, from an empty staging folder.
 
-Two writers. Creating files in one folder from one process is bounded by the file system's per-call cost,
-not by the CPU, so a large batch (:data:`PARALLEL_MIN` receipts or more) is written by :data:`RECEIPT_WRITERS`
-processes: each is forked after the tree is loaded and checked, takes its share of the proof order
-(``iter_proofs(share=(part, parts))``: pieces of leaves in turn), reads its own rows from the store and writes
-its own files into the same staging folder. The files are the bytes one process writes. A receipt whose file
+Two writers, off by default. ``write_receipts(workers=2)`` writes a large batch (:data:`PARALLEL_MIN`
+receipts or more) from two processes: each is forked after the tree is loaded and checked, takes its share of
+the proof order (``iter_proofs(share=(part, parts))``: pieces of leaves in turn), reads its own rows from the
+store and writes its own files into the same staging folder. The files are the bytes one process writes. On
+ext4 two processes creating files in one folder were 8x slower than one (1,571 against 12,711 files/s,
+``benchmarks/e2e_bench.py``), on tmpfs about 1.3x faster: :data:`RECEIPT_WRITERS` is 1. A receipt whose file
 name is taken (two credential ids with one file name) makes the order of writing matter, so then, and when a
 writer fails or dies, the batch is written again from an empty staging folder by one process, which names
 such receipts ``<name>-<index>.json`` as in the proof order. A receipt that cannot be written is an error
@@ -34,7 +35,7 @@ import re
 import shutil
 import signal
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
@@ -56,8 +57,8 @@ from anchor.processes import can_fork, run_split, usable_cpus
 Progress = Callable[[int, int], None]
 RECEIPT_CHUNK: Final = 2000
 """Receipts whose documents are fetched in one query."""
-RECEIPT_WRITERS: Final = 2
-"""Processes that write a large batch's receipts (at most; fewer on fewer CPUs)."""
+RECEIPT_WRITERS: Final = 1
+"""Processes that write a large batch's receipts by default (at most; fewer on fewer CPUs): one, see above."""
 PARALLEL_MIN: Final = 8192
 """Batches smaller than this are written by one process: a fork costs more than it saves."""
 _STAGING_SUFFIX: Final = ".partial"
@@ -353,8 +354,84 @@ def _proof_of(
 
 
 def batch_tree(store: Store, batch: BatchRecord, *, workers: int | None = 1) -> StandardMerkleTree:
-    """The batch's Merkle tree, as stored when the batch was built (checked: ``workers`` as in ``load``)."""
-    return StandardMerkleTree.load(json.loads(store.tree_dump(batch.id)), workers=workers)
+    """The batch's Merkle tree, as stored when the batch was built (checked: ``workers`` as in ``load``).
+
+    Memory (the dump of a million leaves is about 250 MB of text, and parsed at once about 1 GB): the text is
+    split at the top level, its ``values`` copied out and the text dropped, the ``tree`` parsed and turned
+    into 32-byte nodes a chunk at a time (``load`` takes nodes as bytes, and checks them as it checks hex),
+    and only then are the values parsed. Each part is parsed by ``json.loads`` as the whole was.
+    """
+    text = store.tree_dump(batch.id)
+    try:
+        parts = _TOP_LEVEL.decode(text)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        parts = {}
+    if "tree" not in parts or "values" not in parts:  # not a dump: load says what is wrong with it
+        return StandardMerkleTree.load(json.loads(text), workers=workers)
+    values = bytes(parts.pop("values"))
+    nodes = bytes(parts.pop("tree"))
+    data: dict[str, object] = {key: json.loads(bytes(raw)) for key, raw in parts.items()}
+    del text, parts
+    data["tree"] = tree = json.loads(nodes)
+    del nodes
+    if isinstance(tree, list):
+        _nodes_to_bytes(tree)
+    data["values"] = json.loads(values, object_pairs_hook=_entry)
+    del values
+    return StandardMerkleTree.load(data, workers=workers)
+
+
+class _Entry(Mapping[str, object]):
+    """A dump's ``{"value": ..., "treeIndex": ...}`` as a read-only mapping of two slots (a dict costs 3 times
+    as much, a million of them 180 MB)."""
+
+    __slots__ = ("_index", "_value")
+
+    def __init__(self, value: object, index: object) -> None:
+        self._value, self._index = value, index
+
+    def __getitem__(self, key: str) -> object:
+        if key == "value":
+            return self._value
+        if key == "treeIndex":
+            return self._index
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("value", "treeIndex"))
+
+    def __len__(self) -> int:
+        return 2
+
+
+def _entry(pairs: list[tuple[str, Any]]) -> Mapping[str, object]:
+    """``json.loads``'s object for these pairs: an :class:`_Entry` for exactly ``value`` then ``treeIndex``."""
+    if len(pairs) == 2 and pairs[0][0] == "value" and pairs[1][0] == "treeIndex":
+        return _Entry(pairs[0][1], pairs[1][1])
+    return dict(pairs)
+
+
+def _nodes_to_bytes(tree: list[object]) -> None:
+    """Replace, in place and a chunk at a time, each run of ``0x`` + 64 hex digit nodes by their 32 bytes.
+
+    A chunk holding anything else is left as it is, for ``load`` to name the bad node.
+    """
+    step = 1 << 15
+    for start in range(0, len(tree), step):
+        chunk = tree[start : start + step]
+        try:
+            joined = "".join(chunk)  # type: ignore[arg-type]  # a non-string raises TypeError: left as is
+        except TypeError:
+            continue
+        count = len(chunk)
+        if len(joined) != 66 * count or joined[0::66] != "0" * count or joined[1::66] != "x" * count:
+            continue
+        try:
+            data = bytes.fromhex(joined.replace("0x", ""))
+        except ValueError:
+            continue
+        if len(data) == 32 * count:
+            tree[start : start + count] = [data[i : i + 32] for i in range(0, len(data), 32)]
 
 
 def _hex(digest: object) -> str:
