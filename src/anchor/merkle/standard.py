@@ -378,6 +378,11 @@ class StandardMerkleTree:
         For large trees: the dump's objects (a string per node, a dict per value) are never all in memory, and
         the text is joined once (its pieces and the whole: twice its size at the peak, not three times).
         """
+        return "".join(self.dump_json_pieces())
+
+    def dump_json_pieces(self) -> list[str]:
+        """The pieces whose join is :meth:`dump_json`: a caller that drops the tree before joining them
+        holds the tree and the text, or the pieces and the text, but never all three at once."""
         step = 1 << 16
         nodes, values, indices, to_json = self._tree, self._values, self.tree_indices, self._encoding.to_json
 
@@ -391,7 +396,7 @@ class StandardMerkleTree:
         for i in range(0, len(values), step):
             pieces += [", " if i else "", entries(i, min(i + step, len(values)))[1:-1]]
         pieces.append("]}")
-        return "".join(pieces)
+        return pieces
 
     def render(self) -> str:
         """The tree drawn as text, one node per line (OpenZeppelin ``render``)."""

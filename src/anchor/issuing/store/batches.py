@@ -7,12 +7,13 @@ exactly one batch; on SQLite the writers of batches take turns (``BEGIN IMMEDIAT
 
 from __future__ import annotations
 
-import json
+import re
 import time
+from array import array
 from collections.abc import Callable, Collection, Iterator
 from typing import Any, Final
 
-from sqlalchemy import Row, insert, select, text, update
+from sqlalchemy import Connection, Row, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from anchor.errors import InvalidInputError, InvariantError, StoreError
@@ -23,6 +24,9 @@ from anchor.issuing.store.values import _HEX32, _address, _check_choice
 
 STREAM_CHUNK: Final = 1000
 """Rows fetched per round trip when streaming a batch's credentials."""
+_RELEASE_AFTER: Final = 10_000
+"""Batches at least this large close the SQLite connections that stored them (see ``build_batch``)."""
+_DIGEST_HEX: Final = re.compile(r"0x[0-9a-fA-F]{64}")
 _BATCH_COLUMNS: Final = tuple(c for c in _batches.c if c.name != "tree_dump")
 #: Put the credentials whose row ids are listed (in index order) into a batch, by dialect.
 _ASSIGN_INDICES: Final = {
@@ -60,16 +64,14 @@ class BatchStore(StoreBase):
             raise InvalidInputError(f"a batch holds at least one credential; max_size {max_size!r}")
         registry, signer = _address(registry, "registry"), _address(signer, "signer")
         with self._transaction(write=True) as connection:
-            claimed = connection.execute(
-                select(_credentials.c.id, _credentials.c.digest)
-                .where(_credentials.c.batch_id.is_(None))
-                .order_by(_credentials.c.id)
-                .limit(max_size)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if not claimed:
+            ids, digests = _claim(connection, max_size)
+            if not ids:
                 return None
-            root, dump = build_tree([bytes.fromhex(row.digest[2:]) for row in claimed])
+            size = len(ids)
+            # Memory (a batch of a million): ids and digests are compact arrays, the digests handed to
+            # build_tree as one list (the tree's values share its bytes), the dump freed once stored.
+            root, dump = build_tree([bytes(digests[i : i + 32]) for i in range(0, 32 * size, 32)])
+            del digests
             if not isinstance(root, str) or not _HEX32.fullmatch(root.lower()) or not isinstance(dump, str):
                 raise InvariantError(f"build_tree returned {root!r} and a {type(dump).__name__}, not a root and JSON")
             now = time.time()
@@ -78,7 +80,7 @@ class BatchStore(StoreBase):
                 .values(
                     state="built",
                     root=root.lower(),
-                    size=len(claimed),
+                    size=size,
                     tree_dump=dump,
                     chain_id=chain_id,
                     registry=registry,
@@ -88,13 +90,18 @@ class BatchStore(StoreBase):
                 )
                 .returning(_batches.c.id)
             ).scalar_one()
+            del dump
             # One set-based statement: each claimed row's index is its position in the list of ids.
-            ids = [row.id for row in claimed]
             connection.execute(
                 _ASSIGN_INDICES[self.dialect],
-                {"batch_id": batch_id, "ids": json.dumps(ids) if self.dialect == "sqlite" else ids},
+                {"batch_id": batch_id, "ids": _json_ids(ids) if self.dialect == "sqlite" else ids.tolist()},
             )
-            return _batch_record(connection.execute(select(*_BATCH_COLUMNS).where(_batches.c.id == batch_id)).one())
+            record = _batch_record(connection.execute(select(*_BATCH_COLUMNS).where(_batches.c.id == batch_id)).one())
+        if self.dialect == "sqlite" and size >= _RELEASE_AFTER and self.url.database not in (None, "", ":memory:"):
+            # SQLite keeps a cached statement's bound values (its own copy of the dump, 250 MB for a million)
+            # until the statement runs again: close the pooled connections rather than carry it to the receipts.
+            self.engine.dispose()
+        return record
 
     def get_batch(self, batch_id: int) -> BatchRecord:
         """The batch with this id; :class:`InvalidInputError` if there is none."""
@@ -210,6 +217,33 @@ class BatchStore(StoreBase):
                 .where(_credentials.c.batch_id == batch_id, _credentials.c.batch_index.in_(list(indices)))
             ).all()
         return {int(row[0]): (str(row[1]), str(row[2])) for row in rows}
+
+
+def _claim(connection: Connection, max_size: int) -> tuple[array[int], bytearray]:
+    """The row ids (in queue order) and digests (32 bytes each, in the same order) of up to ``max_size``
+    queued credentials, locked for this transaction; fetched :data:`STREAM_CHUNK` rows at a time."""
+    ids: array[int] = array("q")
+    digests = bytearray()
+    # Not a server-side cursor (yield_per) on PostgreSQL: the statements that follow share the connection.
+    result = connection.execute(
+        select(_credentials.c.id, _credentials.c.digest)
+        .where(_credentials.c.batch_id.is_(None))
+        .order_by(_credentials.c.id)
+        .limit(max_size)
+        .with_for_update(skip_locked=True)
+    )
+    for rows in result.partitions(STREAM_CHUNK):
+        for row_id, digest in rows:
+            if type(digest) is not str or not _DIGEST_HEX.fullmatch(digest):
+                raise InvariantError(f"credential row {row_id}: stored digest {digest!r} is not 0x and 64 hex digits")
+        ids.extend(row[0] for row in rows)
+        digests += bytes.fromhex("".join([row[1][2:] for row in rows]))
+    return ids, digests
+
+
+def _json_ids(ids: array[int]) -> str:
+    """``json.dumps(list(ids))``, without the list of int objects."""
+    return "[" + ", ".join(map(str, ids)) + "]"
 
 
 def _batch_record(row: Row[Any]) -> BatchRecord:
