@@ -16,9 +16,10 @@ batch unfinished and the next run writes the receipts again, from an empty stagi
 Two writers, off by default. ``write_receipts(workers=2)`` writes a large batch (:data:`PARALLEL_MIN`
 receipts or more) from two processes: each is forked after the tree is loaded and checked, takes its share of
 the proof order (``iter_proofs(share=(part, parts))``: pieces of leaves in turn), reads its own rows from the
-store and writes its own files into the same staging folder. The files are the bytes one process writes. On
-ext4 two processes creating files in one folder were 8x slower than one (1,571 against 12,711 files/s,
-``benchmarks/e2e_bench.py``), on tmpfs about 1.3x faster: :data:`RECEIPT_WRITERS` is 1. A receipt whose file
+store and writes its own files into the same staging folder. The files are the bytes one process writes.
+Whether two pay is not settled: on tmpfs they were about 1.3x faster, but on ext4 ``benchmarks/e2e_bench.py``
+measured two processes creating files in one folder at 0.12x one (100,000 files) and at 10.7x (10,000 files)
+in two runs, the write-back of the run before dominating, so :data:`RECEIPT_WRITERS` is 1. A receipt whose file
 name is taken (two credential ids with one file name) makes the order of writing matter, so then, and when a
 writer fails or dies, the batch is written again from an empty staging folder by one process, which names
 such receipts ``<name>-<index>.json`` as in the proof order. A receipt that cannot be written is an error
