@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,7 +129,6 @@ BUILD_BOUND_MB = 106
 LOAD_BOUND_MB = 118
 
 
-@pytest.mark.skipif(os.environ.get("ANCHOR_SKIP_SLOW") == "1", reason="slow memory test skipped")
 def test_building_and_loading_a_large_batch_stays_under_a_memory_bound(tmp_path: Path) -> None:
     with fresh_database("sqlite", tmp_path) as url, Store(url) as store:
         _queue(store, _digests(MEMORY_SIZE))
