@@ -1,9 +1,14 @@
 """Verifier speed against a local anvil chain: receipts per second for a directory, one receipt end to end.
 
-    .venv/bin/python benchmarks/verify_bench.py [--count 5000] [--single-runs 7]
+    .venv/bin/python benchmarks/verify_bench.py [--count 5000] [--single-runs 7] [--kind v1|v3]
+    git worktree add /tmp/before HEAD    # then, the code before as a peer in the same run:
+    .venv/bin/python benchmarks/verify_bench.py --count 5000 --rounds 3 --single-runs 21 --peer-src /tmp/before/src
 
 Starts anvil in a temporary ANCHOR_HOME, deploys the registry, registers an issuer, anchors COUNT generated
-credentials as one batch and writes their receipts to a directory. Then, in the same run:
+credentials as one batch and writes their receipts to a directory: unsigned ``anchor-credential-v1`` receipts by
+default (``--kind v1``, the kind the issue's target was measured on), or with ``--kind v3`` signed
+``anchor-credential-v3`` ones as intake issues them today (a did:key issuer: the signature is checked offline,
+RDF canonicalization and Ed25519 included). Then, in the same run:
 
 - status calls per second, one thread: web3.py's contract ``.call()`` (the baseline; it sends ``eth_chainId``
   before each call) against anchor's plain JSON-RPC ``eth_call`` on a kept-alive connection;
@@ -48,9 +53,10 @@ from pathlib import Path
 from typing import Any
 
 from anchored_batch import anchored_receipts, free_port
+from eth_account.signers.local import LocalAccount
 
 from anchor.chain import node
-from anchor.chain.connection import connect
+from anchor.chain.connection import Chain, connect
 from anchor.chain.keys import development_accounts
 from anchor.chain.registry import Registry
 from anchor.chain.registry_abi import CredentialStatus, registry_abi
@@ -66,15 +72,77 @@ ROOT = Path(__file__).resolve().parents[1]
 ANCHOR = str(Path(sys.executable).with_name("anchor"))
 
 
-def setup(home: Path, count: int) -> tuple[Settings, Registry, list[dict[str, Any]]]:
-    """A chain with one anchored, final batch of ``count`` receipts."""
+def setup(home: Path, count: int, kind: str = "v1") -> tuple[Settings, Registry, list[dict[str, Any]]]:
+    """A chain with one anchored, final batch of ``count`` receipts of ``kind`` (``v1``: unsigned
+    ``anchor-credential-v1``; ``v3``: ``anchor-credential-v3`` signed by a did:key issuer, as intake makes them)."""
     settings = Settings(home=home, node_port=free_port(), node_block_time=0.5)
     node.start(settings)
     chain = connect(settings)
     operator, signer = development_accounts()[0], development_accounts()[1]
     registry, _, _ = Registry.deploy_and_record(chain, operator, operator.address, 0, settings.deployments_dir)
-    receipts = anchored_receipts(chain, registry, operator, signer, "DE", count, seed=7)
+    if kind == "v3":
+        receipts = signed_receipts(chain, registry, operator, signer, "DE", count, seed=7)
+    else:
+        receipts = anchored_receipts(chain, registry, operator, signer, "DE", count, seed=7)
     return settings, registry, receipts
+
+
+def signed_receipts(
+    chain: Chain, registry: Registry, operator: LocalAccount, signer: LocalAccount, country: str, count: int, seed: int
+) -> list[dict[str, Any]]:
+    """:func:`anchored_receipts` of signed ``anchor-credential-v3`` credentials: each prepared by intake with a
+    did:key signer (validated, salted, signed ``eddsa-rdfc-2022``, per-claim digest), the issuer registered with
+    that DID, one batch anchored, final."""
+    from datetime import UTC, datetime
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from anchor.chain.connection import wait_for_block
+    from anchor.credentials.examples import generate_credentials, issuer_for_country
+    from anchor.credentials.multikey import did_key, did_key_verification_method
+    from anchor.credentials.receipt import AnchorProof, make_receipt
+    from anchor.issuing.intake import prepare_credential
+    from anchor.issuing.signing import IntakeSigner
+
+    seed_bytes = bytes(range(32))
+    public = (
+        Ed25519PrivateKey.from_private_bytes(seed_bytes)
+        .public_key()
+        .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    )
+    did = did_key(public)
+    intake = IntakeSigner(did, did_key_verification_method(public), seed_bytes, datetime.now(UTC))
+    issuer = issuer_for_country(country)
+    issuer_id, _ = registry.register_issuer(operator, issuer.name, issuer.country_code, did, [signer.address])
+    prepared = [
+        prepare_credential(item, signer=intake)
+        for item in generate_credentials(count, seed=seed, salted=False, issuer=issuer, issuer_did=did)
+    ]
+    tree = StandardMerkleTree.of([(item.digest, index) for index, item in enumerate(prepared)], list(LEAF_ENCODING))
+    batch_id, receipt = registry.anchor(signer, tree.root, count)
+    block = chain.w3.eth.get_block(receipt["blockNumber"])
+    wait_for_block(chain, int(receipt["blockNumber"]), "finalized")
+    proofs = tree.get_all_proofs()
+    return [
+        make_receipt(
+            json.loads(item.document),
+            AnchorProof(
+                chain_id=chain.chain_id,
+                registry=registry.address,
+                batch_id=batch_id,
+                issuer_id=issuer_id,
+                index=index,
+                digest="0x" + item.digest.hex(),
+                merkle_proof=tuple(proofs[index]),
+                root=tree.root,
+                transaction_hash=receipt["transactionHash"].to_0x_hex(),
+                block_number=int(receipt["blockNumber"]),
+                anchored_at=datetime.fromtimestamp(int(block["timestamp"]), UTC),
+            ),
+        )
+        for index, item in enumerate(prepared)
+    ]
 
 
 def rate(count: int, seconds: float) -> float:
@@ -231,10 +299,11 @@ def library_run(home: Path, port: int, receipt_dir: Path) -> None:
     settings = Settings(home=home, node_port=port)
     paths = [str(path) for path in sorted(receipt_dir.iterdir())]
     with Verifier([settings.effective_rpc_url], trusted_from_deployments(settings.deployments_dir)) as verifier:
-        started, used = time.perf_counter(), _own_cpu() + _children_cpu()
+        started, own, used = time.perf_counter(), _own_cpu(), _own_cpu() + _children_cpu()
         count = _all_valid(list(verify_paths(verifier, paths)))  # its worker processes end (are waited for) here
         seconds, cpu = time.perf_counter() - started, _own_cpu() + _children_cpu() - used
-    print(json.dumps({"count": count, "seconds": seconds, "cpu": cpu}))
+        parent = _own_cpu() - own
+    print(json.dumps({"count": count, "seconds": seconds, "cpu": cpu, "parent": parent}))
 
 
 class Side:
@@ -248,6 +317,8 @@ class Side:
         self.rates: dict[str, list[float]] = {"library": [], "cli": []}
         self.anvil: dict[str, list[float]] = {"library": [], "cli": []}
         self.verifier: dict[str, list[float]] = {"library": [], "cli": []}
+        self.parent: list[float] = []
+        """CPU µs per receipt of verify_paths' own process (the workers' parent), in the library runs."""
         self.one_wall: list[float] = []
         self.one_cpu: list[float] = []
 
@@ -287,6 +358,7 @@ def peer_rounds(settings: Settings, receipt_dir: Path, sides: list[Side], rounds
         if what == "library":  # verify_paths alone: without the start and imports of the measuring process
             report = json.loads(done.stdout.strip().splitlines()[-1])
             seconds, cpu = report["seconds"], report["cpu"]
+            side.parent.append(report["parent"] / count * 1e6)
         side.rates[what].append(rate(count, seconds))
         side.anvil[what].append((clock.anvil() - anvil) / count * 1e6)
         side.verifier[what].append(cpu / count * 1e6)
@@ -308,16 +380,20 @@ def peer_rounds(settings: Settings, receipt_dir: Path, sides: list[Side], rounds
             assert done.returncode == 0, done.stdout + done.stderr
 
 
-def print_peer_rounds(sides: list[Side], count: int, rounds: int) -> None:
+def print_peer_rounds(sides: list[Side], count: int, rounds: int, kind: str) -> None:
     ours, peer = sides
     median = statistics.median
-    print(f"this code against the peer code ({peer.name}), {count} receipts, median of {rounds} alternating rounds")
+    print(
+        f"this code against the peer code ({peer.name}), {count} {kind} receipts, median of {rounds} alternating "
+        f"rounds (load average {os.getloadavg()[0]:.2f} now)"
+    )
     for what, label in (("library", "verify_paths"), ("cli", "anchor verify DIR")):
         for side in sides:
             total = median(side.anvil[what]) + median(side.verifier[what])
+            parent = f" (parent {median(side.parent):4.0f} µs)" if what == "library" else ""
             print(
                 f"  {label:18s} {side.name:6s} {median(side.rates[what]):7.0f} receipts/s   CPU per receipt: anvil "
-                f"{median(side.anvil[what]):5.0f} µs + verifier {median(side.verifier[what]):5.0f} µs = "
+                f"{median(side.anvil[what]):5.0f} µs + verifier {median(side.verifier[what]):5.0f} µs{parent} = "
                 f"{total:5.0f} µs ({2e6 / total:5.0f}/s on 2 cores); rounds {_rounded(side.rates[what])}"
             )
         ratio = median(ours.rates[what]) / median(peer.rates[what])
@@ -347,6 +423,14 @@ def main() -> None:
     parser.add_argument("--single-runs", type=int, default=21, help="runs of `anchor verify FILE` (median)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the directory comparison (median)")
     parser.add_argument(
+        "--kind",
+        choices=("v1", "v3"),
+        default="v1",
+        help="receipts of unsigned anchor-credential-v1 credentials (default: the issue's target is stated on them) "
+        "or of signed anchor-credential-v3 ones (what intake issues today: Data Integrity signature, did:key issuer, "
+        "per-claim digest)",
+    )
+    parser.add_argument(
         "--peer-src",
         type=Path,
         help="the src folder of another checkout (e.g. a worktree of git HEAD) to measure beside this code",
@@ -355,9 +439,9 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="anchor-verify-bench-") as folder:
         home = Path(folder) / "home"
-        print(f"setting up: anvil, registry, one batch of {options.count} receipts ...", flush=True)
+        print(f"setting up: anvil, registry, one batch of {options.count} {options.kind} receipts ...", flush=True)
         started = time.perf_counter()
-        settings, registry, receipts = setup(home, options.count)
+        settings, registry, receipts = setup(home, options.count, options.kind)
         receipt_dir = Path(folder) / "receipts"
         receipt_dir.mkdir()
         texts = []
@@ -421,7 +505,8 @@ def main() -> None:
     print(f"  with web3 .call() status       {web3_whole:8.0f} receipts/s")
     print(f"  anchor Verifier                {ours_whole:8.0f} receipts/s   x{ours_whole / web3_whole:.1f}")
     print(
-        f"directory of {options.count} receipts (target >= 2000/s), median of {options.rounds} alternating rounds "
+        f"directory of {options.count} {options.kind} receipts (target >= 2000/s), median of {options.rounds} "
+        "alternating rounds "
         f"(load average {load_before:.2f} before)"
     )
     print(f"  peer: one request per receipt  {peer_dir:8.0f} receipts/s   rounds {_rounded(rates['peer'])}")
@@ -443,7 +528,7 @@ def main() -> None:
     print(f"  python -c 'import anchor.cli'  {import_cli:8.3f} s")
     print(f"  python -c 'import anchor.verifier' {import_verifier:4.3f} s")
     if sides:
-        print_peer_rounds(sides, options.count, options.rounds)
+        print_peer_rounds(sides, options.count, options.rounds, options.kind)
     print("credential schema check, per credential")
     print(f"  Python jsonschema (explains)   {schema_python:8.0f} µs")
     print(f"  jsonschema-rs (decides)        {schema_rust:8.0f} µs   x{schema_python / schema_rust:.0f} faster")

@@ -26,7 +26,7 @@ from anchor.verifier import (
     Verifier,
     receipt_link,
 )
-from anchor.verifier.bulk import verify_paths
+from anchor.verifier.bulk import receipt_files, verify_paths
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -210,11 +210,7 @@ def _expand(arguments: tuple[str, ...]) -> Iterator[str]:
     for argument in arguments:
         path = Path(argument)
         if argument != "-" and path.is_dir():
-            yield from (
-                str(item)
-                for item in sorted(path.rglob("*.json"))
-                if item.is_file() and not any(part.startswith(".") for part in item.relative_to(path).parts[:-1])
-            )
+            yield from receipt_files(path)
         else:
             yield argument
 

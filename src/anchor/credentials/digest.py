@@ -25,6 +25,7 @@ Everything else is hashed, including two anchor fields at the top level:
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -56,6 +57,7 @@ __all__ = [
     "hashed_view",
     "issuer_proofs",
     "new_salt",
+    "plain_credential_digest",
     "salt_bytes",
     "with_salt",
 ]
@@ -66,6 +68,10 @@ _SALT_RE: Final = re.compile(r"0x[0-9a-f]{64}")
 #: expression takes ten times as long).
 _DIGITS_TO_ZERO: Final = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x78 for byte in range(256))
 _SIXTEEN_DIGITS: Final = b"0" * 16
+#: RFC 8785 for a plain value without floats or keys beyond the BMP: the C encoder's own text (see :mod:`.jcs`).
+_PLAIN_JCS: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":"))
+#: The lead bytes of 4-byte UTF-8 sequences (U+10000 and up): a key there sorts differently in UTF-16.
+_FOUR_BYTE_LEADS: Final = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
 
 
 def new_salt() -> str:
@@ -186,3 +192,26 @@ def credential_digest(credential: Mapping[str, Any]) -> bytes:
 
         return v3_digest(hashed_view(credential), master)
     return bytes(keccak_256(canonical_bytes(credential)).digest())
+
+
+def plain_credential_digest(credential: Mapping[str, Any]) -> bytes:
+    """:func:`credential_digest` of a credential known to be plain: the same bytes or the same error.
+
+    Plain is what :func:`anchor.verifier.reading.parse_receipt_fast` returns (or a part of it): only dicts with
+    string keys, lists, strings, booleans, None and integers within ±(2**53-1), no float, every string NFC. For
+    such a value every check of :func:`canonical_json` holds (strict I-JSON, NFC, no float for JCS to write
+    otherwise than ``repr``), and the C encoder's sorted text is the JCS text unless a key lies beyond the BMP
+    (sorted by code point, not UTF-16 unit): then, as for v3, :func:`credential_digest` hashes it. Nothing is
+    walked again, nothing normalised again.
+    """
+    salt_bytes(credential)
+    if credential.get(FORMAT_KEY) == FORMAT_V3:
+        return credential_digest(credential)
+    view = hashed_view(credential)
+    try:
+        text = _PLAIN_JCS.encode(view).encode("utf-8")
+    except (TypeError, ValueError, RecursionError):  # not plain after all: the reference decides
+        return credential_digest(credential)
+    if any(lead in text for lead in _FOUR_BYTE_LEADS):
+        return credential_digest(credential)
+    return bytes(keccak_256(text).digest())

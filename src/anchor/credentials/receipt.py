@@ -195,33 +195,75 @@ def parse_proof(data: Mapping[str, Any]) -> AnchorProof:
     block_number = integer("blockNumber", 0)
     digest, root, tx_hash = hash32("digest"), hash32("root"), hash32("transactionHash")
     registry = data.get("registry")
-    if not isinstance(registry, str) or not is_address(registry):
+    checksummed = _registry_address(registry)
+    if checksummed is None:
         problems.append(f"/proof/registry: expected a contract address, found {registry!r}")
-        registry = "0x" + "00" * 20
+        checksummed = "0x" + "00" * 20
     siblings = data.get("merkleProof")
     if not isinstance(siblings, list) or len(siblings) > _MAX_PROOF_DEPTH:
         problems.append(f"/proof/merkleProof: expected a list of at most {_MAX_PROOF_DEPTH} hashes")
         siblings = []
-    for position, node in enumerate(siblings):
-        if not isinstance(node, str) or not _HASH.match(node):
-            problems.append(f"/proof/merkleProof/{position}: expected 0x and 64 hex digits, found {node!r}")
+    nodes = _hashes(siblings)
+    if nodes is None:
+        for position, node in enumerate(siblings):
+            if not isinstance(node, str) or not _HASH.match(node):
+                problems.append(f"/proof/merkleProof/{position}: expected 0x and 64 hex digits, found {node!r}")
+        nodes = tuple(str(node).lower() for node in siblings)  # each checked: a problem raises below
     anchored_at = _timestamp(data.get("anchoredAt"), problems)
     if problems:
         raise ReceiptError("invalid receipt proof: " + "; ".join(problems))
     return AnchorProof(
         chain_id=chain_id,
-        registry=str(to_checksum_address(registry)),
+        registry=checksummed,
         batch_id=batch_id,
         issuer_id=issuer_id,
         index=index,
         digest=digest,
-        merkle_proof=tuple(node.lower() for node in siblings),
+        merkle_proof=nodes,
         root=root,
         transaction_hash=tx_hash,
         block_number=block_number,
         anchored_at=anchored_at,
         receipt_format=str(version),
     )
+
+
+def _hashes(siblings: list[Any]) -> tuple[str, ...] | None:
+    """The Merkle proof's nodes in lower case when each is 0x and 64 hex digits (checked in one pass over them
+    all), else None (each is then checked alone, to name the bad one)."""
+    if not all(type(node) is str for node in siblings):
+        return None
+    count = len(siblings)
+    joined = "".join(siblings)
+    if len(joined) != 66 * count or joined[0::66] != "0" * count or joined[1::66] != "x" * count:
+        return None
+    digits = joined.replace("0x", "")  # the prefixes; one inside a node leaves too few digits
+    try:  # hex digits only: fromhex skips white space, which then leaves too few bytes
+        if len(digits) != 64 * count or len(bytes.fromhex(digits)) != 32 * count:
+            return None
+    except ValueError:
+        return None
+    return tuple(siblings) if joined.islower() or not joined else tuple(node.lower() for node in siblings)
+
+
+#: Registry addresses already read (a directory's receipts name one or two): their EIP-55 form, or None.
+_REGISTRIES: dict[str, str | None] = {}
+_REGISTRIES_KEPT: Final = 64
+
+
+def _registry_address(value: object) -> str | None:
+    """``value`` in EIP-55 form when it is an address (:func:`~anchor.addresses.is_address`), else None."""
+    if not isinstance(value, str):
+        return None
+    if type(value) is not str:  # a subclass: not kept
+        return str(to_checksum_address(value)) if is_address(value) else None
+    if value in _REGISTRIES:
+        return _REGISTRIES[value]
+    found = str(to_checksum_address(value)) if is_address(value) else None
+    if len(_REGISTRIES) >= _REGISTRIES_KEPT:
+        _REGISTRIES.clear()
+    _REGISTRIES[value] = found
+    return found
 
 
 def _is_anchor_proof(value: object) -> bool:

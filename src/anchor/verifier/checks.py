@@ -50,9 +50,6 @@ from typing import TYPE_CHECKING, Any, Final
 from anchor.chain.jsonrpc import RpcError
 from anchor.chain.registry_abi import CredentialCheck, CredentialStatus, NoContractError, reason_name
 from anchor.credentials import (
-    credential_digest,
-    is_expired,
-    is_not_yet_valid,
     issuer_country,
     issuer_id,
     issuer_name,
@@ -60,10 +57,11 @@ from anchor.credentials import (
     valid_until,
     validate_credential,
 )
+from anchor.credentials.accessors import _aware as aware_time
 from anchor.credentials.receipt import LEAF_ENCODING, AnchorProof, is_presentation
 from anchor.credentials.validation import validate_parsed
 from anchor.errors import CredentialValidationError, InvalidInputError, MerkleInputError, UnknownFormatError
-from anchor.merkle import StandardMerkleTree
+from anchor.merkle.leaf_proof import verify_anchor_leaf
 from anchor.networks import network_for_chain_id
 from anchor.sharing.baking import badge_kind, unbake
 from anchor.verifier.model import CHECKS, Check, CheckState, CredentialSummary, Evidence, Revocation, Verification
@@ -198,7 +196,7 @@ class Run:
 
     def _integrity(self, credential: dict[str, Any], proof: AnchorProof) -> bool:
         try:
-            digest = "0x" + credential_digest(credential).hex()
+            digest = "0x" + self.verifier.credential_digest(credential).hex()
         except InvalidInputError as error:
             self.failed("integrity", "no-digest", f"the credential cannot be hashed: {_one_line(error)}")
             return False
@@ -223,7 +221,7 @@ class Run:
         """Whether the Merkle proof leads from the leaf of ``(digest, index)`` to the root; else the integrity
         check fails, saying why."""
         try:
-            leads = StandardMerkleTree.verify(proof.root, LEAF_ENCODING, (digest, proof.index), proof.merkle_proof)
+            leads = verify_anchor_leaf(proof.root, LEAF_ENCODING, (digest, proof.index), proof.merkle_proof)
         except MerkleInputError as error:
             self.failed("integrity", "bad-proof", f"the Merkle proof is unusable: {error}")
             return False
@@ -237,11 +235,12 @@ class Run:
         return leads
 
     def _validity(self, credential: dict[str, Any]) -> None:
-        try:
+        try:  # is_not_yet_valid and is_expired, each date read once
             start = valid_from(credential)
             end = valid_until(credential)
-            future = is_not_yet_valid(credential, self.now)
-            expired = is_expired(credential, self.now)
+            at = aware_time(self.now)
+            future = at < start
+            expired = end is not None and at > end
         except InvalidInputError as error:
             self.skipped(["validity"], f"not checked: the validity dates are unreadable ({_one_line(error)})")
             return

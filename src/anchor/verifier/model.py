@@ -10,7 +10,9 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class CheckState(StrEnum):
@@ -310,13 +312,21 @@ class Verification:
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         """Pickled as plain values (a directory's results come back from its worker processes this way): each
-        check, enum and dataclass pickled as an object costs about twice the time and 1.3 times the bytes."""
+        check, enum and dataclass pickled as an object costs about twice the time and 1.3 times the bytes.
+
+        A check is one tuple of plain strings, the same tuple object for the same check in every result of
+        this process (most checks of a directory's results say the same words): pickled once per message,
+        then referred to, and unpickled into one :class:`Check`.
+        """
         evidence, credential = self.evidence, self.credential
+        sent = _SENT_CHECKS
+        if len(sent) > _SENT_CHECKS_KEPT:
+            sent.clear()
         return (
             _unpickled,
             (
-                tuple((check.name, check.state.value, check.reason, check.code) for check in self.checks),
-                self.verdict.value,
+                tuple(sent.setdefault(key := _check_values(check), key) for check in self.checks),
+                _VERDICT_VALUES[self.verdict],
                 self.status,
                 self.summary,
                 self.checked_at,
@@ -353,11 +363,42 @@ def headline(checks: tuple[Check, ...]) -> Check | None:
 
 
 _EVIDENCE_NAMES = frozenset(item.name for item in fields(Evidence))
+_EVIDENCE_FIELDS = tuple(item.name for item in fields(Evidence))
+_SUMMARY_FIELDS = tuple(item.name for item in fields(CredentialSummary))
 #: The field values of an Evidence and a CredentialSummary, in their order (so also their __init__'s).
-_evidence_values = attrgetter(*(item.name for item in fields(Evidence)))
-_summary_values = attrgetter(*(item.name for item in fields(CredentialSummary)))
+_evidence_values = attrgetter(*_EVIDENCE_FIELDS)
+_summary_values = attrgetter(*_SUMMARY_FIELDS)
 _STATES = {state.value: state for state in CheckState}
+_STATE_VALUES = {state: state.value for state in CheckState}
 _VERDICTS = {verdict.value: verdict for verdict in Verdict}
+_VERDICT_VALUES = {verdict: verdict.value for verdict in Verdict}
+#: The checks' tuples this process pickled, each kept once (see :meth:`Verification.__reduce__`), and the
+#: checks it unpickled, by their tuple; each bounded (emptied when full).
+_SENT_CHECKS: dict[tuple[str, str, str, str], tuple[str, str, str, str]] = {}
+_RECEIVED_CHECKS: dict[tuple[str, str, str, str], Check] = {}
+_SENT_CHECKS_KEPT = 4096
+
+
+def _check_values(check: Check) -> tuple[str, str, str, str]:
+    return (check.name, _STATE_VALUES[check.state], check.reason, check.code)
+
+
+def _received_check(values: tuple[str, str, str, str]) -> Check:
+    found = _RECEIVED_CHECKS.get(values)
+    if found is None:
+        if len(_RECEIVED_CHECKS) > _SENT_CHECKS_KEPT:
+            _RECEIVED_CHECKS.clear()
+        name, state, reason, code = values
+        found = _RECEIVED_CHECKS[values] = Check(name, _STATES[state], reason, code)
+    return found
+
+
+def _frozen(cls: type[T], names: tuple[str, ...], values: tuple[Any, ...]) -> T:
+    """An instance of the frozen dataclass ``cls`` with ``values`` for its fields ``names``, as its ``__init__``
+    would make it (these classes check nothing in it), at a third of its cost."""
+    made = object.__new__(cls)
+    made.__dict__.update(zip(names, values, strict=True))
+    return made
 
 
 def _unpickled(
@@ -373,18 +414,25 @@ def _unpickled(
     warnings: tuple[str, ...],
 ) -> Verification:
     """The :class:`Verification` :meth:`Verification.__reduce__` pickled."""
-    return Verification(
-        tuple(Check(name, _STATES[state], reason, code) for name, state, reason, code in checks),
-        _VERDICTS[verdict],
-        status,
-        summary,
-        checked_at,
-        source,
-        None if evidence is None else Evidence(*evidence),
-        None if credential is None else CredentialSummary(*credential),
-        extra,
-        warnings,
+    return _frozen(
+        Verification,
+        _VERIFICATION_FIELDS,
+        (
+            tuple(map(_received_check, checks)),
+            _VERDICTS[verdict],
+            status,
+            summary,
+            checked_at,
+            source,
+            None if evidence is None else _frozen(Evidence, _EVIDENCE_FIELDS, evidence),
+            None if credential is None else _frozen(CredentialSummary, _SUMMARY_FIELDS, credential),
+            extra,
+            warnings,
+        ),
     )
+
+
+_VERIFICATION_FIELDS = tuple(item.name for item in fields(Verification))
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,10 +21,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from anchor.chain.jsonrpc import BatchRefusedError, JsonRpcEndpoint, RpcError, rpc_deadline
 from anchor.chain.registry_abi import CredentialCheck, CredentialStatus, registry_abi
 from anchor.chain.status_reader import status_reader
-from anchor.credentials import parse_credential
+from anchor.credentials import MAX_CREDENTIAL_BYTES, credential_digest, parse_credential
+from anchor.credentials.digest import plain_credential_digest
 from anchor.credentials.receipt import AnchorProof, split_receipt
 from anchor.errors import InvalidInputError
-from anchor.sharing.baking import read_receipt_or_badge
+from anchor.sharing.baking import MAX_BADGE_BYTES, badge_kind, read_receipt_or_badge
 from anchor.verifier.checks import ReceiptInput, Run
 from anchor.verifier.dids import DidResolver, ResolverSetup
 from anchor.verifier.model import CHECKS, Check, CheckState, Verdict, Verification
@@ -40,6 +42,7 @@ from anchor.verifier.onchain import (
     endpoint_error,
     named,
 )
+from anchor.verifier.reading import parse_receipt, parse_receipt_fast
 from anchor.verifier.status import StatusLists, StatusListSetup, status_list_warnings
 from anchor.verifier.trust import TrustedRegistry, as_trusted
 
@@ -58,6 +61,8 @@ T = TypeVar("T")
 ReceiptText = str | bytes
 #: A receipt's credential (without the anchoring proof) and its anchoring proof.
 Split = tuple[dict[str, Any], AnchorProof]
+#: A receipt parsed, split, and whether plainly (:func:`~anchor.verifier.reading.parse_receipt_fast`).
+_Read = tuple[Any, Split, bool]
 
 
 class Verifier:
@@ -100,7 +105,9 @@ class Verifier:
         self._reader_refused: set[str] = set()  # endpoints that refused the status reader
         self._ahead: tuple[_Ahead, ...] = ()  # what each open prefetched() asked and parsed
         self._ahead_lock = threading.Lock()
-        self._splits: dict[int, tuple[Any, Split]] = {}  # by id() of the document parsed() handed out
+        self._splits: dict[int, _Read] = {}  # by id() of the document parsed() handed out
+        # credentials split from a plainly parsed receipt (reading.parse_receipt_fast), by id(), until hashed
+        self._plain: dict[int, dict[str, Any]] = {}
         self._pool: ThreadPoolExecutor | None = None
         if len(self.endpoints) > 1:
             from concurrent.futures import ThreadPoolExecutor  # only here: a one-receipt run starts faster
@@ -155,8 +162,7 @@ class Verifier:
         file is an ERROR result."""
         name = str(path)
         try:
-            with open(path, "rb") as stream:
-                data = read_receipt_or_badge(stream)
+            data = read_receipt_file(path)
         except OSError as error:
             return Run(self, now or datetime.now(UTC), name).unusable(
                 f"cannot read {name}: {error.strerror or error}", "unreadable"
@@ -206,6 +212,8 @@ class Verifier:
                 continue
             proof = read[1][1]
             ahead.parsed[text] = read
+            if read[2]:
+                ahead.plain.append(read[1][0])
             if self.trust_of(proof.chain_id, proof.registry) is not None:
                 proofs.append(proof)
         if proofs:
@@ -220,6 +228,9 @@ class Verifier:
                 self._ahead = tuple(item for item in self._ahead if item is not ahead)
             for handed in ahead.handed:  # parsed but never split (a presentation, say): not kept either
                 self._splits.pop(handed, None)
+            for credential in ahead.plain:  # split but never hashed (a verification that failed before)
+                if self._plain.get(id(credential)) is credential:
+                    del self._plain[id(credential)]
 
     def _answered(self, proof: AnchorProof, ahead: _Ahead) -> bool:
         """Whether verifying ``proof`` will ask no endpoint anything: every answer is in ``ahead`` (or none is
@@ -279,8 +290,9 @@ class Verifier:
                 ahead.events[url, asked] = event
 
     def parsed(self, text: ReceiptText | bytearray | memoryview) -> Any:
-        """``text`` parsed as strict I-JSON (:func:`~anchor.credentials.parse_credential`), by :meth:`prefetched`
-        already when it parsed it."""
+        """``text`` parsed as strict I-JSON (:func:`~anchor.credentials.parse_credential`'s result, at C speed by
+        :func:`~anchor.verifier.reading.parse_receipt` when provably the same), by :meth:`prefetched` already when
+        it parsed it."""
         if self._ahead and isinstance(text, str | bytes):
             for ahead in self._ahead:
                 read = ahead.parsed.pop(text, None)  # once: a verification may change what it was given
@@ -288,7 +300,7 @@ class Verifier:
                     self._splits[id(read[0])] = read
                     ahead.handed.append(id(read[0]))
                     return read[0]
-        return parse_credential(text)
+        return parse_receipt(text)
 
     def split(self, document: Mapping[str, Any]) -> Split:
         """The credential and the anchoring proof of receipt ``document``
@@ -296,8 +308,19 @@ class Verifier:
         if self._splits:
             read = self._splits.pop(id(document), None)
             if read is not None and read[0] is document:
+                if read[2]:
+                    self._plain[id(read[1][0])] = read[1][0]
                 return read[1]
         return split_receipt(document)
+
+    def credential_digest(self, credential: dict[str, Any]) -> bytes:
+        """:func:`~anchor.credentials.credential_digest` of ``credential``, without walking it again when
+        :meth:`split` took it from a plainly parsed receipt
+        (:func:`~anchor.credentials.digest.plain_credential_digest`: the same bytes)."""
+        if self._plain and self._plain.get(id(credential)) is credential:
+            del self._plain[id(credential)]
+            return plain_credential_digest(credential)
+        return credential_digest(credential)
 
     # ------------------------------------------------------------------ what the checks ask
 
@@ -382,23 +405,48 @@ class Verifier:
         return event
 
 
+def read_receipt_file(path: str | os.PathLike[str]) -> bytes:
+    """What a verifier reads of the file ``path``: :func:`~anchor.sharing.baking.read_receipt_or_badge` of it,
+    the same bytes, but for a regular file no larger than a receipt, read into a buffer of its own size (that
+    function asks for a receipt's 1 MiB, which costs three times the reading of a usual 4 KiB receipt).
+    OSError if it cannot be read."""
+    with open(path, "rb") as stream:
+        status = os.fstat(stream.fileno())
+        size = status.st_size
+        if not (stat.S_ISREG(status.st_mode) and 0 < size <= MAX_CREDENTIAL_BYTES):
+            return read_receipt_or_badge(stream)
+        data = stream.read(size + 1)
+        if len(data) <= size:
+            return data
+        # the file grew since: read on as read_receipt_or_badge reads
+        data += stream.read(MAX_CREDENTIAL_BYTES + 1 - len(data))
+        if len(data) > MAX_CREDENTIAL_BYTES and badge_kind(data) is not None:
+            data += stream.read(MAX_BADGE_BYTES - len(data) + 1)
+        return data
+
+
 class _Ahead:
     """What one :meth:`Verifier.prefetched` parsed and asked, by endpoint URL (its own, so that two at a time,
     one verified while the next is asked, never see or drop each other's)."""
 
     def __init__(self) -> None:
-        self.parsed: dict[ReceiptText, tuple[Any, Split]] = {}
+        self.parsed: dict[ReceiptText, _Read] = {}
+        self.plain: list[dict[str, Any]] = []  # the credentials of plainly parsed receipts
         self.answers: dict[tuple[str, Question], ChainAnswer | RpcError] = {}
         self.events: dict[tuple[str, AnchoringQuestion], AnchoringEvent | RpcError | None] = {}
         self.handed: list[int] = []  # id() of the documents parsed() handed out
 
 
-def _read(text: ReceiptText) -> tuple[Any, Split] | None:
-    """The parsed receipt ``text`` and its credential and anchoring proof; None if it is not a receipt (its
-    verification says why)."""
+def _read(text: ReceiptText) -> _Read | None:
+    """The parsed receipt ``text``, its credential and anchoring proof, and whether it was parsed plainly
+    (:func:`~anchor.verifier.reading.parse_receipt_fast`); None if it is not a receipt (its verification says
+    why)."""
     try:
-        document = parse_credential(text)
-        return document, split_receipt(document)
+        document = parse_receipt_fast(text) if type(text) is bytes else None
+        plain = document is not None
+        if document is None:
+            document = parse_credential(text)
+        return document, split_receipt(document), plain
     except Exception:
         return None
 
