@@ -3,9 +3,10 @@
 Fills a fresh SQLite issuer store with N synthetic queued credentials (random 32-byte digests, direct
 ``executemany`` of valid rows, in a child process so the fill does not count), then, in one process as the
 batch run: ``Store.build_batch`` with :func:`anchor.issuing.batch.build_tree`, then
-:func:`anchor.issuing.receipts.batch_tree` (the tree load of ``write_receipts``). Prints the peak RSS
-(``ru_maxrss``, the whole process so far) after each step, and with ``--tracemalloc`` the Python
-allocation peak of each step (slower).
+:func:`anchor.issuing.receipts.rebuilt_tree` (the tree of ``write_receipts``, rebuilt from the stored digests)
+and every proof of it. Prints the peak RSS (``ru_maxrss``, the whole process so far) after each step, and
+with ``--tracemalloc`` the Python allocation peak of each step (slower). Then, in a fresh process, for
+comparison: :func:`anchor.issuing.receipts.batch_tree` (the stored dump parsed: what receipts read before).
 
     .venv/bin/python benchmarks/batch_memory_bench.py 200000 1000000
 """
@@ -77,9 +78,9 @@ def _now() -> str:
 
 
 def measure(database: str, traced: bool) -> None:
-    """Build the batch and load its tree as the batch run does, printing the peaks."""
+    """Build the batch and rebuild its tree as the batch run does (then every proof), printing the peaks."""
     from anchor.issuing.batch import build_tree
-    from anchor.issuing.receipts import batch_tree
+    from anchor.issuing.receipts import rebuilt_tree
     from anchor.issuing.store import Store
 
     print(f"  start         peak RSS {_peak_mb():7.0f} MB", flush=True)
@@ -95,12 +96,33 @@ def measure(database: str, traced: bool) -> None:
         if traced:
             tracemalloc.reset_peak()
         started = time.perf_counter()
-        tree = batch_tree(store, batch)
+        tree = rebuilt_tree(store, batch, workers=None)
         traced_peak = f", traced peak {tracemalloc.get_traced_memory()[1] / 2**20:5.0f} MB" if traced else ""
         took = time.perf_counter() - started
-        print(f"  batch_tree    peak RSS {_peak_mb():7.0f} MB{_now()}{traced_peak} ({took:.1f} s)", flush=True)
+        print(f"  rebuilt_tree  peak RSS {_peak_mb():7.0f} MB{_now()}{traced_peak} ({took:.1f} s)", flush=True)
         assert tree.root == batch.root
         assert len(tree) == batch.size
+        started = time.perf_counter()
+        proofs = sum(1 for _ in tree.iter_proofs(workers=None))
+        took = time.perf_counter() - started
+        print(f"  iter_proofs   peak RSS {_peak_mb():7.0f} MB{_now()} ({took:.1f} s, {proofs} proofs)", flush=True)
+
+
+def measure_dump_load(database: str) -> None:
+    """Load the built batch's tree from its stored dump (``batch_tree``, the way before), printing the peak."""
+    from anchor.issuing.receipts import batch_tree
+    from anchor.issuing.store import Store
+
+    print(f"  start         peak RSS {_peak_mb():7.0f} MB (a fresh process)", flush=True)
+    with Store(database) as store:
+        batch = store.get_batch(1)
+        started = time.perf_counter()
+        tree = batch_tree(store, batch, workers=None)
+        took = time.perf_counter() - started
+        print(
+            f"  batch_tree    peak RSS {_peak_mb():7.0f} MB{_now()} ({took:.1f} s, the stored dump parsed)", flush=True
+        )
+        assert tree.root == batch.root
 
 
 def main() -> None:
@@ -109,12 +131,16 @@ def main() -> None:
     parser.add_argument("--tracemalloc", action="store_true", help="also the Python allocation peak per step")
     parser.add_argument("--fill", metavar="DATABASE", help=argparse.SUPPRESS)
     parser.add_argument("--measure", metavar="DATABASE", help=argparse.SUPPRESS)
+    parser.add_argument("--dump-load", metavar="DATABASE", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fill:
         fill(args.fill, args.sizes[0])
         return
     if args.measure:
         measure(args.measure, args.tracemalloc)
+        return
+    if args.dump_load:
+        measure_dump_load(args.dump_load)
         return
     for size in args.sizes:
         with tempfile.TemporaryDirectory() as folder:
@@ -124,6 +150,7 @@ def main() -> None:
             print(f"N = {size}: filled in {time.perf_counter() - started:.1f} s", flush=True)
             extra = ["--tracemalloc"] if args.tracemalloc else []
             subprocess.run([sys.executable, __file__, "--measure", database, *extra], check=True)
+            subprocess.run([sys.executable, __file__, "--dump-load", database], check=True)
 
 
 if __name__ == "__main__":

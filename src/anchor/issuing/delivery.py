@@ -43,7 +43,7 @@ from anchor.credentials.model import lookup
 from anchor.errors import AnchorError, InvalidInputError
 from anchor.files import learner_folder_name, private_directory, write_json_atomically, write_private_bytes
 from anchor.issuing.email_addresses import EmailAddress, parse_email
-from anchor.issuing.receipts import batch_tree, receipt_file_name, receipt_for
+from anchor.issuing.receipts import rebuilt_tree, receipt_file_name, receipt_for
 from anchor.issuing.store import BatchRecord, DeliveryItem, Store
 from anchor.merkle import StandardMerkleTree
 
@@ -394,7 +394,7 @@ def deliver(
             f"batch {batch.id} is {batch.state}, not anchored: deliver once `anchor batch run` has made it final"
         )
     summary = DeliverySummary(folder=folder)
-    tree = batch_tree(store, batch)
+    tree = rebuilt_tree(store, batch)  # from the stored digests, checked against the batch's root
     config = mailer.config if mailer is not None else None
     interval = 60.0 / config.rate_per_minute if config is not None else 0.0
     next_send = clock()

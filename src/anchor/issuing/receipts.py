@@ -1,6 +1,8 @@
 """Receipts of anchored batches: one self-contained file per credential, written a chunk at a time.
 
-:func:`write_receipts` walks the batch's Merkle tree in its proof order (:meth:`StandardMerkleTree.iter_proofs`:
+:func:`write_receipts` rebuilds the batch's Merkle tree from its stored digests (:func:`rebuilt_tree`: refused
+unless its root is the batch's root; the stored ``standard-v1`` dump, 250 MB for a million leaves, is kept for
+export and never parsed here), walks it in its proof order (:meth:`StandardMerkleTree.iter_proofs`:
 every inner node checked once against its children, proofs built top-down), fetches the stored documents of
 each chunk of :data:`RECEIPT_CHUNK` indices in one query, and builds each receipt's text from the stored
 document's text (:func:`receipt_text`: its top-level members spliced, never re-parsed into objects or
@@ -47,7 +49,14 @@ import msgspec
 
 from anchor.addresses import to_checksum_address
 from anchor.credentials.model import FORMAT_KEY
-from anchor.credentials.receipt import PROOF_TYPE, RECEIPT_FORMAT, RECEIPT_FORMATS, AnchorProof, make_receipt
+from anchor.credentials.receipt import (
+    LEAF_ENCODING,
+    PROOF_TYPE,
+    RECEIPT_FORMAT,
+    RECEIPT_FORMATS,
+    AnchorProof,
+    make_receipt,
+)
 from anchor.errors import AnchorError, ChainError, InvalidInputError, InvariantError
 from anchor.files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, private_directory
 from anchor.issuing.store import BatchRecord, Store
@@ -66,6 +75,11 @@ _STAGING_SUFFIX: Final = ".partial"
 _REPLACED_SUFFIX: Final = ".replaced"
 _CREATE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _TOP_LEVEL: Final = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_HEX_DIGEST: Final = re.compile(r"0x[0-9a-f]{64}")
+_SAFE_NAME: Final = re.compile(r"[A-Za-z0-9._-]*")
+_UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]")
+#: The anchoring proof's ``format`` member, by receipt format (as ``json.dumps`` writes it).
+_FORMAT_MEMBERS: Final = {name: f'"format":{json.dumps(name)}' for name in {RECEIPT_FORMAT, *RECEIPT_FORMATS.values()}}
 _ENCODER: Final = msgspec.json.Encoder()
 
 
@@ -79,7 +93,10 @@ class _NameTakenError(Exception):
 
 def receipt_file_name(credential_id: str) -> str:
     """A safe file name for a credential id (``urn:uuid:…`` -> ``urn_uuid_….json``)."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", credential_id)[:200] + ".json"
+    name = credential_id.replace(":", "_")
+    if not _SAFE_NAME.fullmatch(name):  # anything but letters, digits, ``._-`` and colons
+        name = _UNSAFE.sub("_", credential_id)
+    return name[:200] + ".json"
 
 
 def receipts_folder(receipts_dir: Path, batch: BatchRecord) -> Path:
@@ -108,8 +125,8 @@ def write_receipts(
     # files 0600, whatever the umask.
     private_directory(receipts_dir)
     private_directory(folder.parent, tighten=True)
+    tree = rebuilt_tree(store, batch, workers=1 if workers == 1 else None)
     staging = _empty_staging(folder)
-    tree = batch_tree(store, batch, workers=1 if workers == 1 else None)
     job = _Writer(store, batch, tree, _ProofText(batch, issuer_id, tree.root), staging)
     parts = _writers(workers, batch.size)
     done = _write_in_parallel(job, parts, progress) if parts > 1 else 0
@@ -248,9 +265,11 @@ def write_receipt_file(directory: int, name: str, data: bytes, instead: str | No
     try:
         if os.fstat(descriptor).st_mode & 0o777 != PRIVATE_FILE_MODE:  # a umask that strips the owner's bits
             os.fchmod(descriptor, PRIVATE_FILE_MODE)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(descriptor, view) :]
+        written = os.write(descriptor, data)
+        if written != len(data):  # a short write (a signal, a full disk): the rest, or the error
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(descriptor, view) :]
     finally:
         os.close(descriptor)
     return name
@@ -276,7 +295,8 @@ def receipt_text(document: str, anchoring: str) -> bytes:
     version_text = members.get(FORMAT_KEY)
     version = msgspec.json.decode(version_text) if version_text is not None else None
     receipt_format = RECEIPT_FORMATS.get(version, RECEIPT_FORMAT) if isinstance(version, str) else RECEIPT_FORMAT
-    proof = anchoring.replace('"format":null', f'"format":{json.dumps(receipt_format)}', 1)
+    member = _FORMAT_MEMBERS.get(receipt_format) or f'"format":{json.dumps(receipt_format)}'
+    proof = anchoring.replace('"format":null', member, 1)
     existing_text = members.get("proof")
     existing = msgspec.json.decode(existing_text) if existing_text is not None else None
     if existing is None and receipt_format == RECEIPT_FORMAT:
@@ -303,7 +323,8 @@ class _ProofText:
     def text(self, index: int, digest: str, merkle_proof: list[str]) -> str:
         siblings = '","'.join(merkle_proof)
         nodes = f'["{siblings}"]' if merkle_proof else "[]"
-        return f'{self._head},"index":{index},"digest":{json.dumps(digest)},"merkleProof":{nodes},{self._tail}'
+        digest_text = f'"{digest}"' if _HEX_DIGEST.fullmatch(digest) else json.dumps(digest)
+        return f'{self._head},"index":{index},"digest":{digest_text},"merkleProof":{nodes},{self._tail}'
 
 
 def receipt_for(
@@ -326,7 +347,7 @@ def export_receipt(store: Store, credential_id: str, issuer_id: int) -> dict[str
     batch = store.get_batch(record.batch_id)
     if batch.state != "anchored" or batch.onchain_batch_id is None:
         raise InvalidInputError(f"credential {credential_id!r} is in batch {batch.id}, which is {batch.state}")
-    proof = anchor_proof(batch, batch_tree(store, batch), record.batch_index, issuer_id)
+    proof = anchor_proof(batch, rebuilt_tree(store, batch), record.batch_index, issuer_id)
     return make_receipt(json.loads(record.document), proof)
 
 
@@ -354,8 +375,40 @@ def _proof_of(
     )
 
 
+def rebuilt_tree(store: Store, batch: BatchRecord, *, workers: int | None = 1) -> StandardMerkleTree:
+    """The batch's Merkle tree rebuilt from its stored digests, refused unless its root is the batch's root.
+
+    The leaves are ``(digest, index)`` of the batch's credentials as :func:`anchor.issuing.batch.build_tree`
+    made them; the stored dump is not read (a million leaves: parsing their 250 MB dump takes about 820 MB,
+    the rebuild from 32 MB of digests about 435 MB). The root the rebuilt tree must have is the one stored
+    with the batch and anchored, so a digest changed since (or a credential moved) is refused, by
+    :class:`~anchor.errors.InvariantError` naming the batch and both roots. ``workers`` as in
+    :meth:`StandardMerkleTree.of`.
+    """
+    digests = store.batch_digests(batch.id)
+    count = len(digests) // 32
+    if count != batch.size:
+        raise InvariantError(f"batch {batch.id}: {count} stored credentials for a batch of {batch.size}")
+    tree = StandardMerkleTree.of(
+        [(bytes(digests[k : k + 32]), index) for index, k in enumerate(range(0, 32 * count, 32))],
+        LEAF_ENCODING,
+        workers=workers,
+    )
+    del digests
+    if tree.root != batch.root.lower():
+        raise InvariantError(
+            f"batch {batch.id}: the tree rebuilt from its {count} stored digests has root {tree.root}, not the "
+            f"batch's root {batch.root}: a stored digest or index changed since the batch was built; no "
+            "receipts written"
+        )
+    return tree
+
+
 def batch_tree(store: Store, batch: BatchRecord, *, workers: int | None = 1) -> StandardMerkleTree:
     """The batch's Merkle tree, as stored when the batch was built (checked: ``workers`` as in ``load``).
+
+    The stored dump read back (what receipts used before :func:`rebuilt_tree`, which needs about half the
+    memory): for the dump itself, e.g. to compare it with the tree rebuilt from the digests.
 
     Memory (the dump of a million leaves is about 250 MB of text, and parsed at once about 1 GB): the text is
     split at the top level, its ``values`` copied out and the text dropped, the ``tree`` parsed and turned
