@@ -42,7 +42,7 @@ event's topic).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 from typing import Any
@@ -97,6 +97,22 @@ class _Type:
         if self.kind == "tuple" and not self.dynamic:
             return sum(c.head_size for c in self.components)
         return WORD
+
+    @cached_property
+    def uint_bits(self) -> tuple[int, ...] | None:
+        """For a ``uint<M>`` or a tuple (nested or not) of nothing but them: each one's M, in order (one word
+        each, no offsets); None for any other type."""
+        if self.kind == "uint":
+            return (self.size,)
+        if self.kind != "tuple":
+            return None
+        bits: list[int] = []
+        for component in self.components:
+            inner = component.uint_bits
+            if inner is None:
+                return None
+            bits += inner
+        return tuple(bits)
 
 
 _ELEMENTARY = re.compile(r"(uint|bytes)([1-9][0-9]*)|bool|address|string|bytes")
@@ -283,8 +299,21 @@ def decode(types: Sequence[str], data: bytes) -> tuple[Any, ...]:
     t = _parse_all(types)
     if not isinstance(data, bytes | bytearray | memoryview):
         raise TypeError(f"data must be bytes, not {type(data).__name__}")
-    values: tuple[Any, ...] = _Decoder(bytes(data)).decode(t, 0)
+    raw = bytes(data)
+    bits = t.uint_bits
+    if bits is not None and len(raw) >= WORD * len(bits):  # words of uints only (a status answer, say)
+        numbers = [int.from_bytes(raw[at : at + WORD], "big") for at in range(0, WORD * len(bits), WORD)]
+        if not any(number >> size for number, size in zip(numbers, bits, strict=True)):
+            return _nested(t, iter(numbers))  # type: ignore[no-any-return]  # a tuple: t is one
+    values: tuple[Any, ...] = _Decoder(raw).decode(t, 0)  # also says what is wrong
     return values
+
+
+def _nested(t: _Type, numbers: Iterator[int]) -> Any:
+    """The value of ``t`` (see :attr:`_Type.uint_bits`) from its words' ``numbers``, in order."""
+    if t.kind == "uint":
+        return next(numbers)
+    return tuple(_nested(component, numbers) for component in t.components)
 
 
 class _Decoder:
