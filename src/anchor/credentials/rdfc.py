@@ -43,11 +43,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any, Final
 
-from pyld import jsonld as pyld_jsonld
-from pyld.canon import URDNA2015
-from pyld.context_resolver import ContextResolver
-
 from anchor.credentials.jsonld import document_loader
+from anchor.credentials.pyld_core import URDNA2015, ContextResolver, pyld_jsonld
 from anchor.errors import InvalidInputError
 
 __all__ = ["UnsafeJsonLdError", "canonize", "canonize_reference"]
