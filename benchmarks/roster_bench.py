@@ -107,7 +107,11 @@ def main() -> None:
             summary = rosters.RosterSummary(str(roster))
             with rosters.open_roster(roster) as table:
                 columns = rosters.map_columns(str(roster), table.headers, {})
-                return rosters._checked_rows(table, columns, summary, lambda rejected: None)
+                if not hasattr(rosters, "_listed_rows"):  # a peer from before: rows listed and checked at once
+                    before: Any = rosters
+                    return list(before._checked_rows(table, columns, summary, lambda rejected: None))
+                listed = rosters._listed_rows(table, summary)
+            return list(rosters._checked_rows(str(roster), listed, columns, summary, lambda rejected: None))
 
         rows = timed("read", phases, read)
         now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -121,25 +125,41 @@ def main() -> None:
         timed("build", phases, lambda: build(rows))
         rows = []
 
-        queue = store.queue
+        queue: Any = store.queue
         queue_seconds = [0.0]
+        # When the queue's transaction began, took its first and its last row, and ended (seconds from the
+        # import's start): how much of the import overlaps the workers, and the serial head and tail.
+        marks: dict[str, float] = {}
+        import_started = [0.0]
 
-        def timed_queue(*args: Any, **kwargs: Any) -> Any:
+        def mark(what: str) -> None:
+            marks.setdefault(what, time.perf_counter() - import_started[0])
+
+        def watched(rows: Any) -> Any:
+            for row in rows:
+                mark("first row")
+                yield row
+                marks["last row"] = time.perf_counter() - import_started[0]
+
+        def timed_queue(rows: Any, *args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
+            mark("queue began")
             try:
-                return queue(*args, **kwargs)
+                return queue(watched(rows), *args, **kwargs)
             finally:
                 queue_seconds[0] += time.perf_counter() - started
+                mark("queue ended")
 
         if hasattr(store, "queue_rows"):  # intake queues rows (a peer from before queues NewCredential items)
             queue = store.queue_rows
             store.queue_rows = timed_queue  # type: ignore[method-assign]
         else:
-            store.queue = timed_queue  # type: ignore[method-assign]
+            store.queue = timed_queue  # type: ignore[method-assign, assignment]
         workers = 1 if options.profile else options.workers
         profiler = cProfile.Profile() if options.profile else None
 
         def run() -> rosters.RosterSummary:
+            import_started[0] = time.perf_counter()
             if profiler is not None:
                 profiler.enable()
             try:
@@ -161,6 +181,7 @@ def main() -> None:
         assert summary.intake.queued == options.rows, summary.intake
         if options.json:
             figures = {"phases": phases, "queue": queue_seconds[0], "parent_cpu": parent_cpu, "worker_cpu": worker_cpu}
+            figures["marks"] = marks
             print(json.dumps(figures | {"peak_mb": peak_mb, "load": os.getloadavg()[0]}))
             return
         processes = workers or intake.default_workers()
@@ -177,6 +198,7 @@ def main() -> None:
             f" validate, salt, hash{', sign' if signer else ''} the next ones; a signed run with status lists"
             " queues after them)"
         )
+        print(f"    timeline: {timeline(marks, total)}")
         cpu = parent_cpu + worker_cpu
         print(
             f"  import CPU {cpu / options.rows * 1e6:.0f} µs/row (this process {parent_cpu / options.rows * 1e6:.0f}"
@@ -186,6 +208,12 @@ def main() -> None:
         print(f"  target: 5,000 credentials/s through intake -> {options.rows / 5000:.0f} s for {options.rows:,}")
         if profiler is not None:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+
+
+def timeline(marks: dict[str, float], total: float) -> str:
+    """When the queue's transaction began, took its first and last row, ended; the import's end (seconds)."""
+    shown = ", ".join(f"{what} {seconds:.2f}" for what, seconds in sorted(marks.items(), key=lambda item: item[1]))
+    return f"{shown}, import done {total:.2f} s"
 
 
 def compare(options: argparse.Namespace) -> None:
@@ -215,6 +243,7 @@ def compare(options: argparse.Namespace) -> None:
                 f" {figures['phases']['build']:.2f} s alone)  peak {figures['peak_mb']:.0f} MB"
                 f"  load {figures['load']:.2f}"
             )
+            print(f"        timeline: {timeline(figures.get('marks', {}), seconds)}")
             if name not in best or cpu < best[name]["cpu"]:
                 best[name] = figures | {"cpu": cpu, "seconds": seconds}
     this, peer = best["this"], best["peer"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import string
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from anchor.errors import InvalidInputError
@@ -81,7 +82,9 @@ def _check_local(local: str) -> None:
         raise InvalidInputError("the part before the '@' neither starts nor ends with a dot, nor has two in a row")
 
 
+@lru_cache(maxsize=256)
 def _ascii_domain(domain: str) -> str:
+    """The domain checked, in IDNA form; remembered (a roster's addresses share a few domains)."""
     if not domain:
         raise InvalidInputError("nothing after the '@'")
     if domain.startswith("["):

@@ -44,14 +44,17 @@ import re
 import unicodedata
 import uuid
 import zipfile
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
 import msgspec.json
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from anchor.credentials.model import _show
 from anchor.errors import FieldProblem, InvalidInputError
@@ -93,6 +96,8 @@ _CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_LINES: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 SAMPLE_CREDENTIALS: Final = 3
 """Credentials kept in the summary of a dry run."""
+_LOOKUP_CHUNK: Final = 500
+"""Rows whose learners are looked up in the issuer database at once."""
 _EXCEL_ERRORS: Final = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"})
 _LEGACY_HINTS: Final = ("cp1252", "cp1250", "cp1253")
 _RESULT_STATUSES: Final = ("Completed", "Enrolled", "Failed", "InProgress", "OnHold", "Provisional", "Withdrew")
@@ -443,6 +448,28 @@ class ColumnMap:
         position = self.fields.get(name)
         return None if position is None else self.headers[position]
 
+    @cached_property
+    def steps(self) -> tuple[tuple[_Step, ...], tuple[_Step, ...], tuple[_Step, ...]]:
+        """How a row is read (:func:`_parse_row`), in the order its problems are reported: the name's fields,
+        the e-mail address's, the others' (only the fields a column fills)."""
+
+        def steps(names: Sequence[str]) -> tuple[_Step, ...]:
+            return tuple((name, self.fields[name], _CONVERTERS[name]) for name in names if name in self.fields)
+
+        names = ("name",) if "name" in self.fields else ("given_name", "family_name")
+        rest = (
+            "learner_id",
+            "grade",
+            "status",
+            "credits",
+            "start_date",
+            "end_date",
+            "valid_until",
+            "narrative",
+            "term",
+        )
+        return steps(names), steps(("email",)), steps((*rest, "issued"))
+
 
 def parse_mapping(items: Sequence[str]) -> dict[str, str]:
     """``COLUMN=FIELD`` items (``--map``) as a dict; every bad item reported at once."""
@@ -667,6 +694,50 @@ def _uri_value(value: object) -> str:
     return text
 
 
+def _email_value(value: object) -> EmailAddress:
+    return parse_email(_cell_text(value) or "")
+
+
+_Step = tuple[str, int, Callable[[object], Any] | None]
+"""A field a column fills: its name, the column's position, what makes its value of the cell (None: the text)."""
+_CONVERTERS: Final[dict[str, Callable[[object], Any] | None]] = {
+    "name": None,
+    "given_name": None,
+    "family_name": None,
+    "email": _email_value,
+    "learner_id": _uri_value,
+    "grade": None,
+    "status": _status_value,
+    "credits": _credits_value,
+    "start_date": _date_value,
+    "end_date": _date_value,
+    "valid_until": _date_value,
+    "narrative": None,
+    "term": None,
+    "issued": _date_value,
+}
+
+
+def _read_fields(
+    steps: tuple[_Step, ...],
+    cells: Sequence[object],
+    headers: tuple[str, ...],
+    values: dict[str, Any],
+    problems: list[FieldProblem],
+) -> None:
+    """Each step's field of the row into ``values`` (an empty cell leaves it out), or its problem (naming the
+    column and the value)."""
+    size = len(cells)
+    for name, position, convert in steps:
+        raw = cells[position] if position < size else None
+        try:
+            text = _text_value(raw, name)
+            if text is not None:
+                values[name] = text if convert is None else convert(raw)
+        except (_CellError, InvalidInputError) as error:
+            problems.append(FieldProblem(f"column {headers[position]!r}", f"{_show(_shown_cell(raw))}: {error}"))
+
+
 def _parse_row(number: int, cells: Sequence[object], columns: ColumnMap) -> tuple[_Row | None, list[FieldProblem]]:
     """A row checked field by field: the row, or the problems of its cells (each naming column and value)."""
     problems: list[FieldProblem] = []
@@ -677,39 +748,21 @@ def _parse_row(number: int, cells: Sequence[object], columns: ColumnMap) -> tupl
         problems.append(
             FieldProblem(f"column {len(headers) + 1}", f"the row has {len(cells)} cells, the header {len(headers)}")
         )
-
-    def cell(position: int) -> object:
-        return cells[position] if position < len(cells) else None
-
-    def value(name: str, convert: Callable[[object], Any] | None = None) -> Any:
-        position = columns.fields.get(name)
-        if position is None:
-            return None
-        raw = cell(position)
-        try:
-            text = _text_value(raw, name)
-            if text is None:
-                return None
-            return convert(raw) if convert is not None else text
-        except _CellError as error:
-            problems.append(FieldProblem(f"column {headers[position]!r}", f"{_show(_shown_cell(raw))}: {error}"))
-            return None
-        except InvalidInputError as error:
-            problems.append(FieldProblem(f"column {headers[position]!r}", f"{_show(_shown_cell(raw))}: {error}"))
-            return None
-
+    names, email_steps, rest = columns.steps
+    values: dict[str, Any] = {}
     before = len(problems)
-    name = value("name")
-    if name is None and "name" not in columns.fields:
-        parts = [value("given_name"), value("family_name")]
+    _read_fields(names, cells, headers, values, problems)
+    name = values.get("name")
+    if "name" not in columns.fields:
+        parts = [values.get("given_name"), values.get("family_name")]
         name = " ".join(part for part in parts if part) or None
     if name is None and len(problems) == before:
         where = columns.header("name") or f"{columns.header('given_name')}' and '{columns.header('family_name')}"
         problems.append(FieldProblem(f"column {where!r}", "empty: every learner needs a name"))
-    email = value("email", lambda raw: parse_email(_cell_text(raw) or ""))
+    _read_fields(email_steps, cells, headers, values, problems)
     identifiers = []
     for kind, position in columns.identifiers:
-        raw = cell(position)
+        raw = cells[position] if position < len(cells) else None
         try:
             text = _text_value(raw, "identifier")
         except _CellError as error:
@@ -717,23 +770,26 @@ def _parse_row(number: int, cells: Sequence[object], columns: ColumnMap) -> tupl
             continue
         if text is not None:
             identifiers.append((kind, text))
-    learner_id = value("learner_id", _uri_value)
-    fields = {
-        "grade": value("grade"),
-        "status": value("status", _status_value),
-        "credits": value("credits", _credits_value),
-        "start_date": value("start_date", _date_value),
-        "end_date": value("end_date", _date_value),
-        "valid_until": value("valid_until", _date_value),
-        "narrative": value("narrative"),
-        "term": value("term"),
-    }
-    issued = value("issued", _date_value)
+    _read_fields(rest, cells, headers, values, problems)
     if problems or name is None:
         return None, problems
-    learner = Learner(name=name, identifiers=tuple(identifiers), subject_id=learner_id, **fields)
+    get = values.get
+    learner = Learner(
+        name,
+        tuple(identifiers),
+        get("learner_id"),
+        get("grade"),
+        get("status"),
+        get("credits"),
+        get("start_date"),
+        get("end_date"),
+        get("valid_until"),
+        get("narrative"),
+        get("term"),
+    )
+    email = get("email")
     key, key_columns = _learner_key(learner, email, columns)
-    return _Row(number, learner, email, issued, key, key_columns), []
+    return _Row(number, learner, email, get("issued"), key, key_columns), []
 
 
 def _shown_cell(raw: object) -> object:
@@ -848,37 +904,58 @@ def import_roster(
                 f"{source}: column {columns.header('grade')!r} holds grades, but course {course.course_id} "
                 "has no achievement.resultDescription to say what they mean: add one to the course"
             )
-        rows = _checked_rows(table, columns, summary, reject)
-    known = store.roster_entries(course.course_id, (row.key for row in rows))
+        listed = _listed_rows(table, summary)
+    checked = _checked_rows(source, listed, columns, summary, reject)
     current: list[tuple[_Row, RosterEntry]] = []
-    for row in rows:
-        entry = known.get(row.key)
-        if entry is not None and entry.course_version != course.version:
-            summary.issued_earlier += 1
-            if on_issued_earlier is not None:
-                on_issued_earlier(f"{source}: row {row.number}", entry)
-            continue
-        if entry is None:
-            summary.new_learners += 1
-            entry = RosterEntry(
-                credential_id=f"urn:uuid:{uuid.uuid4()}",
-                course_id=course.course_id,
-                course_version=course.version,
-                learner_key=row.key,
-                email=None,
-                valid_from=row.issued or issued_now,
-            )
-        email = None if row.email is None else row.email.text
-        summary.with_email += email is not None
-        current.append((row, RosterEntry(**{**_fields(entry), "email": email})))
-    by_number = {row.number: (row, entry) for row, entry in current}
-    refused_by_intake: set[int] = set()
+    by_number: dict[int, tuple[_Row, RosterEntry]] = {}
+    entry_of: dict[str, RosterEntry] = {}  # by credential id
+
+    def learners() -> Iterator[tuple[_Row, RosterEntry]]:
+        """Each good row with its learner's entry (the recorded ones looked up a chunk of rows at a time)."""
+        for chunk in intake._chunks(checked, _LOOKUP_CHUNK):
+            known = store.roster_entries(course.course_id, (row.key for row in chunk))
+            for row in chunk:
+                entry = known.get(row.key)
+                if entry is not None and entry.course_version != course.version:
+                    summary.issued_earlier += 1
+                    if on_issued_earlier is not None:
+                        on_issued_earlier(f"{source}: row {row.number}", entry)
+                    continue
+                email = None if row.email is None else row.email.text
+                summary.with_email += email is not None
+                if entry is None:
+                    summary.new_learners += 1
+                    entry = RosterEntry(
+                        f"urn:uuid:{uuid.uuid4()}",
+                        course.course_id,
+                        course.version,
+                        row.key,
+                        email,
+                        row.issued or issued_now,
+                    )
+                elif entry.email != email:
+                    entry = replace(entry, email=email)
+                current.append((row, entry))
+                by_number[row.number] = (row, entry)
+                entry_of[entry.credential_id] = entry
+                yield row, entry
+
+    # Rows are checked as intake takes them, while its workers prepare the ones before (and the queue's
+    # transaction takes those): a refused row stops the queueing (``refused``), and the verdict, once every
+    # row is in, rolls it back unless ``partial``. A dry run, a run that reserves status entries (only when it
+    # can queue) and an in-memory database (one connection: the look-ups cannot run beside the queue's
+    # transaction) check every row first.
+    pairs: Iterator[tuple[_Row, RosterEntry]] = learners()
+    total = len(listed)
+    if dry_run or status_entries is not None or isinstance(store.engine.pool, SingletonThreadPool | StaticPool):
+        pairs = iter(list(pairs))
+        total = len(current)
 
     build = _CourseCredential(course)
 
     def credentials() -> Iterator[tuple[str, _Payload]]:
         """Each row's payload: intake makes its credential where it prepares it (in parallel, for many rows)."""
-        for row, entry in current:
+        for row, entry in pairs:
             payload = (row.learner, entry.credential_id, row.issued or entry.valid_from)
             if len(summary.samples) < SAMPLE_CREDENTIALS:
                 summary.samples.append(build.credential(payload))
@@ -886,7 +963,6 @@ def import_roster(
 
     def rejected_by_intake(rejected: intake.Rejected) -> None:
         number = int(rejected.source.rsplit(" ", 1)[1])
-        refused_by_intake.add(number)
         row, _ = by_number[number]
         reject(_with_columns(rejected, row, columns))
 
@@ -894,7 +970,7 @@ def import_roster(
     summary.intake = intake.issue_credentials(
         store,
         credentials(),
-        total=len(current),
+        total=total,
         partial=partial,
         workers=workers,
         on_rejected=rejected_by_intake,
@@ -904,9 +980,11 @@ def import_roster(
         signer=signer,
         # Entries are reserved for good as intake takes them: none for a run that will queue nothing anyway.
         status_entries=status_entries if queue else None,
-        # The learners recorded with their credentials, in the queue's transaction (but not those refused).
-        roster_entries=lambda: (entry for row, entry in current if row.number not in refused_by_intake),
+        # The learners recorded with their credentials, in the queue's transaction (those refused by intake
+        # never reach it).
+        roster_entries=lambda ids: [entry_of[credential_id] for credential_id in ids],
         build=build,
+        refused=lambda: summary.refused_rows,
     )
     return summary
 
@@ -946,22 +1024,31 @@ def _credential_text(credential: dict[str, Any]) -> Mapping[str, Any] | bytes:
     return credential if b"null" in text else text
 
 
-def _fields(entry: RosterEntry) -> dict[str, Any]:
-    return {name: getattr(entry, name) for name in RosterEntry.__dataclass_fields__}
-
-
-def _checked_rows(
-    table: Table, columns: ColumnMap, summary: RosterSummary, reject: Callable[[intake.Rejected], None]
-) -> list[_Row]:
-    """Every row checked (problems reported as found), duplicate learners refused; the good rows."""
-    rows: list[_Row] = []
-    first_of: dict[str, int] = {}
+def _listed_rows(table: Table, summary: RosterSummary) -> deque[tuple[int, list[object]]]:
+    """The learner rows of the file (blank ones skipped), counted and refused beyond :data:`MAX_ROSTER_ROWS`."""
+    listed: deque[tuple[int, list[object]]] = deque()
     for number, cells in table.rows:
         if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
             continue
         summary.rows += 1
         if summary.rows > MAX_ROSTER_ROWS:
             raise InvalidInputError(f"{table.source}: more than {MAX_ROSTER_ROWS:,} learner rows: split the roster")
+        listed.append((number, cells))
+    return listed
+
+
+def _checked_rows(
+    source: str,
+    listed: deque[tuple[int, list[object]]],
+    columns: ColumnMap,
+    summary: RosterSummary,
+    reject: Callable[[intake.Rejected], None],
+) -> Iterator[_Row]:
+    """Every row checked (problems reported as found, each refused row counted in ``summary``), duplicate
+    learners refused: the good rows, as they are checked (each taken off ``listed``)."""
+    first_of: dict[str, int] = {}
+    while listed:
+        number, cells = listed.popleft()
         row, problems = _parse_row(number, cells, columns)
         count = len(problems)
         message = f"{count} problem{'s' if count != 1 else ''}"
@@ -982,11 +1069,10 @@ def _checked_rows(
             row = None
         if row is None:
             summary.refused_rows += 1
-            reject(intake.Rejected(f"{table.source}: row {number}", message, tuple(problems)))
+            reject(intake.Rejected(f"{source}: row {number}", message, tuple(problems)))
             continue
         first_of[row.key] = number
-        rows.append(row)
-    return rows
+        yield row
 
 
 def _with_columns(rejected: intake.Rejected, row: _Row, columns: ColumnMap) -> intake.Rejected:

@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from itertools import islice
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select
 
 from anchor.errors import InvalidInputError, InvariantError
 from anchor.issuing.store.engine import StoreBase
 from anchor.issuing.store.records import CourseRecord, RosterEntry
-from anchor.issuing.store.schema import _courses, _roster_entries
+from anchor.issuing.store.schema import _courses
 
 _COURSE_LOCK: Final = 0x616E63686F720016  # "anchor" + 0x16: courses (see engine.py for the others)
 _CHUNK: Final = 500
@@ -96,12 +96,7 @@ class CourseStore(StoreBase):
         keys = iter(learner_keys)
         with self._transaction() as connection:
             while chunk := list(islice(keys, _CHUNK)):
-                rows = connection.execute(
-                    select(*_ENTRY_COLUMNS).where(
-                        _roster_entries.c.course_id == course_id, _roster_entries.c.learner_key.in_(chunk)
-                    )
-                ).all()
-                found.update((row.learner_key, RosterEntry(**row._asdict())) for row in rows)
+                found.update((entry.learner_key, entry) for entry in _entries_of(connection, course_id, chunk))
         return found
 
     def save_roster_entries(self, entries: Iterable[RosterEntry]) -> tuple[int, int]:
@@ -120,67 +115,82 @@ def _save_roster_entries(connection: Connection, entries: Iterable[RosterEntry])
     queue's, which records a roster's learners with their credentials: see :meth:`QueueStore.queue_rows`)."""
     added = changed = 0
     items = iter(entries)
+    qmark = connection.dialect.paramstyle == "qmark"
+    insert_entry, update_email = _INSERT_ENTRY[qmark], _UPDATE_EMAIL[qmark]
     while chunk := list(islice(items, _CHUNK)):
         known = _known_entries(connection, chunk)
-        fresh: dict[tuple[str, str], dict[str, Any]] = {}
+        fresh: dict[tuple[str, str], tuple[Any, ...]] = {}
+        moved: dict[str, str | None] = {}  # credential id -> the learner's new address
         now = time.time()
         for entry in chunk:
             key = (entry.course_id, entry.learner_key)
             held = known.get(key)
             if held is None:
                 if key not in fresh:
-                    fresh[key] = {**_entry_values(entry), "created_at": now}
+                    fresh[key] = (
+                        entry.credential_id,
+                        entry.course_id,
+                        entry.course_version,
+                        entry.learner_key,
+                        entry.email,
+                        entry.valid_from,
+                        now,
+                    )
                 continue
             if held.credential_id != entry.credential_id:
                 raise InvariantError(
                     f"roster entry {entry.credential_id}: the learner already holds {held.credential_id}"
                 )
             if held.email != entry.email:
-                connection.execute(
-                    update(_roster_entries)
-                    .where(_roster_entries.c.credential_id == held.credential_id)
-                    .values(email=entry.email)
-                )
+                moved[held.credential_id] = entry.email
                 known[key] = entry
                 changed += 1
+        if moved:
+            connection.exec_driver_sql(update_email, [(email, held_id) for held_id, email in moved.items()])
         if fresh:
-            connection.execute(insert(_roster_entries), list(fresh.values()))
+            connection.exec_driver_sql(insert_entry, list(fresh.values()))
             added += len(fresh)
     return added, changed
 
 
-_ENTRY_COLUMNS: Final = (
-    _roster_entries.c.credential_id,
-    _roster_entries.c.course_id,
-    _roster_entries.c.course_version,
-    _roster_entries.c.learner_key,
-    _roster_entries.c.email,
-    _roster_entries.c.valid_from,
+#: Roster entries through the DB-API with positional parameters, as the queue's inserts (SQLAlchemy's
+#: compiling and its dict per row cost more than the database does), by "paramstyle is qmark" (SQLite's ``?``;
+#: psycopg's ``%s`` otherwise). The columns are :class:`RosterEntry`'s, in its order.
+_ENTRY_SELECT: Final = (
+    "SELECT credential_id, course_id, course_version, learner_key, email, valid_from FROM roster_entries"
+    " WHERE course_id = {mark} AND learner_key IN ({marks})"
 )
+_INSERT_ENTRY: Final = {
+    True: "INSERT INTO roster_entries"
+    " (credential_id, course_id, course_version, learner_key, email, valid_from, created_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+    False: "INSERT INTO roster_entries"
+    " (credential_id, course_id, course_version, learner_key, email, valid_from, created_at)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+}
+
+_UPDATE_EMAIL: Final = {
+    True: "UPDATE roster_entries SET email = ? WHERE credential_id = ?",
+    False: "UPDATE roster_entries SET email = %s WHERE credential_id = %s",
+}
 
 
-def _entry_values(entry: RosterEntry) -> dict[str, Any]:
-    return {
-        "credential_id": entry.credential_id,
-        "course_id": entry.course_id,
-        "course_version": entry.course_version,
-        "learner_key": entry.learner_key,
-        "email": entry.email,
-        "valid_from": entry.valid_from,
-    }
+def _entries_of(connection: Connection, course_id: str, learner_keys: Iterable[str]) -> list[RosterEntry]:
+    """The recorded entries of these learners of a course (at most a chunk's worth of keys)."""
+    keys = tuple(set(learner_keys))
+    if not keys:
+        return []
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = _ENTRY_SELECT.format(mark=mark, marks=", ".join((mark,) * len(keys)))
+    return [RosterEntry(*row) for row in connection.exec_driver_sql(sql, (course_id, *keys))]
 
 
 def _known_entries(connection: Connection, chunk: list[RosterEntry]) -> dict[tuple[str, str], RosterEntry]:
     """The recorded entries of the learners of ``chunk``, by (course id, learner key)."""
     known: dict[tuple[str, str], RosterEntry] = {}
     for course_id in {entry.course_id for entry in chunk}:
-        rows = connection.execute(
-            select(*_ENTRY_COLUMNS).where(
-                _roster_entries.c.course_id == course_id,
-                _roster_entries.c.learner_key.in_({e.learner_key for e in chunk if e.course_id == course_id}),
-            )
-        ).all()
-        known.update(((course_id, row.learner_key), RosterEntry(**row._asdict())) for row in rows)
+        entries = _entries_of(connection, course_id, (e.learner_key for e in chunk if e.course_id == course_id))
+        known.update(((course_id, entry.learner_key), entry) for entry in entries)
     return known
 
 

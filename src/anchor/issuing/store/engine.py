@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, Final, Self
 
@@ -28,6 +28,14 @@ from anchor.urls import mask_url
 
 SQLITE_BUSY_SECONDS: Final = 60.0
 """How long a SQLite writer waits for another to finish before giving up."""
+SQLITE_LARGE_WRITE_CACHE_KIB: Final = 64 << 10
+"""SQLite's page cache (KiB) for a transaction that writes many rows (the queue's, for a roster): its index pages
+stay in memory instead of being spilled to the log and read back again (measured, 20,000-row roster, 3
+alternations on the shared machine: its inserts a third less CPU, the import a quarter less time; at 50,000 rows
+a fifth of the reads and half the writes). The connection goes back to the pool with SQLite's default cache
+(2,000 KiB), so no other transaction holds that memory (peak memory: up to this much more while a roster is
+imported)."""
+_SQLITE_DEFAULT_CACHE: Final = "PRAGMA cache_size = -2000"
 # Keys of PostgreSQL transaction-scoped advisory locks ("anchor" + a number).
 _MIGRATION_LOCK: Final = 0x616E63686F720001
 _QUEUE_LOCK: Final = 0x616E63686F720002
@@ -97,11 +105,12 @@ class StoreBase:
     # ---------------------------------------------------------------------------------------------- plumbing
 
     @contextmanager
-    def _transaction(self, write: bool = False) -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+    def _transaction(self, write: bool = False, *, large: bool = False) -> Iterator[Connection]:
+        """One transaction: committed when the block ends, rolled back if it raises. ``large``: a writing
+        transaction of many rows (SQLite gives it :data:`SQLITE_LARGE_WRITE_CACHE_KIB` of page cache)."""
         with self._connect() as connection:
             if write:
-                connection.execution_options(anchor_write=True)
+                connection.execution_options(anchor_write=True, anchor_large=large)
             try:
                 with connection.begin():
                     yield connection
@@ -210,8 +219,17 @@ def _configure_sqlite(engine: Engine, *, file: bool) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        write = connection.get_execution_options().get("anchor_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get("anchor_large", False):
+            connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_LARGE_WRITE_CACHE_KIB}")
+            connection.info["anchor_large_cache"] = True
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("anchor_write", False) else "BEGIN")
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        if record.info.pop("anchor_large_cache", False) and dbapi_connection is not None:
+            with suppress(sqlite3.Error):  # a connection that cannot take it is being dropped anyway
+                dbapi_connection.execute(_SQLITE_DEFAULT_CACHE)  # frees the pages beyond it
 
 
 def _use_write_ahead_log(cursor: Any) -> None:
