@@ -93,7 +93,8 @@ def measure(database: str, target: str) -> None:
     with Store(database) as store:
         batch = store.get_batch(1)
         started = time.perf_counter()
-        folder = write_receipts(store, batch, 5, Path(target))
+        writers = int(os.environ.get("RECEIPTS_BENCH_WRITERS", "0")) or None  # None: anchor's default
+        folder = write_receipts(store, batch, 5, Path(target), workers=writers)
         seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(f"{seconds} {usage.ru_maxrss / 1024} {usage.ru_utime} {usage.ru_stime} {folder}")
@@ -134,6 +135,9 @@ def main() -> None:
     parser.add_argument("--before", type=Path, help="another source tree (DIR/src) measured in the same run")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workdir", type=Path, help="where the store and receipts go (default: TMPDIR)")
+    parser.add_argument(
+        "--writers", type=int, default=0, help="writer processes for both trees (default: anchor's own choice)"
+    )
     parser.add_argument("--fill", metavar="DATABASE", help=argparse.SUPPRESS)
     parser.add_argument("--measure", nargs=2, metavar=("DATABASE", "TARGET"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -164,7 +168,7 @@ def main() -> None:
                 target = root / f"receipts-{name}"
                 shutil.rmtree(target, ignore_errors=True)
                 os.sync()
-                env = {**os.environ, "PYTHONPATH": str(source)}
+                env = {**os.environ, "PYTHONPATH": str(source), "RECEIPTS_BENCH_WRITERS": str(args.writers)}
                 loadavg = os.getloadavg()[0]
                 out = subprocess.run(
                     [sys.executable, __file__, "--measure", database, str(target)],
