@@ -266,6 +266,12 @@ def _parse_plain(text: str, floats: list[float] | None = None) -> Credential | N
         )
     except (_NotPlainError, ValueError, RecursionError):
         return None
+    return _nfc_object(text, value)
+
+
+def _nfc_object(text: str, value: Any) -> Credential | None:
+    """``value`` (decoded from ``text``) when it is an object and its text is NFC without a lone surrogate, as
+    the reference requires (the decoded value's text when a ``\\u`` escape may stand for anything); else None."""
     if type(value) is not dict:
         return None
     shown = text if "\\u" not in text else json.dumps(value, ensure_ascii=False)

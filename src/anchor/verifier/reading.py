@@ -25,12 +25,11 @@ Bytes only: a text given as ``str`` (rare on this path) goes to the reference. N
 from __future__ import annotations
 
 import json
-import unicodedata
 from typing import Any, Final
 
 from anchor.credentials import parse_credential
 from anchor.credentials.model import MAX_CREDENTIAL_BYTES
-from anchor.credentials.strict_json import MAX_DEPTH, _not_plain, _NotPlainError, _plain_object
+from anchor.credentials.strict_json import MAX_DEPTH, _nfc_object, _not_plain, _NotPlainError, _plain_object
 
 __all__ = ["parse_receipt", "parse_receipt_fast"]
 
@@ -59,17 +58,7 @@ def parse_receipt_fast(data: bytes) -> dict[str, Any] | None:
         value = _DECODER.decode(text)
     except (_NotPlainError, ValueError, RecursionError):
         return None
-    if type(value) is not dict:
-        return None
-    # as the reference: NFC text (the decoded value's text when a \u escape may stand for anything)
-    shown = text if "\\u" not in text else json.dumps(value, ensure_ascii=False)
-    if shown.isascii():
-        return value
-    try:
-        shown.encode("utf-8")  # refuses a lone surrogate
-    except UnicodeEncodeError:
-        return None
-    return value if unicodedata.is_normalized("NFC", shown) else None
+    return _nfc_object(text, value)  # as the reference: an object, NFC text
 
 
 def _long_integer(data: bytes) -> bool:
