@@ -4,8 +4,10 @@ Fills a fresh SQLite issuer store with N synthetic queued credentials (random 32
 ``executemany`` of valid rows, in a child process so the fill does not count), then, in one process as the
 batch run: ``Store.build_batch`` with :func:`anchor.issuing.batch.build_tree`, then
 :func:`anchor.issuing.receipts.rebuilt_tree` (the tree of ``write_receipts``, rebuilt from the stored digests)
-and every proof of it. Prints the peak RSS (``ru_maxrss``, the whole process so far) after each step, and
-with ``--tracemalloc`` the Python allocation peak of each step (slower). Then, in a fresh process, for
+and every proof of it. Prints the peak RSS (the whole process so far) after each step, the step's own peak
+(Linux: the kernel's high-water mark reset before each step through ``/proc/self/clear_refs``), and with
+``--tracemalloc`` the Python allocation peak of each step (slower). The build stores the tree's dump a part at
+a time (``batch_tree_parts``), so its peak is the tree's. Then, in a fresh process, for
 comparison: :func:`anchor.issuing.receipts.batch_tree` (the stored dump parsed: what receipts read before).
 
     .venv/bin/python benchmarks/batch_memory_bench.py 200000 1000000
@@ -21,6 +23,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from contextlib import suppress
 from pathlib import Path
 
 ADDRESS = "0x" + "11" * 20
@@ -64,8 +67,32 @@ def fill(database: str, count: int) -> None:
             raw.close()
 
 
+_whole_peak = 0.0
+
+
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The process's peak RSS so far (MB), across the steps' resets of the kernel's high-water mark."""
+    global _whole_peak
+    _whole_peak = max(_whole_peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return _whole_peak
+
+
+def _step_start() -> None:
+    """Reset the kernel's high-water mark of the resident set (Linux), so the next step's own peak shows."""
+    _peak_mb()
+    with suppress(OSError):  # not Linux, or not allowed: the step's peak is then the whole run's
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _step_peak() -> str:
+    """The peak RSS since :func:`_step_start` (MB), from /proc (Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return f", step peak {int(line.split()[1]) / 1024:5.0f} MB"
+    except (OSError, ValueError):
+        pass
+    return ""
 
 
 def _now() -> str:
@@ -87,25 +114,33 @@ def measure(database: str, traced: bool) -> None:
     with Store(database) as store:
         if traced:
             tracemalloc.start()
+        _step_start()
         started = time.perf_counter()
         batch = store.build_batch(10**9, 31337, ADDRESS, ADDRESS, build_tree)
         assert batch is not None
         traced_peak = f", traced peak {tracemalloc.get_traced_memory()[1] / 2**20:5.0f} MB" if traced else ""
         took = time.perf_counter() - started
-        print(f"  build_batch   peak RSS {_peak_mb():7.0f} MB{_now()}{traced_peak} ({took:.1f} s)", flush=True)
+        step = _step_peak()
+        print(f"  build_batch   peak RSS {_peak_mb():7.0f} MB{step}{_now()}{traced_peak} ({took:.1f} s)", flush=True)
         if traced:
             tracemalloc.reset_peak()
+        _step_start()
         started = time.perf_counter()
         tree = rebuilt_tree(store, batch, workers=None)
         traced_peak = f", traced peak {tracemalloc.get_traced_memory()[1] / 2**20:5.0f} MB" if traced else ""
         took = time.perf_counter() - started
-        print(f"  rebuilt_tree  peak RSS {_peak_mb():7.0f} MB{_now()}{traced_peak} ({took:.1f} s)", flush=True)
+        step = _step_peak()
+        print(f"  rebuilt_tree  peak RSS {_peak_mb():7.0f} MB{step}{_now()}{traced_peak} ({took:.1f} s)", flush=True)
         assert tree.root == batch.root
         assert len(tree) == batch.size
+        _step_start()
         started = time.perf_counter()
         proofs = sum(1 for _ in tree.iter_proofs(workers=None))
         took = time.perf_counter() - started
-        print(f"  iter_proofs   peak RSS {_peak_mb():7.0f} MB{_now()} ({took:.1f} s, {proofs} proofs)", flush=True)
+        step = _step_peak()
+        print(
+            f"  iter_proofs   peak RSS {_peak_mb():7.0f} MB{step}{_now()} ({took:.1f} s, {proofs} proofs)", flush=True
+        )
 
 
 def measure_dump_load(database: str) -> None:

@@ -117,7 +117,7 @@ def test_a_tampered_stored_dump_is_refused_by_load_as_before(tmp_path: Path) -> 
             ({"format": "standard-v1", "leafEncoding": list(LEAF_ENCODING)}, "needs a list 'tree'"),
         ):
             with store.engine.begin() as connection:
-                connection.execute(text("UPDATE batches SET tree_dump = :d"), {"d": json.dumps(bad)})
+                connection.execute(text("UPDATE batch_tree_parts SET text = :d"), {"d": json.dumps(bad)})
             with pytest.raises(Exception, match=message):
                 batch_tree(store, batch)
 

@@ -268,10 +268,10 @@ def test_the_tree_nodes_read_at_once_are_those_read_one_by_one() -> None:
 
 def test_the_dump_text_made_in_chunks_is_json_dumps_of_the_dump() -> None:
     """``build_tree`` stores ``dump_json()``: the text ``json.dumps(tree.dump())`` gave, without the dump's objects."""
-    for size in (1, 2, 3, 70_000):  # 70,000 values and 139,999 nodes: more than one chunk of 65,536
+    for size in (1, 2, 3, 70_000):  # 70,000 values and 139,999 nodes: more than one piece of 16,384 entries
         tree = StandardMerkleTree.of([(n.to_bytes(32, "big"), n) for n in range(size)], ["bytes32", "uint256"])
         assert tree.dump_json() == json.dumps(tree.dump())
     generic = StandardMerkleTree.of([["0x" + "ab" * 20, 5, True, 'x\u2028"y']], ["address", "uint8", "bool", "string"])
     assert generic.dump_json() == json.dumps(generic.dump())
-    root, text = build_tree([bytes([n]) * 32 for n in range(9)])
-    assert StandardMerkleTree.load(json.loads(text)).root == root
+    root, pieces = build_tree([bytes([n]) * 32 for n in range(9)])
+    assert StandardMerkleTree.load(json.loads("".join(pieces))).root == root

@@ -14,7 +14,7 @@ in between rewrites them (they are idempotent) rather than losing them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,16 +104,16 @@ def confirmations(chain: Chain, batch: BatchRecord) -> tuple[int, bool] | None:
     return depth, block_number(chain, "finalized") >= batch.block_number
 
 
-def build_tree(digests: list[bytes]) -> tuple[str, str]:
+def build_tree(digests: list[bytes]) -> tuple[str, Iterator[str]]:
     """The root and ``standard-v1`` dump of the tree of a batch's ``(digest, index)`` leaves.
 
-    Memory (a million leaves make a dump of about 250 MB): the tree is dropped before the dump's pieces are
-    joined, so the peak holds the pieces and the text, not the tree as well.
+    The dump comes as its pieces in order (:meth:`StandardMerkleTree.dump_json_pieces`), made lazily: their
+    concatenation is ``dump_json()``. Memory (a million leaves make a dump of about 250 MB): the iterator
+    keeps the tree until its last piece is taken, and ``Store.build_batch`` stores each piece before taking
+    the next, so the peak holds the tree and a few MB of text, never the whole dump.
     """
     tree = StandardMerkleTree.of([(digest, index) for index, digest in enumerate(digests)], list(LEAF_ENCODING))
-    root, pieces = tree.root, tree.dump_json_pieces()
-    del tree
-    return root, "".join(pieces)
+    return tree.root, tree.dump_json_pieces()
 
 
 class _BatchRun:

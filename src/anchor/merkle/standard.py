@@ -18,6 +18,9 @@ from anchor.merkle.encoding import leaf_encoding as parse_encoding
 FORMAT = "standard-v1"
 """The dump format this module writes and reads (the one OpenZeppelin's ``dump()`` writes)."""
 
+DUMP_PIECE_ENTRIES = 1 << 14
+"""Nodes or values per piece of :meth:`StandardMerkleTree.dump_json_pieces` (1.1 MB of nodes, about 2 MB of values)."""
+
 PROOF_SAMPLE_EVERY = 256
 """:meth:`StandardMerkleTree.iter_proofs` fully re-verifies one proof in this many (and the last)."""
 
@@ -380,23 +383,26 @@ class StandardMerkleTree:
         """
         return "".join(self.dump_json_pieces())
 
-    def dump_json_pieces(self) -> list[str]:
-        """The pieces whose join is :meth:`dump_json`: a caller that drops the tree before joining them
-        holds the tree and the text, or the pieces and the text, but never all three at once."""
-        step = 1 << 16
+    def dump_json_pieces(self) -> Iterator[str]:
+        """The pieces whose join is :meth:`dump_json`, made lazily, in order, as they are taken.
+
+        Each piece is a few MB at most (:data:`DUMP_PIECE_ENTRIES` nodes or values), so a caller that writes
+        each piece out and drops it (``Store.build_batch`` storing the dump in parts) holds the tree and one
+        piece, never the whole text. The tree must not change while the pieces are taken (it never does).
+        """
+        step = DUMP_PIECE_ENTRIES
         nodes, values, indices, to_json = self._tree, self._values, self.tree_indices, self._encoding.to_json
 
         def entries(start: int, stop: int) -> str:
             return json.dumps([{"value": to_json(values[k]), "treeIndex": indices[k]} for k in range(start, stop)])
 
-        pieces = [json.dumps({"format": FORMAT, "leafEncoding": list(self._encoding.names)})[:-1], ', "tree": [']
+        yield json.dumps({"format": FORMAT, "leafEncoding": list(self._encoding.names)})[:-1] + ', "tree": ['
         for i in range(0, len(nodes), step):
-            pieces += [", " if i else "", json.dumps(core.hex_nodes(nodes[i : i + step]))[1:-1]]
-        pieces.append('], "values": [')
+            yield (", " if i else "") + json.dumps(core.hex_nodes(nodes[i : i + step]))[1:-1]
+        yield '], "values": ['
         for i in range(0, len(values), step):
-            pieces += [", " if i else "", entries(i, min(i + step, len(values)))[1:-1]]
-        pieces.append("]}")
-        return pieces
+            yield (", " if i else "") + entries(i, min(i + step, len(values)))[1:-1]
+        yield "]}"
 
     def render(self) -> str:
         """The tree drawn as text, one node per line (OpenZeppelin ``render``)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from array import array
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from typing import Any, Final
 
 from sqlalchemy import Connection, Row, insert, select, text, update
@@ -19,15 +19,19 @@ from sqlalchemy.exc import DBAPIError
 from anchor.errors import InvalidInputError, InvariantError, StoreError
 from anchor.issuing.store.engine import StoreBase
 from anchor.issuing.store.records import UNFINISHED_BATCH_STATES, BatchRecord, BatchState
-from anchor.issuing.store.schema import _batches, _credentials, _documents
+from anchor.issuing.store.schema import _batches, _credentials, _documents, _tree_parts
 from anchor.issuing.store.values import _HEX32, _address, _check_choice
 
 STREAM_CHUNK: Final = 1000
 """Rows fetched per round trip when streaming a batch's credentials."""
+TREE_PART_CHARS: Final = 4 * 2**20
+"""Characters per stored part of a batch's tree dump (the last part of a dump is shorter): 4 MB of its text."""
 _RELEASE_AFTER: Final = 10_000
 """Batches at least this large close the SQLite connections that stored them (see ``build_batch``)."""
 _DIGEST_HEX: Final = re.compile(r"0x[0-9a-fA-F]{64}")
-_BATCH_COLUMNS: Final = tuple(c for c in _batches.c if c.name != "tree_dump")
+_BATCH_COLUMNS: Final = tuple(_batches.c)
+#: What ``build_tree`` gives ``build_batch``: the root (0x-hex) and the dump, whole or as its pieces in order.
+TreeBuilder = Callable[[list[bytes]], tuple[str, str | Iterable[str]]]
 #: Put the credentials whose row ids are listed (in index order) into a batch, by dialect.
 _ASSIGN_INDICES: Final = {
     "sqlite": text(
@@ -51,14 +55,17 @@ class BatchStore(StoreBase):
         chain_id: int,
         registry: str,
         signer: str,
-        build_tree: Callable[[list[bytes]], tuple[str, str]],
+        build_tree: TreeBuilder,
     ) -> BatchRecord | None:
         """Claim up to ``max_size`` queued credentials (oldest first) as a new ``built`` batch, in one transaction.
 
         They get indices 0..n-1 in queue order; ``build_tree(digests in index order)`` returns the Merkle
-        root (0x-hex) and the tree's JSON dump, both stored with the batch. None when nothing is queued.
-        If ``build_tree`` raises, nothing changes. On PostgreSQL concurrent callers claim disjoint
-        credentials (``FOR UPDATE SKIP LOCKED``).
+        root (0x-hex) and the tree's JSON dump, both stored with the batch: the dump as one text or as an
+        iterable of its pieces in order (:func:`anchor.issuing.batch.build_tree` makes them lazily), stored
+        as parts of :data:`TREE_PART_CHARS` characters, each inserted as soon as it is complete and then
+        dropped, so a large dump is never whole in memory. None when nothing is queued. If ``build_tree`` or
+        its pieces raise, nothing changes (no batch, no part, the credentials still queued). On PostgreSQL
+        concurrent callers claim disjoint credentials (``FOR UPDATE SKIP LOCKED``).
         """
         if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
             raise InvalidInputError(f"a batch holds at least one credential; max_size {max_size!r}")
@@ -69,21 +76,25 @@ class BatchStore(StoreBase):
                 return None
             size = len(ids)
             # Memory (a batch of a million): ids and digests are compact arrays, the digests handed to
-            # build_tree as one list (the tree's values share its bytes), the dump freed once stored.
+            # build_tree as one list (the tree's values share its bytes), the dump a part at a time.
             root, dump = build_tree([bytes(digests[i : i + 32]) for i in range(0, 32 * size, 32)])
             del digests
-            if not isinstance(root, str) or not _HEX32.fullmatch(root.lower()) or not isinstance(dump, str):
-                raise InvariantError(f"build_tree returned {root!r} and a {type(dump).__name__}, not a root and JSON")
+            if (
+                not isinstance(root, str)
+                or not _HEX32.fullmatch(root.lower())
+                or not isinstance(dump, Iterable)
+                or isinstance(dump, bytes | bytearray | memoryview | Mapping)
+            ):
+                raise InvariantError(
+                    f"build_tree returned {root!r} and a {type(dump).__name__}, not a root and JSON (text or pieces)"
+                )
             now = time.time()
-            # The values as execute parameters, not in the statement: SQLAlchemy's cache of compiled statements
-            # keeps the statement it compiled, so a dump bound into it (250 MB for a million) would stay alive.
             batch_id = connection.execute(
                 insert(_batches).returning(_batches.c.id),
                 {
                     "state": "built",
                     "root": root.lower(),
                     "size": size,
-                    "tree_dump": dump,
                     "chain_id": chain_id,
                     "registry": registry,
                     "signer": signer,
@@ -91,7 +102,14 @@ class BatchStore(StoreBase):
                     "updated_at": now,
                 },
             ).scalar_one()
-            del dump
+            # Each part as an execute parameter, not in the statement: SQLAlchemy's cache of compiled statements
+            # keeps the statement it compiled, so a value bound into it would stay alive after the build.
+            parts = _cut(dump if not isinstance(dump, str) else (dump,), TREE_PART_CHARS)
+            del dump  # the pieces' iterator (and the tree it keeps) is now held by parts alone
+            for number, part in enumerate(parts):
+                connection.execute(insert(_tree_parts), {"batch_id": batch_id, "part": number, "text": part})
+                del part
+            del parts
             # One set-based statement: each claimed row's index is its position in the list of ids.
             connection.execute(
                 _ASSIGN_INDICES[self.dialect],
@@ -99,8 +117,8 @@ class BatchStore(StoreBase):
             )
             record = _batch_record(connection.execute(select(*_BATCH_COLUMNS).where(_batches.c.id == batch_id)).one())
         if self.dialect == "sqlite" and size >= _RELEASE_AFTER and self.url.database not in (None, "", ":memory:"):
-            # SQLite keeps a cached statement's bound values (its own copy of the dump, 250 MB for a million)
-            # until the statement runs again: close the pooled connections rather than carry it to the receipts.
+            # SQLite keeps a cached statement's bound values (its own copy of the last part) until the statement
+            # runs again: close the pooled connections rather than carry it to the receipts.
             self.engine.dispose()
         return record
 
@@ -113,12 +131,48 @@ class BatchStore(StoreBase):
         return _batch_record(row)
 
     def tree_dump(self, batch_id: int) -> str:
-        """The batch's Merkle tree, as the JSON text ``build_tree`` returned (``standard-v1`` dump)."""
-        with self._transaction() as connection:
-            dump = connection.execute(select(_batches.c.tree_dump).where(_batches.c.id == batch_id)).scalar()
-        if dump is None:
-            raise InvalidInputError(f"no batch {batch_id} in the issuer database")
-        return str(dump)
+        """The batch's Merkle tree, as the JSON text ``build_tree`` returned (``standard-v1`` dump).
+
+        Its stored parts joined (for a large batch, the parts and the text are both in memory while they are
+        joined: to write the dump out, take :meth:`tree_dump_parts` instead). Errors as :meth:`tree_dump_parts`.
+        """
+        return "".join(self.tree_dump_parts(batch_id))
+
+    def tree_dump_parts(self, batch_id: int) -> Iterator[str]:
+        """The text of the batch's tree dump in its stored parts, in order, fetched one at a time.
+
+        Their concatenation is :meth:`tree_dump`. One part at a time comes from the database (a server-side
+        cursor on PostgreSQL); the iterator holds a connection until exhausted or closed. Raised as the parts
+        are taken: :class:`InvalidInputError` naming the batch when it has no stored part (or no such batch),
+        :class:`InvariantError` naming the batch when the stored part numbers are not 0, 1, 2, ... (a part
+        lost or added: the text would not be the dump).
+        """
+        expected = 0
+        with self._connect() as connection:
+            try:
+                connection.begin()
+                result = connection.execution_options(yield_per=1).execute(
+                    select(_tree_parts.c.part, _tree_parts.c.text)
+                    .where(_tree_parts.c.batch_id == batch_id)
+                    .order_by(_tree_parts.c.part)
+                )
+                for number, part in result:
+                    if number != expected:
+                        raise InvariantError(
+                            f"batch {batch_id}: stored tree dump part {number} where part {expected} belongs"
+                        )
+                    expected += 1
+                    yield str(part)
+                    del part
+                if not expected:
+                    found = connection.execute(select(_batches.c.id).where(_batches.c.id == batch_id)).first()
+                    raise InvalidInputError(
+                        f"batch {batch_id} has no stored tree dump"
+                        if found is not None
+                        else f"no batch {batch_id} in the issuer database"
+                    )
+            except DBAPIError as error:
+                raise self._failure(error) from error
 
     def batch_digests(self, batch_id: int) -> bytearray:
         """The digests of a batch's credentials in index order, 32 bytes each (the leaves' first halves).
@@ -270,6 +324,41 @@ def _claim(connection: Connection, max_size: int) -> tuple[array[int], bytearray
         ids.extend(row[0] for row in rows)
         digests += bytes.fromhex("".join([row[1][2:] for row in rows]))
     return ids, digests
+
+
+def _cut(pieces: Iterable[str], size: int) -> Iterator[str]:
+    """The text of ``pieces`` (taken one at a time) in parts of ``size`` characters, the last shorter.
+
+    Raises :class:`InvariantError` for a piece that is not text, and for a dump without any text.
+    """
+    held: list[str] = []
+    count = total = 0
+    for number, piece in enumerate(pieces):
+        if type(piece) is not str:
+            raise InvariantError(f"build_tree's dump piece {number} is a {type(piece).__name__}, not text")
+        if not piece:
+            continue
+        held.append(piece)
+        count += len(piece)
+        total += len(piece)
+        if count < size:
+            continue
+        joined = "".join(held) if len(held) > 1 else held[0]
+        del held[:], piece
+        start = 0
+        while count - start >= size:
+            yield joined[start : start + size]
+            start += size
+        rest = joined[start:]
+        del joined
+        if rest:
+            held.append(rest)
+        count -= start
+        del rest
+    if not total:
+        raise InvariantError("build_tree returned an empty dump")
+    if held:
+        yield "".join(held)
 
 
 def _json_ids(ids: array[int]) -> str:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -279,6 +280,33 @@ def _migrate_4(connection: Connection) -> None:
     connection.execute(text("CREATE UNIQUE INDEX uq_credentials_status ON credentials (status_list, status_index)"))
 
 
+def _migrate_5(connection: Connection) -> None:
+    """Version 5: a batch's tree dump in parts (``batch_tree_parts``), the ``batches.tree_dump`` column dropped.
+
+    The text of a dump is its parts joined in ``part`` order, so a large one (250 MB for a million
+    credentials) is written and read a part at a time, never whole in memory. Each batch's dump so far
+    becomes its part 0 as it is (one statement, inside the database).
+    """
+    metadata = MetaData()
+    Table("batches", metadata, Column("id", _row_id(), primary_key=True))  # the foreign key's target, as it is
+    parts = Table(
+        "batch_tree_parts",
+        metadata,
+        Column("batch_id", BigInteger, nullable=False),
+        Column("part", Integer, nullable=False),
+        Column("text", Text, nullable=False),
+        PrimaryKeyConstraint("batch_id", "part", name="pk_batch_tree_parts"),
+        ForeignKeyConstraint(["batch_id"], ["batches.id"], name="fk_batch_tree_parts_batch"),
+        CheckConstraint("part >= 0", name="ck_batch_tree_parts_part"),
+    )
+    parts.create(connection)
+    connection.execute(
+        text("INSERT INTO batch_tree_parts (batch_id, part, text) SELECT id, 0, tree_dump FROM batches ORDER BY id")
+    )
+    # Neither dialect needs the table rebuilt: tree_dump is in no index, key, or CHECK/UNIQUE constraint.
+    connection.execute(text("ALTER TABLE batches DROP COLUMN tree_dump"))
+
+
 @dataclass(frozen=True)
 class Migration:
     """One forward step of the schema."""
@@ -293,6 +321,7 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(2, "tx_attempts: gas_used, fee_wei, mined_at (spending budgets)", _migrate_2),
     Migration(3, "courses, roster_entries, deliveries (course templates, rosters, delivery)", _migrate_3),
     Migration(4, "status_lists; credentials: status_list, status_index (W3C Bitstring Status List)", _migrate_4),
+    Migration(5, "batch_tree_parts (a batch's tree dump in parts); batches: tree_dump dropped", _migrate_5),
 )
 SCHEMA_VERSION: Final = MIGRATIONS[-1].version
 
@@ -333,7 +362,6 @@ _batches = table(
     column("state", String),
     column("root", String),
     column("size", Integer),
-    column("tree_dump", Text),
     column("chain_id", BigInteger),
     column("registry", String),
     column("signer", String),
@@ -346,6 +374,7 @@ _batches = table(
     column("created_at", Float),
     column("updated_at", Float),
 )
+_tree_parts = table("batch_tree_parts", column("batch_id", BigInteger), column("part", Integer), column("text", Text))
 _attempts = table(
     "tx_attempts",
     column("id", BigInteger),
@@ -421,6 +450,7 @@ QUERIED_COLUMNS: Final = {
         _credentials,
         _documents,
         _batches,
+        _tree_parts,
         _attempts,
         _revocations,
         _leases,
