@@ -1,0 +1,122 @@
+"""A POSIX tar archive written a buffer at a time: the receipts of a very large batch as one file.
+
+Creating a million files of 5 KB in one folder took 79 s on the 2-core machine's ext4 from a bare loop
+(and removing them 236 s), so the receipts of a batch of more than
+:data:`~anchor.issuing.receipts.ARCHIVE_ABOVE` credentials go into one archive instead: ``tar -xf`` gives
+exactly the folder a smaller batch gets (the same names and bytes, files 0600).
+
+The format is the one Python's :mod:`tarfile` writes with ``format=PAX_FORMAT`` (POSIX.1-2001): a 512-byte
+ustar header per member, its data padded to 512 bytes, two zero blocks at the end. A member whose path does
+not fit the header's 100-byte ``name`` field gets a PAX ``x`` header before it (made by :mod:`tarfile`).
+Headers of short names are made here from a template, byte for byte what :mod:`tarfile` makes (a test
+compares the two), at a tenth of the cost. Members are regular files, mode 0600, owner 0, the batch's
+anchoring time as their modification time.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tarfile
+from typing import Final
+
+BLOCK: Final = 512
+"""The tar block: headers are one block, data is padded to whole blocks."""
+FLUSH_AT: Final = 8 << 20
+"""Bytes buffered before they are written to the archive."""
+MEMBER_MODE: Final = 0o600
+_NAME_FIELD: Final = 100
+_SIZE_DIGITS: Final = 11
+_END: Final = bytes(2 * BLOCK)
+
+
+def member_header(path: str, size: int, mtime: int) -> bytes:
+    """The header block(s) of a regular file ``path`` of ``size`` bytes, as :mod:`tarfile` writes them (PAX)."""
+    raw = path.encode("ascii", "surrogateescape") if path.isascii() else b""
+    if raw and len(raw) <= _NAME_FIELD and 0 <= size < 8**_SIZE_DIGITS and 0 <= mtime < 8**_SIZE_DIGITS:
+        return _template(mtime).header(raw, size)
+    info = tarfile.TarInfo(path)
+    info.size, info.mode, info.mtime = size, MEMBER_MODE, mtime
+    return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+
+class _Template:
+    """The ustar header of a member with an empty name and size 0, its checksum field blank, for one mtime."""
+
+    def __init__(self, mtime: int) -> None:
+        info = tarfile.TarInfo("")
+        info.size, info.mode, info.mtime = 0, MEMBER_MODE, mtime
+        block = bytearray(info.tobuf(tarfile.USTAR_FORMAT, "utf-8", "strict"))
+        block[148:156] = b" " * 8  # the checksum is the sum of the header with this field as spaces
+        self.block = bytes(block)
+        self.blank_sum = sum(block) - sum(block[124 : 124 + _SIZE_DIGITS])
+
+    def header(self, path: bytes, size: int) -> bytes:
+        """The header of member ``path`` (at most 100 bytes) of ``size`` bytes."""
+        block = bytearray(self.block)
+        block[: len(path)] = path
+        digits = b"%011o" % size
+        block[124 : 124 + _SIZE_DIGITS] = digits
+        block[148:156] = b"%06o\0 " % (self.blank_sum + sum(path) + sum(digits))
+        return bytes(block)
+
+
+@functools.lru_cache(maxsize=8)
+def _template(mtime: int) -> _Template:
+    """The template for ``mtime`` (one per batch: made once)."""
+    return _Template(mtime)
+
+
+class ArchiveWriter:
+    """Appends regular-file members to a tar archive open for writing at ``descriptor``, a buffer at a time.
+
+    Members go to ``<folder>/<name>``. :meth:`finish` writes what is buffered and the end of the archive;
+    :meth:`append_part` adds the members of another part written by another :class:`ArchiveWriter` (without
+    its end), so two processes can write one archive.
+    """
+
+    def __init__(self, descriptor: int, folder: str, mtime: int) -> None:
+        self.descriptor, self.prefix, self.mtime = descriptor, folder + "/", mtime
+        self._buffer = bytearray()
+
+    def add(self, name: str, data: bytes) -> None:
+        """Add member ``<folder>/<name>`` holding ``data``."""
+        buffer = self._buffer
+        buffer += member_header(self.prefix + name, len(data), self.mtime)
+        buffer += data
+        padding = -len(data) % BLOCK
+        if padding:
+            buffer += bytes(padding)
+        if len(buffer) >= FLUSH_AT:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what is buffered."""
+        _write_all(self.descriptor, self._buffer)
+        self._buffer.clear()
+
+    def append_part(self, part: int) -> None:
+        """Copy the whole of the part open at descriptor ``part`` (from its start) to the end of this archive."""
+        self.flush()
+        offset, size = 0, os.fstat(part).st_size
+        while offset < size:
+            try:
+                copied = os.copy_file_range(part, self.descriptor, size - offset, offset)
+            except OSError:  # not supported between these files: read and write
+                copied = _write_all(self.descriptor, os.pread(part, min(FLUSH_AT, size - offset), offset))
+            if copied == 0:
+                raise OSError(f"an archive part ended at byte {offset} of {size}")
+            offset += copied
+
+    def finish(self) -> None:
+        """Write what is buffered and the end of the archive (two zero blocks)."""
+        self._buffer += _END
+        self.flush()
+
+
+def _write_all(descriptor: int, data: bytes | bytearray) -> int:
+    """Write all of ``data`` (a short write, after a signal or on a full disk: the rest, or the error)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view) :]
+    return len(data)

@@ -1,0 +1,255 @@
+"""Receipts of a very large batch as one tar archive (issue 13): the folder's files, written fast, crash-safe.
+
+A batch of more than ``receipts.ARCHIVE_ABOVE`` credentials gets ``batch-N.tar`` instead of ``batch-N/``:
+GNU tar and Python's tarfile (two independent readers) must find in it exactly the folder's files (names,
+bytes, mode 0600), whichever number of processes wrote it, and it must appear complete or not at all.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import stat
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_receipts_two_writers import anchor, files, queue
+
+from anchor.issuing import receipt_archive, receipts
+from anchor.issuing.store import BatchRecord, Store
+from anchor.merkle import core
+
+ISSUER_ID = 5
+SIZES = (1, 2, 7, 301)
+
+
+@pytest.fixture(autouse=True)
+def small_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core, "LEAF_PIECE", 16)  # a few hundred credentials reach both writers
+
+
+@pytest.fixture(scope="module")
+def batches(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Store, list[BatchRecord]]]:
+    path = tmp_path_factory.mktemp("archive") / "issuer.db"
+    with Store(f"sqlite:///{path}") as store:
+        queue(store, [f"urn:uuid:00000000-0000-4000-8000-{n:012d}" for n in range(sum(SIZES))])
+        yield store, [anchor(store, size, 40 + n) for n, size in enumerate(SIZES)]
+
+
+def members(archive: Path) -> dict[str, bytes]:
+    """The archive's members as Python's tarfile reads them (each a regular file, 0600)."""
+    found = {}
+    with tarfile.open(archive, "r:") as tar:
+        for member in tar:
+            assert member.isfile(), member.name
+            assert member.mode == 0o600, member.name
+            extracted = tar.extractfile(member)
+            assert extracted is not None
+            found[member.name] = extracted.read()
+    return found
+
+
+def gnu_extracted(archive: Path, into: Path) -> dict[str, bytes]:
+    """The files GNU tar extracts from the archive (their mode checked: 0600)."""
+    into.mkdir()
+    subprocess.run(["tar", "-xf", str(archive), "-C", str(into)], check=True)
+    (folder,) = into.iterdir()
+    for path in folder.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    return {f"{folder.name}/{name}": data for name, data in files(folder).items()}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.text("abcXYZ019._-", min_size=1, max_size=230),
+    size=st.integers(0, 2**40),
+    mtime=st.integers(0, 2**34),
+)
+def test_member_headers_are_those_tarfile_writes(name: str, size: int, mtime: int) -> None:
+    info = tarfile.TarInfo(f"batch-7/{name}")
+    info.size, info.mode, info.mtime = size, 0o600, mtime
+    assert receipt_archive.member_header(info.name, size, mtime) == info.tobuf(tarfile.PAX_FORMAT)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_archive_holds_the_files_of_the_folder(
+    batches: tuple[Store, list[BatchRecord]], tmp_path: Path, workers: int
+) -> None:
+    store, records = batches
+    for batch in records:
+        folder = receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "folder", workers=1, archive=False)
+        expected = {f"{folder.name}/{name}": data for name, data in files(folder).items()}
+        archive = receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "tar", workers=workers, archive=True)
+        assert archive == receipts.receipts_archive(tmp_path / "tar", batch)
+        assert archive.name == f"{folder.name}.tar"
+        assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+        assert members(archive) == expected
+        assert gnu_extracted(archive, tmp_path / f"gnu-{batch.id}") == expected
+        data = archive.read_bytes()
+        assert len(data) % 512 == 0
+        assert data[-1024:] == bytes(1024)
+        assert not [p.name for p in archive.parent.iterdir() if p.name.startswith(".")]  # no part left
+
+
+def test_the_parts_of_two_writers_are_joined_without_copy_file_range(
+    batches: tuple[Store, list[BatchRecord]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, records = batches
+    batch = records[-1]
+    expected = members(receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "one", workers=1, archive=True))
+
+    def unsupported(*args: object) -> int:
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", unsupported)
+    assert members(receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "two", workers=2, archive=True)) == (
+        expected
+    )
+
+
+def test_batches_above_the_limit_get_an_archive_and_the_others_a_folder(
+    batches: tuple[Store, list[BatchRecord]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, records = batches
+    monkeypatch.setattr(receipts, "ARCHIVE_ABOVE", 7)
+    written = {batch.size: receipts.write_receipts(store, batch, ISSUER_ID, tmp_path) for batch in records}
+    assert {size: path.is_dir() for size, path in written.items()} == {1: True, 2: True, 7: True, 301: False}
+    assert written[301] == receipts.receipts_archive(tmp_path, records[-1])
+    assert len(members(written[301])) == 301
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_colliding_names_in_an_archive_are_those_of_the_folder(tmp_path: Path, workers: int) -> None:
+    """Two ids with one file name, and ids that spell the fallback names: every receipt, as the folder names it."""
+    ids = ["urn:x:a", "urn:x_a", "urn:x_a-0", "urn:x_a-1"] + [f"urn:uuid:{n:036d}" for n in range(60)]
+    with Store(f"sqlite:///{tmp_path / 'issuer.db'}") as store:
+        queue(store, ids, seed=3)
+        batch = anchor(store, len(ids), 3)
+        folder = receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "one", workers=1, archive=False)
+        archive = receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "two", workers=workers, archive=True)
+    assert members(archive) == {f"{folder.name}/{name}": data for name, data in files(folder).items()}
+    assert len(members(archive)) == len(ids)
+
+
+def _split_pair(tmp_path: Path) -> tuple[Store, BatchRecord]:
+    """A batch holding two ids with one file name, one in each writer's share of the proof order (the digests
+    are salted, so the shares fall anew with each store: tried until they split, about one time in two)."""
+    for attempt in range(40):
+        store = Store(f"sqlite:///{tmp_path / f'issuer-{attempt}.db'}")
+        queue(store, ["urn:pair:a", "urn:pair_a"] + [f"urn:uuid:{n:036d}" for n in range(62)], seed=4)
+        batch = anchor(store, 64, 4)
+        first = {index for index, _ in receipts.rebuilt_tree(store, batch).iter_proofs(share=(0, 2))}
+        pair = {index for index, credential_id, _ in store.batch_credentials(batch.id) if "pair" in credential_id}
+        if len(pair & first) == 1:
+            return store, batch
+        store.close()
+    raise AssertionError("40 batches and never the pair split between the two writers")
+
+
+def test_a_name_both_writers_gave_is_found_and_the_archive_written_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two ids with one file name in different writers' shares: found once both wrote, then one process writes."""
+    found: list[bool] = []
+    original = receipts._names_shared
+
+    def spied(mine: set[bytes], theirs: list[bytes]) -> bool:
+        found.append(original(mine, theirs))
+        return found[-1]
+
+    monkeypatch.setattr(receipts, "_names_shared", spied)
+    store, batch = _split_pair(tmp_path)
+    with store:
+        folder = receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "one", workers=1, archive=False)
+        archive = receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "two", workers=2, archive=True)
+    assert found == [True]  # neither writer saw the pair alone
+    assert members(archive) == {f"{folder.name}/{name}": data for name, data in files(folder).items()}
+    assert len(members(archive)) == 64
+
+
+def test_a_member_that_cannot_be_written_is_reported_by_name(
+    batches: tuple[Store, list[BatchRecord]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, records = batches
+    batch = records[-1]
+    _, victim, _ = list(store.batch_credentials(batch.id))[100]
+    wanted = receipts.receipt_file_name(victim)
+    original = receipt_archive.ArchiveWriter.add
+
+    def full_disk(self: receipt_archive.ArchiveWriter, name: str, data: bytes) -> None:
+        if name == wanted:
+            raise OSError(28, "No space left on device")
+        original(self, name, data)
+
+    monkeypatch.setattr(receipt_archive.ArchiveWriter, "add", full_disk)
+    target = tmp_path / "receipts"
+    with pytest.raises(receipts.ReceiptWriteError) as raised:
+        receipts.write_receipts(store, batch, ISSUER_ID, target, workers=1, archive=True)
+    message = str(raised.value)
+    assert f"credential {victim!r}" in message
+    assert wanted in message
+    assert "No space left on device" in message
+    assert str(receipts.receipts_folder(target, batch).name) + ".tar.partial" in message
+    assert not receipts.receipts_archive(target, batch).exists()
+
+
+def _killed_midway(url: str, batch: BatchRecord, target: Path, workers: int, kill_parent: bool) -> None:
+    """In a forked process: write the archive; SIGKILL this process (or its forked writer) after 60 members."""
+    original = receipt_archive.ArchiveWriter.add
+    me, written = os.getpid(), [0]
+
+    def dying(self: receipt_archive.ArchiveWriter, name: str, data: bytes) -> None:
+        if (os.getpid() == me) == kill_parent:
+            written[0] += 1
+            if written[0] > 60:
+                os.kill(os.getpid(), signal.SIGKILL)
+        original(self, name, data)
+
+    receipt_archive.ArchiveWriter.add = dying  # type: ignore[method-assign]  # this process only (forked)
+    with Store(url) as store:
+        receipts.write_receipts(store, batch, ISSUER_ID, target, workers=workers, archive=True)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_killed_run_leaves_no_archive_and_a_rerun_completes_it(
+    batches: tuple[Store, list[BatchRecord]], tmp_path: Path, workers: int
+) -> None:
+    store, records = batches
+    batch = records[-1]
+    expected = members(receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "one", workers=1, archive=True))
+    target = tmp_path / "receipts"
+    args = (store.url, batch, target, workers, True)
+    process = multiprocessing.get_context("fork").Process(target=_killed_midway, args=args)
+    process.start()
+    process.join(120)
+    assert process.exitcode == -signal.SIGKILL
+    archive = receipts.receipts_archive(target, batch)
+    left = sorted(p.name for p in archive.parent.iterdir())
+    assert left
+    assert all(name.startswith(f".{archive.name}.partial") for name in left)
+    assert members(receipts.write_receipts(store, batch, ISSUER_ID, target, workers=workers, archive=True)) == expected
+    assert sorted(p.name for p in archive.parent.iterdir()) == [archive.name]
+
+
+def test_a_killed_second_writer_leaves_the_archive_to_one(
+    batches: tuple[Store, list[BatchRecord]], tmp_path: Path
+) -> None:
+    store, records = batches
+    batch = records[-1]
+    expected = members(receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "one", workers=1, archive=True))
+    target = tmp_path / "receipts"
+    process = multiprocessing.get_context("fork").Process(
+        target=_killed_midway, args=(store.url, batch, target, 2, False)
+    )
+    process.start()
+    process.join(120)
+    assert process.exitcode == 0  # the parent wrote the whole archive itself
+    archive = receipts.receipts_archive(target, batch)
+    assert members(archive) == expected
+    assert sorted(p.name for p in archive.parent.iterdir()) == [archive.name]
