@@ -32,6 +32,15 @@ RDF canonicalization and Ed25519 included). Then, in the same run:
 - the credential's JSON Schema check per credential: jsonschema-rs (what decides) against Python jsonschema
   (which only explains the problems of an invalid credential).
 
+With ``--archive``, only this instead: the same receipts as a tar archive (Python's tarfile, PAX, as ``anchor
+batch run`` writes a very large batch's), verified by ``verify_paths`` of
+:func:`~anchor.verifier.archive.archive_members` (its header scan included) and by ``anchor verify ARCHIVE.tar``,
+in rounds alternating with the folder (``verify_paths`` of the files, ``anchor verify DIR``); both rates and
+their ratio, the scan against the folder's listing, and what the parent process would pay to read each member
+and send its bytes to the workers instead of the member's offset (the design not taken).
+
+    .venv/bin/python benchmarks/verify_bench.py --archive --count 5000 --rounds 3
+
 Targets (issue 13): at least 2,000 receipts/s for a directory; one receipt in under 0.2 s including start.
 The machine's load is printed too: figures on a shared 2-core machine move with it.
 """
@@ -66,7 +75,7 @@ from anchor.credentials.receipt import LEAF_ENCODING, split_receipt
 from anchor.merkle import StandardMerkleTree
 from anchor.processes import usable_cpus
 from anchor.verifier import TrustedRegistry, Verdict, Verification, Verifier, trusted_from_deployments
-from anchor.verifier.bulk import CHUNK, verify_paths
+from anchor.verifier.bulk import CHUNK, receipt_files, verify_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 ANCHOR = str(Path(sys.executable).with_name("anchor"))
@@ -268,6 +277,93 @@ def directory_rounds(
     return rates, cpu, cli_seconds
 
 
+def archive_rounds(settings: Settings, verifier: Verifier, receipt_dir: Path, rounds: int) -> None:
+    """The receipts of ``receipt_dir`` as a tar archive against the folder itself, rounds alternating: receipts/s
+    of ``verify_paths`` and of ``anchor verify``, and the parent's costs (see the module doc); printed."""
+    import pickle
+    import tarfile
+
+    # here, not at the top: --library-run imports this file with a peer's code (before archives) on the path
+    from anchor.verifier.archive import archive_members, read_members
+
+    archive = receipt_dir.with_suffix(".tar")
+    with tarfile.open(archive, "w", format=tarfile.PAX_FORMAT) as made:
+        for path in sorted(receipt_dir.iterdir()):
+            info = made.gettarinfo(path, arcname=f"{receipt_dir.name}/{path.name}")
+            info.mtime = int(info.mtime)  # whole seconds, as anchor writes: no PAX header for a fraction
+            with path.open("rb") as stream:
+                made.addfile(info, stream)
+    count = len(list(receipt_dir.iterdir()))
+    rates: dict[str, list[float]] = {"folder": [], "archive": [], "folder cli": [], "archive cli": []}
+    cpu: dict[str, list[float]] = {name: [] for name in rates}
+    listing: dict[str, list[float]] = {"folder": [], "archive": []}
+    clock = CpuClock(settings)
+
+    def library(name: str) -> None:
+        started, used = time.perf_counter(), clock()
+        sources: list[Any] = receipt_files(receipt_dir) if name == "folder" else archive_members(str(archive))
+        listed = time.perf_counter()
+        assert _all_valid(list(verify_paths(verifier, sources))) == count
+        rates[name].append(rate(count, time.perf_counter() - started))
+        cpu[name].append((clock() - used) / count * 1e6)
+        listing[name].append((listed - started) / count * 1e6)
+
+    def cli(name: str, target: Path) -> None:
+        used = clock()
+        seconds, done = run_cli(settings, str(target))
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        assert f"{count} receipts: {count} valid" in done.stdout, done.stdout[-2000:]
+        rates[name].append(rate(count, seconds))
+        cpu[name].append((clock() - used) / count * 1e6)
+
+    load_before = os.getloadavg()[0]
+    for _ in range(rounds):
+        library("folder")
+        library("archive")
+        cli("folder cli", receipt_dir)
+        cli("archive cli", archive)
+    # the parent's cost per receipt of what it sends to the workers: the members' offsets (what verify_paths
+    # sends), or the members' bytes read here (the design not taken)
+    members = archive_members(str(archive))
+    chunks = [members[start : start + CHUNK] for start in range(0, len(members), CHUNK)]
+    started = time.perf_counter()
+    for chunk in chunks:
+        pickle.dumps(chunk)
+    offsets = (time.perf_counter() - started) / count * 1e6
+    started = time.perf_counter()
+    for chunk in chunks:
+        pickle.dumps(read_members(chunk))
+    data = (time.perf_counter() - started) / count * 1e6
+    median = statistics.median
+    print(
+        f"archive ({archive.stat().st_size >> 20} MiB, tarfile PAX) against the folder of the same {count} receipts, "
+        f"median of {rounds} alternating rounds (load average {load_before:.2f} before, "
+        f"{os.getloadavg()[0]:.2f} after)"
+    )
+    for folder_name, archive_name, label in (
+        ("folder", "archive", "verify_paths (listing included)"),
+        ("folder cli", "archive cli", "anchor verify (process)"),
+    ):
+        ours, theirs = median(rates[archive_name]), median(rates[folder_name])
+        print(
+            f"  {label:32s} folder {theirs:6.0f}/s  archive {ours:6.0f}/s  ratio x{ours / theirs:.2f}   rounds "
+            f"folder {_rounded(rates[folder_name])}, archive {_rounded(rates[archive_name])}"
+        )
+        ours, theirs = median(cpu[archive_name]), median(cpu[folder_name])
+        print(
+            f"  {'':32s} CPU per receipt (every process, anvil included): folder {theirs:5.0f} µs, archive "
+            f"{ours:5.0f} µs, ratio x{ours / theirs:.2f}"
+        )
+    print(
+        f"  listing per receipt: folder (receipt_files) {median(listing['folder']):5.1f} µs, archive "
+        f"(archive_members, headers scanned) {median(listing['archive']):5.1f} µs"
+    )
+    print(
+        f"  parent per receipt to hand out work: offsets {offsets:5.1f} µs (pickled), bytes {data:5.1f} µs (read "
+        "and pickled)"
+    )
+
+
 def _all_valid(results: list[Verification]) -> int:
     assert all(result.verdict is Verdict.VALID for result in results)
     return len(results)
@@ -431,6 +527,11 @@ def main() -> None:
         "per-claim digest)",
     )
     parser.add_argument(
+        "--archive",
+        action="store_true",
+        help="only compare the receipts as a tar archive with the same receipts as a folder (see the module doc)",
+    )
+    parser.add_argument(
         "--peer-src",
         type=Path,
         help="the src folder of another checkout (e.g. a worktree of git HEAD) to measure beside this code",
@@ -450,6 +551,13 @@ def main() -> None:
             (receipt_dir / f"{index:06d}.json").write_text(text, encoding="utf-8")
             texts.append(text.encode())
         print(f"  ready in {time.perf_counter() - started:.1f} s; load average {os.getloadavg()[0]:.2f}\n")
+        if options.archive:
+            try:
+                with Verifier([settings.effective_rpc_url], trusted_from_deployments(settings.deployments_dir)) as one:
+                    archive_rounds(settings, one, receipt_dir, options.rounds)
+            finally:
+                node.stop(settings)
+            return
         try:
             trusted = trusted_from_deployments(settings.deployments_dir)
             rpc = settings.effective_rpc_url

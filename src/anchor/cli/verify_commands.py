@@ -26,7 +26,8 @@ from anchor.verifier import (
     Verifier,
     receipt_link,
 )
-from anchor.verifier.bulk import receipt_files, verify_paths
+from anchor.verifier.archive import ArchiveMember, archive_members, is_archive_name, read_member, verify_member
+from anchor.verifier.bulk import ReceiptSource, receipt_files, verify_paths
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -49,7 +50,7 @@ _VERDICT_COLOUR = {"VALID": "green", "INVALID": "red", "ERROR": "yellow"}
 
 
 @click.command()
-@click.argument("receipts", nargs=-1, required=True, metavar="RECEIPT... | DIR | -")
+@click.argument("receipts", nargs=-1, required=True, metavar="RECEIPT... | DIR | ARCHIVE.tar | -")
 @verifier_endpoint_options
 @click.option("--json", "as_json", is_flag=True, help="Print the machine-readable result instead.")
 @click.option("--verbose", "-v", is_flag=True, help="Print every check of every receipt, also for many receipts.")
@@ -129,7 +130,9 @@ def verify(
 ) -> None:
     """Verify credential receipts: integrity, signature, anchoring, issuer, revocation, validity.
 
-    RECEIPT is a receipt file, a directory (every *.json below it) or - for standard input.
+    RECEIPT is a receipt file, a directory (every *.json below it, and every *.tar archive), a tar
+    archive of receipts (every *.json member, read in place: nothing is extracted; results name
+    ARCHIVE.tar:MEMBER) or - for standard input.
     A baked badge image (badge.png or badge.svg of `anchor share`) is verified as the receipt it carries.
     A stack bundle file (`anchor stack`) is verified whole: the stacked credential, every part,
     the parts' learner and total workload.
@@ -152,7 +155,7 @@ def verify(
     app.per_user = True  # trust only the user's own configuration, never ./.anchor
     sources = list(_expand(receipts))
     if not sources:
-        raise InvalidInputError("no receipts found: the directories hold no *.json files")
+        raise InvalidInputError("no receipts found: the directories and archives hold no *.json files")
     if link:
         _print_links(sources, base_url)
         return
@@ -201,16 +204,24 @@ def verify(
         sys.exit(EXIT_INVALID)
 
 
-def _expand(arguments: tuple[str, ...]) -> Iterator[str]:
-    """Files as given, directories as every *.json below them (sorted), - as standard input.
+def _expand(arguments: tuple[str, ...]) -> Iterator[ReceiptSource]:
+    """Files as given, directories as every *.json below them (sorted), archives (*.tar, given or below a
+    directory) as every *.json member in archive order, - as standard input.
 
     Hidden folders below a directory are skipped: a batch's receipts being written sit in ``.batch-N.partial``
-    until they are complete.
+    until they are complete. Archives below a directory are read too: the receipts of a very large batch are
+    one ``batch-N.tar``, and verifying an issuer's receipts folder must not pass over them.
     """
     for argument in arguments:
         path = Path(argument)
         if argument != "-" and path.is_dir():
-            yield from receipt_files(path)
+            for found in receipt_files(path, archives=True):
+                if is_archive_name(found):
+                    yield from archive_members(found)
+                else:
+                    yield found
+        elif argument != "-" and is_archive_name(argument):
+            yield from archive_members(argument)
         else:
             yield argument
 
@@ -221,13 +232,15 @@ STANDARD_INPUT = "(standard input)"
 
 def _verify_source(
     verifier: Verifier, require: tuple[str, ...] | None = None, kept: dict[str, bytes] | None = None
-) -> Callable[[str], Verification]:
+) -> Callable[[ReceiptSource], Verification]:
     """Verify one command-line source: a file, or - for standard input (``require``: for presentations).
 
     What standard input held is kept in ``kept`` under :data:`STANDARD_INPUT` (it may be a stack bundle).
     """
 
-    def one(source: str) -> Verification:
+    def one(source: ReceiptSource) -> Verification:
+        if isinstance(source, ArchiveMember):
+            return verify_member(verifier, source, require=require)
         if source == "-":
             data = read_receipt_or_badge(sys.stdin.buffer)  # a baked badge too
             if kept is not None:
@@ -238,10 +251,19 @@ def _verify_source(
     return one
 
 
-def _print_links(sources: list[str], base_url: str) -> None:
+def _print_links(sources: list[ReceiptSource], base_url: str) -> None:
     """Print the shareable link of each receipt (checked to be one, not verified)."""
     for source in sources:
-        document = parse_credential(read_source(source, MAX_CREDENTIAL_BYTES), source=source)
+        if isinstance(source, ArchiveMember):
+            if source.problem is not None:
+                raise InvalidInputError(f"{source.source}: {source.problem}")
+            try:
+                data = read_member(source)
+            except OSError as error:
+                raise InvalidInputError(f"cannot read {source.source}: {error.strerror or error}") from error
+            document = parse_credential(data, source=source.source)
+        else:
+            document = parse_credential(read_source(source, MAX_CREDENTIAL_BYTES), source=source)
         split_receipt(document)
         click.echo(receipt_link(document, base_url))
 

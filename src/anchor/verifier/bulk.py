@@ -9,6 +9,10 @@ Python (strict parsing, JSON Schema validation, JCS canonical form, keccak), and
 :class:`~anchor.verifier.session.Verifier` (its own connections and caches) and ``threads`` threads for what
 was not asked ahead (revoked credentials, batches not final, DID documents). Results come back in input
 order. Worker processes are forked where the platform can (start-up in milliseconds).
+
+A receipt is a file's path, or a member of a tar archive (:class:`~anchor.verifier.archive.ArchiveMember`: the
+archive's path, the member's data offset and size), which the worker that verifies it reads with
+:func:`os.pread` (the caller scanned the archive's headers once: :func:`~anchor.verifier.archive.archive_members`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from anchor.processes import start_method, usable_cpus
+from anchor.verifier.archive import ARCHIVE_SUFFIX, RECEIPT_SUFFIX, ArchiveMember, read_members, verify_member
 from anchor.verifier.dids import ResolverSetup
 from anchor.verifier.model import Verification
 from anchor.verifier.session import Verifier, read_receipt_file
@@ -38,6 +43,9 @@ CHUNK = 64
 JOB = 4
 #: The last chunks, this many per worker process, go one to a job (see :func:`verify_paths`).
 TAIL_JOBS = 2
+
+ReceiptSource = str | ArchiveMember
+"""A receipt to verify: a file's path, or a member of a tar archive."""
 
 
 class _Setup(NamedTuple):
@@ -82,19 +90,21 @@ def _start_worker(setup: _Setup) -> None:
     )
 
 
-def _verify_job(job: tuple[list[list[str]], datetime | None, int]) -> list[Verification]:
+def _verify_job(job: tuple[list[list[ReceiptSource]], datetime | None, int]) -> list[Verification]:
     chunks, now, threads = job
     assert _worker is not None, "worker process started without a verifier"
     return [result for results in verify_chunks(_worker, chunks, now=now, threads=threads) for result in results]
 
 
 def verify_chunk(
-    verifier: Verifier, paths: Sequence[str], *, now: datetime | None = None, threads: int = 1
+    verifier: Verifier, paths: Sequence[ReceiptSource], *, now: datetime | None = None, threads: int = 1
 ) -> list[Verification]:
-    """Verify the receipt files ``paths`` with their chain questions asked ahead in JSON-RPC batches.
+    """Verify the receipt files (or archive members) ``paths`` with their chain questions asked ahead in
+    JSON-RPC batches.
 
-    The same results as :meth:`~anchor.verifier.session.Verifier.verify_file` of each path; a file that cannot
-    be read is left to it (it reports why).
+    The same results as :meth:`~anchor.verifier.session.Verifier.verify_file` of each path (and
+    :func:`~anchor.verifier.archive.verify_member` of each member); one that cannot be read is left to it (it
+    reports why).
     """
     asked = _Asked(verifier, paths)
     try:
@@ -104,7 +114,7 @@ def verify_chunk(
 
 
 def verify_chunks(
-    verifier: Verifier, chunks: Sequence[Sequence[str]], *, now: datetime | None = None, threads: int = 1
+    verifier: Verifier, chunks: Sequence[Sequence[ReceiptSource]], *, now: datetime | None = None, threads: int = 1
 ) -> Iterator[list[Verification]]:
     """:func:`verify_chunk` of each of ``chunks`` in turn, the next one's files read and its questions asked (in
     a thread) while this one is verified: the endpoints' round trips overlap the CPU work."""
@@ -134,12 +144,13 @@ def verify_chunks(
 
 
 class _Asked:
-    """A chunk of receipt files read, parsed and its chain questions asked (:meth:`Verifier.prefetched`)."""
+    """A chunk of receipt files (or archive members) read, parsed and its chain questions asked
+    (:meth:`Verifier.prefetched`)."""
 
-    def __init__(self, verifier: Verifier, paths: Sequence[str]) -> None:
+    def __init__(self, verifier: Verifier, paths: Sequence[ReceiptSource]) -> None:
         self.verifier = verifier
         self.paths = paths
-        self.texts = [_read(path) for path in paths]
+        self.texts = _read_all(paths)
         self._context = verifier.prefetched(text for text in self.texts if text is not None)
         self.asking = self._context.__enter__()
 
@@ -148,10 +159,14 @@ class _Asked:
         verifier, paths, texts = self.verifier, self.paths, self.texts
 
         def one(number: int) -> Verification:
-            text = texts[number]
+            text, path = texts[number], paths[number]
+            if isinstance(path, ArchiveMember):
+                if text is None:
+                    return verify_member(verifier, path, now=now)
+                return verifier.verify(text, now=now, source=path.source)
             if text is None:
-                return verifier.verify_file(paths[number], now=now)
-            return verifier.verify(text, now=now, source=paths[number])
+                return verifier.verify_file(path, now=now)
+            return verifier.verify(text, now=now, source=path)
 
         waiting = [number for number, text in enumerate(texts) if text in self.asking]
         if threads <= 1 or not waiting:
@@ -171,8 +186,9 @@ class _Asked:
         self._context.__exit__(None, None, None)
 
 
-def receipt_files(folder: str | os.PathLike[str]) -> list[str]:
-    """Every ``*.json`` file below ``folder`` (symbolic links to files too), sorted as paths, as ``str`` of
+def receipt_files(folder: str | os.PathLike[str], *, archives: bool = False) -> list[str]:
+    """Every ``*.json`` file below ``folder`` (symbolic links to files too; with ``archives``, every ``*.tar``
+    file too), sorted as paths, as ``str`` of
     :class:`~pathlib.Path`: what ``sorted(Path(folder).rglob("*.json"))`` keeps of files, without the folders
     below that are hidden (their name starts with a dot: a batch's receipts being written sit in
     ``.batch-N.partial`` until they are complete).
@@ -199,7 +215,7 @@ def receipt_files(folder: str | os.PathLike[str]) -> list[str]:
             if is_folder:
                 if not name.startswith("."):
                     pending.append((entry.path, (*parts, name)))
-            elif name.endswith(".json") and entry.is_file():
+            elif (name.endswith(RECEIPT_SUFFIX) or (archives and name.endswith(ARCHIVE_SUFFIX))) and entry.is_file():
                 found.append(((*parts, name), entry.path))
     found.sort(key=itemgetter(0))
     return [path for _, path in found]
@@ -213,15 +229,24 @@ def _read(path: str) -> bytes | None:
         return None
 
 
+def _read_all(paths: Sequence[ReceiptSource]) -> list[bytes | None]:
+    """What is read of each file (:func:`_read`) and archive member (each archive opened once per chunk)."""
+    members = [path for path in paths if isinstance(path, ArchiveMember)]
+    if not members:
+        return [_read(path) for path in paths if isinstance(path, str)]
+    read = iter(read_members(members))
+    return [next(read) if isinstance(path, ArchiveMember) else _read(path) for path in paths]
+
+
 def verify_paths(
     verifier: Verifier,
-    paths: Sequence[str],
+    paths: Sequence[ReceiptSource],
     *,
     processes: int | None = None,
     threads: int = 4,
     now: datetime | None = None,
 ) -> Iterator[Verification]:
-    """Verify the receipt files ``paths``; results in input order.
+    """Verify the receipt files (or archive members) ``paths``; results in input order.
 
     Chunks of :data:`CHUNK` are verified by :func:`verify_chunk` (their chain questions asked in JSON-RPC batch
     requests, then ``threads`` threads for the receipts that still ask something); with ``processes`` > 1
@@ -254,7 +279,7 @@ def verify_paths(
     return _collect(pool, jobs)
 
 
-def _collect(pool: Pool, jobs: list[tuple[list[list[str]], datetime | None, int]]) -> Iterator[Verification]:
+def _collect(pool: Pool, jobs: list[tuple[list[list[ReceiptSource]], datetime | None, int]]) -> Iterator[Verification]:
     """The workers' results in order. Meanwhile this process collects garbage at the workers' pace
     (:data:`WORKER_GC_THRESHOLD`): unpickling results makes many objects and no cycles, and at Python's default
     pace the collector costs this process a third of its unpickling time; the threshold is restored after."""
