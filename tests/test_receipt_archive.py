@@ -97,20 +97,75 @@ def test_an_archive_holds_the_files_of_the_folder(
         assert not [p.name for p in archive.parent.iterdir() if p.name.startswith(".")]  # no part left
 
 
-def test_the_parts_of_two_writers_are_joined_without_copy_file_range(
+def test_two_processes_write_the_archive_of_one_byte_for_byte(
     batches: tuple[Store, list[BatchRecord]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The writer is another process; this one makes every other chunk's receipts; the archive is the same."""
+    store, records = batches
+    monkeypatch.setattr(receipts, "RECEIPT_CHUNK", 16)  # a few hundred receipts make many chunks
+    batch = records[-1]
+    one = receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "one", workers=1, archive=True)
+    log = tmp_path / "pids"
+    original_finished, original_add = receipts._finished, receipt_archive.ArchiveWriter.add
+
+    def finished(*args: object) -> object:  # who makes receipts from documents: one line per chunk
+        with log.open("a") as stream:
+            stream.write(f"made {os.getpid()}\n")
+        return original_finished(*args)  # type: ignore[arg-type]
+
+    def add(self: receipt_archive.ArchiveWriter, name: str, data: bytes) -> None:
+        with log.open("a") as stream:
+            stream.write(f"wrote {os.getpid()}\n")
+        original_add(self, name, data)
+
+    monkeypatch.setattr(receipts, "_finished", finished)
+    monkeypatch.setattr(receipt_archive.ArchiveWriter, "add", add)
+    two = receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "two", workers=2, archive=True)
+    assert two.read_bytes() == one.read_bytes()
+    lines = log.read_text().split("\n")
+    writers = {line.split()[1] for line in lines if line.startswith("wrote")}
+    assert len(writers) == 1
+    assert str(os.getpid()) not in writers  # the archive is written by the forked writer
+    made = [line.split()[1] for line in lines if line.startswith("made")]
+    chunks = -(-batch.size // 16)
+    assert made.count(str(os.getpid())) == (chunks + 1) // 2  # every other chunk, the first included, here
+    assert made.count(next(iter(writers))) == chunks // 2  # the others in the writer
+
+
+def test_short_writes_are_written_on(
+    batches: tuple[Store, list[BatchRecord]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``writev`` may write less than it was given (a signal, a nearly full disk): the rest follows, in order."""
     store, records = batches
     batch = records[-1]
     expected = members(receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "one", workers=1, archive=True))
+    real_writev, calls = os.writev, [0]
 
-    def unsupported(*args: object) -> int:
-        raise OSError(18, "Invalid cross-device link")
+    def short(descriptor: int, pieces: list[bytes]) -> int:
+        calls[0] += 1
+        piece = pieces[0]
+        return real_writev(descriptor, [memoryview(piece)[: max(1, len(piece) // 3)]])  # a third of one piece
 
-    monkeypatch.setattr(os, "copy_file_range", unsupported)
-    assert members(receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "two", workers=2, archive=True)) == (
-        expected
-    )
+    monkeypatch.setattr(os, "writev", short)
+    monkeypatch.setattr(receipt_archive, "FLUSH_AT", 20_000)
+    archive = receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "two", workers=1, archive=True)
+    assert calls[0] > 3 * 301
+    assert members(archive) == expected
+
+
+def test_an_archive_that_cannot_be_flushed_is_an_error_naming_it(
+    batches: tuple[Store, list[BatchRecord]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, records = batches
+
+    def full(descriptor: int, pieces: list[bytes]) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "writev", full)
+    target = tmp_path / "receipts"
+    with pytest.raises(receipts.ReceiptWriteError, match=r"batch-4\d\.tar\.partial.*No space left on device"):
+        receipts.write_receipts(store, records[1], ISSUER_ID, target, workers=1, archive=True)
+    assert not receipts.receipts_archive(target, records[1]).exists()
 
 
 def test_batches_above_the_limit_get_an_archive_and_the_others_a_folder(
@@ -135,42 +190,6 @@ def test_colliding_names_in_an_archive_are_those_of_the_folder(tmp_path: Path, w
         archive = receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "two", workers=workers, archive=True)
     assert members(archive) == {f"{folder.name}/{name}": data for name, data in files(folder).items()}
     assert len(members(archive)) == len(ids)
-
-
-def _split_pair(tmp_path: Path) -> tuple[Store, BatchRecord]:
-    """A batch holding two ids with one file name, one in each writer's share of the proof order (the digests
-    are salted, so the shares fall anew with each store: tried until they split, about one time in two)."""
-    for attempt in range(40):
-        store = Store(f"sqlite:///{tmp_path / f'issuer-{attempt}.db'}")
-        queue(store, ["urn:pair:a", "urn:pair_a"] + [f"urn:uuid:{n:036d}" for n in range(62)], seed=4)
-        batch = anchor(store, 64, 4)
-        first = {index for index, _ in receipts.rebuilt_tree(store, batch).iter_proofs(share=(0, 2))}
-        pair = {index for index, credential_id, _ in store.batch_credentials(batch.id) if "pair" in credential_id}
-        if len(pair & first) == 1:
-            return store, batch
-        store.close()
-    raise AssertionError("40 batches and never the pair split between the two writers")
-
-
-def test_a_name_both_writers_gave_is_found_and_the_archive_written_by_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Two ids with one file name in different writers' shares: found once both wrote, then one process writes."""
-    found: list[bool] = []
-    original = receipts._names_shared
-
-    def spied(mine: set[bytes], theirs: list[bytes]) -> bool:
-        found.append(original(mine, theirs))
-        return found[-1]
-
-    monkeypatch.setattr(receipts, "_names_shared", spied)
-    store, batch = _split_pair(tmp_path)
-    with store:
-        folder = receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "one", workers=1, archive=False)
-        archive = receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "two", workers=2, archive=True)
-    assert found == [True]  # neither writer saw the pair alone
-    assert members(archive) == {f"{folder.name}/{name}": data for name, data in files(folder).items()}
-    assert len(members(archive)) == 64
 
 
 def test_a_member_that_cannot_be_written_is_reported_by_name(
@@ -199,19 +218,31 @@ def test_a_member_that_cannot_be_written_is_reported_by_name(
     assert not receipts.receipts_archive(target, batch).exists()
 
 
-def _killed_midway(url: str, batch: BatchRecord, target: Path, workers: int, kill_parent: bool) -> None:
-    """In a forked process: write the archive; SIGKILL this process (or its forked writer) after 60 members."""
-    original = receipt_archive.ArchiveWriter.add
-    me, written = os.getpid(), [0]
+def _killed_midway(url: str, batch: BatchRecord, target: Path, workers: int, kill_run: bool) -> None:
+    """In a forked process: write the archive with small chunks; SIGKILL this process (the run) once it made
+    its fourth chunk of receipts, or its forked writer after 60 members."""
+    original_add, original_finished = receipt_archive.ArchiveWriter.add, receipts._finished
+    me, added, made = os.getpid(), [0], [0]
 
-    def dying(self: receipt_archive.ArchiveWriter, name: str, data: bytes) -> None:
-        if (os.getpid() == me) == kill_parent:
-            written[0] += 1
-            if written[0] > 60:
+    def dying_writer(self: receipt_archive.ArchiveWriter, name: str, data: bytes) -> None:
+        if os.getpid() != me:
+            added[0] += 1
+            if added[0] > 60:
                 os.kill(os.getpid(), signal.SIGKILL)
-        original(self, name, data)
+        original_add(self, name, data)
 
-    receipt_archive.ArchiveWriter.add = dying  # type: ignore[method-assign]  # this process only (forked)
+    def dying_run(*args: object) -> object:
+        if os.getpid() == me:
+            made[0] += 1
+            if made[0] > 3:
+                os.kill(me, signal.SIGKILL)
+        return original_finished(*args)  # type: ignore[arg-type]
+
+    receipts.RECEIPT_CHUNK = 16  # type: ignore[misc]  # this process only (forked)
+    if kill_run:
+        receipts._finished = dying_run
+    else:
+        receipt_archive.ArchiveWriter.add = dying_writer  # type: ignore[method-assign]
     with Store(url) as store:
         receipts.write_receipts(store, batch, ISSUER_ID, target, workers=workers, archive=True)
 

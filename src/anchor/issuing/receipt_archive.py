@@ -28,6 +28,10 @@ MEMBER_MODE: Final = 0o600
 _NAME_FIELD: Final = 100
 _SIZE_DIGITS: Final = 11
 _END: Final = bytes(2 * BLOCK)
+_PADDING: Final = tuple(bytes(size) for size in range(BLOCK))
+"""Zero bytes to pad data to a whole block, by how many are missing."""
+_IOV_MAX: Final = 1024
+"""Pieces per ``writev`` (Linux's ``IOV_MAX``)."""
 
 
 def member_header(path: str, size: int, mtime: int) -> bytes:
@@ -70,53 +74,42 @@ def _template(mtime: int) -> _Template:
 class ArchiveWriter:
     """Appends regular-file members to a tar archive open for writing at ``descriptor``, a buffer at a time.
 
-    Members go to ``<folder>/<name>``. :meth:`finish` writes what is buffered and the end of the archive;
-    :meth:`append_part` adds the members of another part written by another :class:`ArchiveWriter` (without
-    its end), so two processes can write one archive.
+    Members go to ``<folder>/<name>``. :meth:`finish` writes what is buffered and the end of the archive.
     """
 
     def __init__(self, descriptor: int, folder: str, mtime: int) -> None:
         self.descriptor, self.prefix, self.mtime = descriptor, folder + "/", mtime
-        self._buffer = bytearray()
+        self._pending: list[bytes | memoryview] = []
+        self._size = 0
 
     def add(self, name: str, data: bytes) -> None:
         """Add member ``<folder>/<name>`` holding ``data``."""
-        buffer = self._buffer
-        buffer += member_header(self.prefix + name, len(data), self.mtime)
-        buffer += data
+        pending = self._pending
+        pending.append(member_header(self.prefix + name, len(data), self.mtime))
+        if data:
+            pending.append(data)
         padding = -len(data) % BLOCK
         if padding:
-            buffer += bytes(padding)
-        if len(buffer) >= FLUSH_AT:
+            pending.append(_PADDING[padding])
+        self._size += BLOCK + len(data) + padding
+        if self._size >= FLUSH_AT:
             self.flush()
 
     def flush(self) -> None:
-        """Write what is buffered."""
-        _write_all(self.descriptor, self._buffer)
-        self._buffer.clear()
-
-    def append_part(self, part: int) -> None:
-        """Copy the whole of the part open at descriptor ``part`` (from its start) to the end of this archive."""
-        self.flush()
-        offset, size = 0, os.fstat(part).st_size
-        while offset < size:
-            try:
-                copied = os.copy_file_range(part, self.descriptor, size - offset, offset)
-            except OSError:  # not supported between these files: read and write
-                copied = _write_all(self.descriptor, os.pread(part, min(FLUSH_AT, size - offset), offset))
-            if copied == 0:
-                raise OSError(f"an archive part ended at byte {offset} of {size}")
-            offset += copied
+        """Write what is buffered, with ``writev`` (the pieces are not copied into one buffer first)."""
+        pending, self._pending, self._size = self._pending, [], 0
+        first = 0
+        while first < len(pending):
+            written = os.writev(self.descriptor, pending[first : first + _IOV_MAX])
+            if written <= 0:
+                raise OSError(f"writing the archive: {written} bytes written")
+            while first < len(pending) and written >= len(pending[first]):  # a short write: the rest again
+                written -= len(pending[first])
+                first += 1
+            if written:
+                pending[first] = memoryview(pending[first])[written:]
 
     def finish(self) -> None:
         """Write what is buffered and the end of the archive (two zero blocks)."""
-        self._buffer += _END
+        self._pending.append(_END)
         self.flush()
-
-
-def _write_all(descriptor: int, data: bytes | bytearray) -> int:
-    """Write all of ``data`` (a short write, after a signal or on a full disk: the rest, or the error)."""
-    view = memoryview(data)
-    while view:
-        view = view[os.write(descriptor, view) :]
-    return len(data)

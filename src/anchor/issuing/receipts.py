@@ -19,13 +19,12 @@ Archives. A batch of more than :data:`ARCHIVE_ABOVE` credentials gets its receip
 ``batch-7.tar`` beside where its folder would be (:mod:`anchor.issuing.receipt_archive`): ``tar -xf`` gives
 the folder, the same names and bytes. Creating a million files in one folder is slower than the target of a
 million receipts a minute even from a bare loop (79 s on the 2-core machine's ext4, and 236 s to remove them),
-and a million files are hard to move or remove; one archive is written at the disk's pace. It is written by
-:data:`ARCHIVE_WRITERS` processes, each its own part (``.batch-7.tar.partial``, ``.batch-7.tar.partial-2``) of
-the shares of the proof order, and the parts are joined (``copy_file_range``) and ended when all are there.
-Member names follow the folder's rule: each writer refuses a name it gave already, and the others' names
-(16-byte BLAKE2b keys) are compared when all are done; a name given twice makes one process write the whole
-archive again, in the proof order, as it would write the folder. Crash safety as for folders: the staging
-file is renamed into place when complete.
+and a million files are hard to move or remove; one archive is written at the disk's pace, through a staging
+file (``.batch-7.tar.partial``) renamed into place when complete. With :data:`ARCHIVE_WRITERS` (two), a writer
+process is forked before the tree is rebuilt (so it holds little memory) and writes the whole archive in the
+proof order, as one process would, byte for byte; this process rebuilds and checks the tree, makes the proofs
+and sends them over a pipe, and makes every other chunk's receipts itself, so the work is shared about evenly.
+A writer that fails or dies leaves the archive to one process, from an empty staging file.
 
 Two writers, off by default for folders. ``write_receipts(workers=2)`` writes a large batch (:data:`PARALLEL_MIN`
 receipts or more) from two processes: each is forked after the tree is loaded and checked, takes its share of
@@ -47,12 +46,13 @@ import glob
 import hashlib
 import json
 import mmap
+import multiprocessing
 import os
 import re
 import shutil
 import signal
 import struct
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
@@ -100,6 +100,10 @@ _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]")
 #: The anchoring proof's ``format`` member, by receipt format (as ``json.dumps`` writes it).
 _FORMAT_MEMBERS: Final = {name: f'"format":{json.dumps(name)}' for name in {RECEIPT_FORMAT, *RECEIPT_FORMATS.values()}}
 _ENCODER: Final = msgspec.json.Encoder()
+#: Messages from the process that makes an archive's proofs to the one that writes it: proofs, or receipts.
+_MESSAGES: Final = msgspec.msgpack.Encoder()
+_PROOFS: Final = msgspec.msgpack.Decoder(list[tuple[int, str]])
+_RECEIPTS: Final = msgspec.msgpack.Decoder(list[tuple[int, str, bytes]])
 
 
 class ReceiptWriteError(AnchorError, OSError):
@@ -146,9 +150,9 @@ def write_receipts(
 ) -> Path:
     """Write one receipt per credential of an anchored batch (see the module doc); returns the folder (or archive).
 
-    ``workers``: writer processes (None: :data:`RECEIPT_WRITERS` for a batch of :data:`PARALLEL_MIN` or
-    more, :data:`ARCHIVE_WRITERS` for an archive, as the CPUs allow; 1: this process only). ``archive``: one
-    tar archive instead of a folder (None: :func:`archived`). The receipts are the same bytes either way.
+    ``workers``: processes (None: for a batch of :data:`PARALLEL_MIN` or more, :data:`RECEIPT_WRITERS` for a
+    folder and :data:`ARCHIVE_WRITERS` for an archive, as the CPUs allow; 1: this process only). ``archive``:
+    one tar archive instead of a folder (None: :func:`archived`). The receipts are the same bytes either way.
     """
     if batch.onchain_batch_id is None or batch.tx_hash is None or batch.block_number is None:
         raise ChainError(f"batch {batch.id} is not anchored yet")
@@ -159,22 +163,32 @@ def write_receipts(
     # files 0600, whatever the umask.
     private_directory(receipts_dir)
     private_directory(folder.parent, tighten=True)
-    tree = rebuilt_tree(store, batch, workers=1 if workers == 1 else None)
-    staging = _empty_staging(target, as_archive)
-    job = _Writer(store, batch, tree, _ProofText(batch, issuer_id, tree.root), staging, as_archive)
+    report = None if progress is None else lambda done: progress(done, batch.size)
     parts = _writers(workers, batch.size, as_archive)
-    done = _write_in_parallel(job, parts, progress) if parts > 1 else 0
-    if done and progress is not None:
-        progress(done, batch.size)
-    if done == 0:  # one process: the reference order (and the fallback of the parallel path)
-        if parts > 1:
-            job.staging = _empty_staging(target, as_archive)
-        done = job.write(0, 1, None if progress is None else lambda done: progress(done, batch.size))
+    if as_archive:
+        staging = _empty_staging(target, archive=True)
+        done = _write_archive_in_two(store, batch, issuer_id, staging, report) if parts > 1 else 0
+        if done == 0:  # one process (and the fallback of the two)
+            staging = _empty_staging(target, archive=True)
+            tree = rebuilt_tree(store, batch, workers=1 if workers == 1 else None)
+            items = _proof_items(batch, tree, _ProofText(batch, issuer_id, tree.root))
+            done = _write(
+                _ArchiveSink(staging, batch), batch, (_finished(store, batch, chunk) for chunk in items), report
+            )
+    else:
+        tree = rebuilt_tree(store, batch, workers=1 if workers == 1 else None)
+        staging = _empty_staging(target)
+        job = _Writer(store, batch, tree, _ProofText(batch, issuer_id, tree.root), staging)
+        done = _write_in_parallel(job, parts, progress) if parts > 1 else 0
+        if done and progress is not None:
+            progress(done, batch.size)
+        if done == 0:  # one process: the reference order (and the fallback of the parallel path)
+            if parts > 1:
+                job.staging = staging = _empty_staging(target)
+            done = job.write(0, 1, report)
     if done != batch.size:
         raise InvariantError(f"batch {batch.id}: {done} receipts for {batch.size} credentials")
-    if as_archive:
-        _seal_archive(job.staging, parts if job.parts_written else 1)
-    _publish(job.staging, target)
+    _publish(staging, target)
     return target
 
 
@@ -207,7 +221,7 @@ def _write_in_parallel(job: _Writer, parts: int, progress: Progress | None) -> i
         def count(done: int) -> None:
             struct.pack_into("q", counts, 8 * part, done)
 
-        return b"%d\n%b" % (job.write(part, parts, count), b"".join(job.names))
+        return str(job.write(part, parts, count)).encode()
 
     try:
         written, reported = run_split(
@@ -217,25 +231,70 @@ def _write_in_parallel(job: _Writer, parts: int, progress: Progress | None) -> i
         return 0
     finally:
         counts.close()
-    counted = [blob.partition(b"\n") if blob is not None else (b"", b"", b"") for blob in reported]
-    if any(not done.isdigit() for done, _, _ in counted):  # a writer failed or died
+    if any(blob is None or not blob.isdigit() for blob in reported):  # a writer failed or died
         return 0
-    if job.archive and _names_shared(job.names, [names for _, _, names in counted]):
-        return 0  # two writers gave two receipts one member name: the order of writing matters
-    job.parts_written = True
-    return written + sum(int(done) for done, _, _ in counted)
+    return written + sum(int(blob or b"0") for blob in reported)
 
 
-def _names_shared(mine: set[bytes], theirs: list[bytes]) -> bool:
-    """Whether any name key (:func:`_name_key`, 16 bytes each) of the other writers is in ``mine`` or repeated."""
-    seen: set[bytes] = set()
-    for blob in theirs:
-        for start in range(0, len(blob), _NAME_KEY_SIZE):
-            key = blob[start : start + _NAME_KEY_SIZE]
-            if key in mine or key in seen:
-                return True
-            seen.add(key)
-    return False
+def _write_archive_in_two(
+    store: Store, batch: BatchRecord, issuer_id: int, staging: Path, progress: Callable[[int], None] | None
+) -> int:
+    """Write the archive from two processes; the receipts written, or 0 if one process must write it instead.
+
+    A writer process is forked first, before the tree is rebuilt (so it holds little memory): it writes the
+    archive, in the proof order, as one process would. This process rebuilds and checks the tree, makes the
+    anchoring proofs and sends them a chunk at a time; of every other chunk it also fetches the documents and
+    makes the receipts itself, so the two processes share the work about evenly. A writer that fails or dies
+    leaves the archive to one process (which reports what failed); an error here (a tree that is not the
+    batch's) ends both.
+    """
+    receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
+    written = mmap.mmap(-1, 8)  # the writer's receipts so far
+    parent = os.getpid()
+
+    def writer() -> bytes:
+        _die_with_parent(parent)
+        sender.close()
+        store.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+
+        def received() -> Iterator[list[tuple[int, str, bytes]]]:
+            while message := receiver.recv_bytes():
+                if message[:1] == b"P":
+                    yield _finished(store, batch, _PROOFS.decode(message[1:]))
+                else:
+                    yield _RECEIPTS.decode(message[1:])
+
+        count = partial(struct.pack_into, "q", written, 0)
+        return str(_write(_ArchiveSink(staging, batch), batch, received(), count)).encode()
+
+    def producer() -> bool:
+        receiver.close()
+        tree = rebuilt_tree(store, batch, workers=None)  # the writer waits for it: both CPUs build it
+        proofs = _ProofText(batch, issuer_id, tree.root)
+        try:
+            for number, items in enumerate(_proof_items(batch, tree, proofs)):
+                if number % 2:
+                    sender.send_bytes(b"P" + _MESSAGES.encode(items))
+                else:
+                    sender.send_bytes(b"R" + _MESSAGES.encode(_finished(store, batch, items)))
+                if progress is not None:
+                    progress(struct.unpack_from("q", written)[0])
+            sender.send_bytes(b"")
+        except (BrokenPipeError, ConnectionResetError):  # the writer died: one process writes the archive
+            return False
+        finally:
+            sender.close()
+        return True
+
+    try:
+        sent, reported = run_split(producer, [writer])
+    finally:
+        written.close()
+    if not sent or reported[0] is None or not reported[0].isdigit():
+        return 0
+    if progress is not None:
+        progress(int(reported[0]))
+    return int(reported[0])
 
 
 def _die_with_parent(parent: int) -> None:
@@ -250,67 +309,89 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def _proof_items(
+    batch: BatchRecord, tree: StandardMerkleTree, proofs: _ProofText, share: tuple[int, int] = (0, 1)
+) -> Iterator[list[tuple[int, str]]]:
+    """``(index, anchoring proof text)`` of the batch's receipts (or of a share of them) in the proof order,
+    a chunk of :data:`RECEIPT_CHUNK` at a time."""
+    for chunk in _chunks(tree.iter_proofs(share=share), RECEIPT_CHUNK):
+        items = []
+        for index, merkle_proof in chunk:
+            digest, leaf_index = tree.at(index)
+            if leaf_index != index:
+                raise InvariantError(f"batch {batch.id}: tree value {index} holds index {leaf_index!r}")
+            items.append((index, proofs.text(index, _hex(digest), merkle_proof)))
+        yield items
+
+
+def _finished(store: Store, batch: BatchRecord, items: list[tuple[int, str]]) -> list[tuple[int, str, bytes]]:
+    """``(index, credential id, receipt bytes)`` for ``(index, anchoring proof text)``: documents in one query."""
+    documents = store.batch_documents(batch.id, [index for index, _ in items])
+    finished = []
+    for index, proof in items:
+        found = documents.get(index)
+        if found is None:
+            raise InvariantError(f"batch {batch.id}: no stored credential at index {index}")
+        credential_id, document = found
+        finished.append((index, credential_id, receipt_text(document, proof)))
+    return finished
+
+
+def _write(
+    sink: _FolderSink | _ArchiveSink,
+    batch: BatchRecord,
+    chunks: Iterable[list[tuple[int, str, bytes]]],
+    progress: Callable[[int], None] | None,
+    *,
+    shared: bool = False,
+) -> int:
+    """Write the receipts of ``chunks`` (index, credential id, bytes) to ``sink``; how many were written.
+
+    ``shared``: other processes write other receipts of the batch into the same folder, so a taken file name
+    raises :class:`_NameTakenError` (one process then writes the whole batch, naming such receipts by index).
+    """
+    done = 0
+    try:
+        for chunk in chunks:
+            for index, credential_id, data in chunk:
+                name = receipt_file_name(credential_id)
+                try:
+                    sink.add(name, data, None if shared else _indexed(name, index))
+                except FileExistsError as taken:
+                    raise _NameTakenError(name) from taken
+                except OSError as error:
+                    raise ReceiptWriteError(
+                        f"batch {batch.id}: the receipt of credential {credential_id!r} (index {index}) "
+                        f"could not be written to {sink.where(name)}: {error}"
+                    ) from error
+                done += 1
+                if progress is not None:
+                    progress(done)
+        try:
+            sink.close()
+        except OSError as error:
+            raise ReceiptWriteError(
+                f"batch {batch.id}: the receipts could not be written to {sink}: {error}"
+            ) from error
+    except BaseException:
+        sink.abandon()
+        raise
+    return done
+
+
 class _Writer:
-    """Writes receipts of one batch into its staging folder or archive: all of them, or one share of the proof
-    order (writer ``part`` > 0 of an archive writes its own part, :func:`_part_path`)."""
+    """Writes receipts of one batch into its staging folder: all of them, or one share of the proof order."""
 
     def __init__(
-        self,
-        store: Store,
-        batch: BatchRecord,
-        tree: StandardMerkleTree,
-        proofs: _ProofText,
-        staging: Path,
-        archive: bool = False,
+        self, store: Store, batch: BatchRecord, tree: StandardMerkleTree, proofs: _ProofText, staging: Path
     ) -> None:
         self.store, self.batch, self.tree, self.proofs, self.staging = store, batch, tree, proofs, staging
-        self.archive = archive
-        self.names: set[bytes] = set()
-        """The archive's member names written by this process (:func:`_name_key`), for the other writers'."""
-        self.parts_written = False
-        """Whether the archive's parts were written by several processes (and are to be joined)."""
-
-    def _sink(self, part: int) -> _FolderSink | _ArchiveSink:
-        if not self.archive:
-            return _FolderSink(self.staging)
-        folder = self.staging.name.removeprefix(".").removesuffix(_STAGING_SUFFIX).removesuffix(".tar")
-        return _ArchiveSink(_part_path(self.staging, part), folder, self.batch.anchored_at or 0)
 
     def write(self, part: int, parts: int, progress: Callable[[int], None] | None) -> int:
         """Write share ``part`` of ``parts`` (with ``parts`` > 1 a taken file name raises :class:`_NameTakenError`)."""
-        batch, tree, store, proofs = self.batch, self.tree, self.store, self.proofs
-        done = 0
-        sink = self._sink(part)
-        try:
-            for chunk in _chunks(tree.iter_proofs(share=(part, parts)), RECEIPT_CHUNK):
-                documents = store.batch_documents(batch.id, [index for index, _ in chunk])
-                for index, merkle_proof in chunk:
-                    found = documents.get(index)
-                    if found is None:
-                        raise InvariantError(f"batch {batch.id}: no stored credential at index {index}")
-                    digest, leaf_index = tree.at(index)
-                    if leaf_index != index:
-                        raise InvariantError(f"batch {batch.id}: tree value {index} holds index {leaf_index!r}")
-                    credential_id, document = found
-                    name = receipt_file_name(credential_id)
-                    data = receipt_text(document, proofs.text(index, _hex(digest), merkle_proof))
-                    try:
-                        sink.add(name, data, None if parts > 1 else _indexed(name, index))
-                    except FileExistsError as taken:
-                        raise _NameTakenError(name) from taken
-                    except OSError as error:
-                        raise ReceiptWriteError(
-                            f"batch {batch.id}: the receipt of credential {credential_id!r} (index {index}) "
-                            f"could not be written to {sink.where(name)}: {error}"
-                        ) from error
-                    done += 1
-                    if progress is not None:
-                        progress(done)
-            self.names = sink.close()
-        except BaseException:
-            sink.abandon()
-            raise
-        return done
+        items = _proof_items(self.batch, self.tree, self.proofs, share=(part, parts))
+        chunks = (_finished(self.store, self.batch, chunk) for chunk in items)
+        return _write(_FolderSink(self.staging), self.batch, chunks, progress, shared=parts > 1)
 
 
 class _FolderSink:
@@ -327,23 +408,28 @@ class _FolderSink:
         """How errors name the place of receipt ``name``."""
         return name
 
-    def close(self) -> set[bytes]:
-        """Done: no names to compare (the folder refuses a taken one)."""
-        os.close(self.directory)
-        return set()
+    def __str__(self) -> str:
+        return "the staging folder"
+
+    def close(self) -> None:
+        """Done."""
+        self.abandon()
 
     def abandon(self) -> None:
-        """Stop after an error."""
-        os.close(self.directory)
+        """Close the folder."""
+        if self.directory >= 0:
+            os.close(self.directory)
+            self.directory = -1
 
 
 class _ArchiveSink:
-    """Receipts as members of an archive (part) being written, each name once (:func:`write_receipt_file`'s
-    rule: a taken name gets ``instead``, then ``instead`` with ``-2``, ``-3``, ... added)."""
+    """Receipts as members of the staging archive, each name once (:func:`write_receipt_file`'s rule: a taken
+    name gets ``instead``, then ``instead`` with ``-2``, ``-3``, ... added)."""
 
-    def __init__(self, path: Path, folder: str, mtime: int) -> None:
+    def __init__(self, path: Path, batch: BatchRecord) -> None:
         self.path = path
-        self.writer = ArchiveWriter(os.open(path, _CREATE, PRIVATE_FILE_MODE), folder, mtime)
+        folder = f"batch-{batch.onchain_batch_id}"
+        self.writer = ArchiveWriter(os.open(path, _CREATE, PRIVATE_FILE_MODE), folder, batch.anchored_at or 0)
         os.fchmod(self.writer.descriptor, PRIVATE_FILE_MODE)
         self.names: set[bytes] = set()
 
@@ -364,49 +450,24 @@ class _ArchiveSink:
         """How errors name the place of receipt ``name``."""
         return f"{name} in {self.path}"
 
-    def close(self) -> set[bytes]:
-        """Write what is buffered (not the archive's end: :func:`_seal_archive`); the names written."""
-        try:
-            self.writer.flush()
-        finally:
-            os.close(self.writer.descriptor)
-        return self.names
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def close(self) -> None:
+        """Write what is buffered and the end of the archive."""
+        self.writer.finish()
+        self.abandon()
 
     def abandon(self) -> None:
-        """Stop after an error (what is buffered is dropped: the part is written again from scratch)."""
-        os.close(self.writer.descriptor)
-
-
-_NAME_KEY_SIZE: Final = 16
+        """Close the archive (after an error, what is buffered is dropped: the archive is written again)."""
+        if self.writer.descriptor >= 0:
+            os.close(self.writer.descriptor)
+            self.writer.descriptor = -1
 
 
 def _name_key(name: str) -> bytes:
     """A member name's key: 16 bytes of BLAKE2b (a million names in about 90 MB instead of 130 MB)."""
-    return hashlib.blake2b(name.encode(), digest_size=_NAME_KEY_SIZE).digest()
-
-
-def _part_path(staging: Path, part: int) -> Path:
-    """Where writer ``part`` writes its part of an archive: the staging file itself for part 0."""
-    return staging if part == 0 else staging.with_name(f"{staging.name}-{part + 1}")
-
-
-def _seal_archive(staging: Path, parts: int) -> None:
-    """Append the other writers' parts to the staging archive (removing them) and end it."""
-    descriptor = os.open(staging, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
-    try:
-        os.lseek(descriptor, 0, os.SEEK_END)
-        writer = ArchiveWriter(descriptor, "", 0)
-        for part in range(1, parts):
-            path = _part_path(staging, part)
-            source = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            try:
-                writer.append_part(source)
-            finally:
-                os.close(source)
-            path.unlink()
-        writer.finish()
-    finally:
-        os.close(descriptor)
+    return hashlib.blake2b(name.encode(), digest_size=16).digest()
 
 
 def _indexed(name: str, index: int) -> str:
