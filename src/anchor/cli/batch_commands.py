@@ -125,7 +125,11 @@ def run(max_size: int, out: Path | None, share_dir: Path | None, base_url: str) 
     if share_dir is not None:
         from anchor.sharing.share import share_receipts
 
-        paths = [path for summary in summaries for path in sorted(summary.receipts.glob("*.json"))]
+        paths = [  # a batch's folder of receipt files, or its archive (a very large batch)
+            path
+            for summary in summaries
+            for path in ([summary.receipts] if summary.receipts.is_file() else sorted(summary.receipts.glob("*.json")))
+        ]
         shared = share_receipts(paths, share_dir, base_url)  # one call: no two learners share a folder
         console.print(f"[green]✓[/] {len(shared)} learner folder(s) to share in {safe(share_dir)}")
 

@@ -16,6 +16,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from anchor.issuing.service import IssuerService
 from anchor.issuing.signing import IntakeSigner
 from anchor.issuing.store import Store
 from anchor.verifier import verify
+from anchor.verifier.archive import archive_members, read_member
 
 DEMO_COUNTRY = "DE"
 #: Development accounts: 0 deploys and administers the registry, 1 signs for the demo issuer.
@@ -106,7 +108,7 @@ def run_demo(settings: Settings, count: int, say: Callable[[str], None] = print)
     summary = summaries[-1]
     say(f"anchored as on-chain batch {summary.onchain_batch_id}, tx {summary.tx_hash} (gas {summary.gas_used:,})")
 
-    files = sorted(summary.receipts.glob("*.json"))
+    files = _receipts(summary.receipts)
     rpc = [settings.effective_rpc_url]
     trusted = [registry.address]
 
@@ -114,21 +116,22 @@ def run_demo(settings: Settings, count: int, say: Callable[[str], None] = print)
         return verify(receipt, rpc_urls=rpc, trusted_registries=trusted).status
 
     sample = [files[0], files[len(files) // 2], files[-1]] if len(files) > 2 else files
-    checked = {path.name: verdict(json.loads(path.read_text(encoding="utf-8"))) for path in sample}
+    checked = {name: verdict(json.loads(read())) for name, read in sample}
     for name, status in checked.items():
         say(f"verify {name}: {status}")
-    forged = json.loads(sample[-1].read_text(encoding="utf-8"))
+    (first, read_first), (last, read_last) = sample[0], sample[-1]
+    forged = json.loads(read_last())
     forged["credentialSubject"]["achievement"]["creditsAvailable"] = 60
     tampered = verdict(forged)
-    say(f"verify {sample[-1].name} with its ECTS changed to 60: {tampered}")
+    say(f"verify {last} with its ECTS changed to 60: {tampered}")
 
-    revoked_receipt = json.loads(sample[0].read_text(encoding="utf-8"))
+    revoked_receipt = json.loads(read_first())
     _, proof = split_receipt(revoked_receipt)
     service.hook = None
     service.revoke(proof.batch_id, [proof.index], REVOCATION_REASONS["issued-in-error"])
     wait_for_block(chain, block_number(chain), "finalized")
     revoked = verdict(revoked_receipt)
-    say(f"revoked {sample[0].name} (issued in error); verify again: {revoked}")
+    say(f"revoked {first} (issued in error); verify again: {revoked}")
     say(f"receipts: {summary.receipts}")
     return DemoResult(
         registry=registry.address,
@@ -145,6 +148,18 @@ def run_demo(settings: Settings, count: int, say: Callable[[str], None] = print)
         receipts=summary.receipts,
         seconds=time.monotonic() - started,
     )
+
+
+def _receipts(location: Path) -> list[tuple[str, Callable[[], bytes]]]:
+    """The receipts of a batch's folder (its files by name) or archive (its members in order): each file name,
+    and how to read the receipt."""
+    if location.is_file():
+        return [
+            (Path(member.name).name, partial(read_member, member))
+            for member in archive_members(str(location))
+            if member.problem is None
+        ]
+    return [(path.name, path.read_bytes) for path in sorted(location.glob("*.json"))]
 
 
 def _registry(

@@ -402,6 +402,28 @@ def read_member(member: ArchiveMember, descriptor: int | None = None) -> bytes:
     return data
 
 
+def archive_receipts(path: str) -> Iterator[tuple[ArchiveMember, bytes]]:
+    """Each receipt member of the archive ``path`` and its data, in archive order (the archive opened once).
+
+    For those that take an archive's receipts as they would a folder's files (sharing them, the demo): a
+    member that cannot be read (its ``problem``, or the archive changed since) raises :class:`ArchiveError`
+    naming it.
+    """
+    members = archive_members(path)
+    descriptor = os.open(path, _OPEN_FLAGS)
+    try:
+        for member in members:
+            if member.problem is not None:
+                raise ArchiveError(f"{member.source}: {member.problem}")
+            try:
+                data = read_member(member, descriptor)
+            except OSError as error:
+                raise ArchiveError(f"{member.source}: {error.strerror or error}") from error
+            yield member, data
+    finally:
+        os.close(descriptor)
+
+
 def read_members(members: Iterable[ArchiveMember]) -> list[bytes | None]:
     """The data of each of ``members`` (each archive opened once); None for one not read (its problem, or an
     error reading it: :func:`verify_member` says why)."""
