@@ -48,10 +48,12 @@ import json
 import mmap
 import multiprocessing
 import os
+import queue
 import re
 import shutil
 import signal
 import struct
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from functools import partial
@@ -90,6 +92,11 @@ ARCHIVE_ABOVE: Final = 100_000
 """Batches of more credentials than this get their receipts as one tar archive instead of a folder."""
 ARCHIVE_WRITERS: Final = 2
 """Processes that write an archive by default (at most; fewer on fewer CPUs): see the module doc."""
+READ_AHEAD: Final = 4
+"""Chunks the archive's writer takes from the pipe before it needs them (each about 11 MB)."""
+WRITER_SHARE: Final = 3
+"""With two processes, the archive's writer makes the receipts of one chunk in this many (the other process
+the rest): it also writes them all."""
 _STAGING_SUFFIX: Final = ".partial"
 _REPLACED_SUFFIX: Final = ".replaced"
 _CREATE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -243,8 +250,10 @@ def _write_archive_in_two(
 
     A writer process is forked first, before the tree is rebuilt (so it holds little memory): it writes the
     archive, in the proof order, as one process would. This process rebuilds and checks the tree, makes the
-    anchoring proofs and sends them a chunk at a time; of every other chunk it also fetches the documents and
-    makes the receipts itself, so the two processes share the work about evenly. A writer that fails or dies
+    anchoring proofs and sends them a chunk at a time; of all but one chunk in :data:`WRITER_SHARE` it also
+    fetches the documents and makes the receipts itself, so the two processes share the work about evenly. The
+    writer reads up to :data:`READ_AHEAD` chunks ahead (a thread), so neither waits for the other's chunk to be
+    done, and its archive is written by a thread too (:class:`ArchiveWriter`). A writer that fails or dies
     leaves the archive to one process (which reports what failed); an error here (a tree that is not the
     batch's) ends both.
     """
@@ -257,12 +266,26 @@ def _write_archive_in_two(
         sender.close()
         store.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
 
+        inbox: queue.Queue[bytes | EOFError | OSError] = queue.Queue(READ_AHEAD)
+
+        def read_ahead() -> None:  # a thread: the producer's next chunks are taken while these are written
+            try:
+                while message := receiver.recv_bytes():
+                    inbox.put(message)
+                inbox.put(b"")
+            except (EOFError, OSError) as error:  # the producer stopped without its last message
+                inbox.put(error)
+
         def received() -> Iterator[list[tuple[int, str, bytes]]]:
-            while message := receiver.recv_bytes():
+            while message := inbox.get():
+                if isinstance(message, EOFError | OSError):
+                    raise message
                 if message[:1] == b"P":
                     yield _finished(store, batch, _PROOFS.decode(message[1:]))
                 else:
                     yield _RECEIPTS.decode(message[1:])
+
+        threading.Thread(target=read_ahead, name="receipts-inbox", daemon=True).start()
 
         count = partial(struct.pack_into, "q", written, 0)
         return str(_write(_ArchiveSink(staging, batch), batch, received(), count)).encode()
@@ -273,7 +296,7 @@ def _write_archive_in_two(
         proofs = _ProofText(batch, issuer_id, tree.root)
         try:
             for number, items in enumerate(_proof_items(batch, tree, proofs)):
-                if number % 2:
+                if number % WRITER_SHARE == WRITER_SHARE - 1:
                     sender.send_bytes(b"P" + _MESSAGES.encode(items))
                 else:
                     sender.send_bytes(b"R" + _MESSAGES.encode(_finished(store, batch, items)))
@@ -460,6 +483,7 @@ class _ArchiveSink:
 
     def abandon(self) -> None:
         """Close the archive (after an error, what is buffered is dropped: the archive is written again)."""
+        self.writer.stop()
         if self.writer.descriptor >= 0:
             os.close(self.writer.descriptor)
             self.writer.descriptor = -1
