@@ -13,15 +13,13 @@ import struct
 import zlib
 from pathlib import Path
 
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from anchor.chain.keys import development_accounts
-from anchor.cli import main
-from anchor.credentials.examples import generate_credentials, issuer_for_country
+from anchor.credentials.examples import issuer_for_country
 from anchor.sharing.badge import badge_png, badge_svg
 from anchor.sharing.baking import PNG_KEYWORD, bake_png, bake_svg, unbake
 
-from support.anvil import free_port
+from support.local_issuer import issued_on_a_local_chain
 
 ISSUER = issuer_for_country("FI")
 DID = "did:web:osaamismerkit.example"
@@ -42,29 +40,7 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 
 
 def test_share_a_batch_and_verify_its_badges(tmp_path: Path) -> None:
-    env = {
-        "ANCHOR_HOME": str(tmp_path / "home"),
-        "ANCHOR_NODE_PORT": str(free_port()),
-        "ANCHOR_NODE_BLOCK_TIME": "0.3",
-        "ANCHOR_KEY_PASSWORD": "correct horse battery staple",
-    }
-    runner = CliRunner()
-
-    def anchor(*args: str | Path) -> Result:
-        return runner.invoke(main, [str(arg) for arg in args], env=env, catch_exceptions=False)
-
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    for number, credential in enumerate(generate_credentials(3, seed=31, issuer=ISSUER, issuer_did=DID)):
-        (inbox / f"{number}.json").write_text(json.dumps(credential, ensure_ascii=False), encoding="utf-8")
-    try:
-        assert anchor("node", "start").exit_code == 0
-        assert anchor("deploy").exit_code == 0
-        assert anchor("did", "key", "create", "--did", DID).exit_code == 0
-        signer = development_accounts()[1].address
-        registered = anchor("issuer", "register", "--name", ISSUER.name, "--country", "FI", "--signer", signer)
-        assert registered.exit_code == 0, registered.output
-        assert anchor("issue", inbox).exit_code == 0
+    with issued_on_a_local_chain(tmp_path, ISSUER, DID, 3) as anchor:
         share = tmp_path / "share"
         ran = anchor("batch", "run", "--dev-account", "1", "--share", share, "--base-url", "https://verify.example/")
         assert ran.exit_code == 0, ran.output
@@ -154,5 +130,3 @@ def test_share_a_batch_and_verify_its_badges(tmp_path: Path) -> None:
         refused = anchor("share", badge, "--out", tmp_path / "nothing")
         assert refused.exit_code == 2
         assert "error:" in refused.output
-    finally:
-        anchor("node", "stop")

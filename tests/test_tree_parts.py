@@ -8,7 +8,6 @@ and a part of the dump, not the dump twice. Every store test runs on SQLite and 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tracemalloc
 from collections.abc import Iterable, Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, insert, inspect, text
+from test_batch_memory import _digests, _queue
 
 import anchor.issuing.store.batches as batches_module
 import anchor.merkle.standard as standard_module
@@ -31,23 +31,6 @@ from anchor.merkle import StandardMerkleTree
 from support.db import BACKENDS, fresh_database
 
 ADDRESS = "0x" + "33" * 20
-
-
-def _digests(count: int, seed: int = 0) -> list[bytes]:
-    """``count`` distinct pseudo-random 32-byte digests (repeatable)."""
-    blob = bytearray()
-    state = seed.to_bytes(8, "big")
-    while len(blob) < 32 * count:
-        state = hashlib.sha256(state).digest()
-        blob += state
-    return [bytes(blob[i : i + 32]) for i in range(0, 32 * count, 32)]
-
-
-def _queue(store: Store, digests: list[bytes], prefix: str = "c") -> None:
-    store.queue_rows(
-        (f"urn:{prefix}:{i}", "0x" + d[::-1].hex(), "0x" + d.hex(), "did:example:i", "{}", None, None)
-        for i, d in enumerate(digests)
-    )
 
 
 def _reference(digests: list[bytes]) -> tuple[str, str]:

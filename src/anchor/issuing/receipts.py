@@ -1,4 +1,5 @@
-"""Receipts of anchored batches: one self-contained file per credential, written a chunk at a time.
+"""Receipts of anchored batches: one self-contained file per credential (in one archive for a very large
+batch), written a chunk at a time.
 
 :func:`write_receipts` rebuilds the batch's Merkle tree from its stored digests (:func:`rebuilt_tree`: refused
 unless its root is the batch's root; the stored ``standard-v1`` dump, 250 MB for a million leaves, is kept for
