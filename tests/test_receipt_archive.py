@@ -169,6 +169,24 @@ def test_an_archive_that_cannot_be_flushed_is_an_error_naming_it(
     assert not receipts.receipts_archive(target, records[1]).exists()
 
 
+def test_any_failure_of_the_writing_thread_reaches_the_caller(
+    batches: tuple[Store, list[BatchRecord]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only an OSError: whatever stops the writing thread is raised by the run, which neither hangs nor
+    publishes an archive (the queue of buffers is small: a dead thread would otherwise block it)."""
+    store, records = batches
+
+    def broken(descriptor: int, pieces: list[bytes]) -> int:
+        raise ValueError("not a file the archive can go to")
+
+    monkeypatch.setattr(os, "writev", broken)
+    monkeypatch.setattr(receipt_archive, "FLUSH_AT", 4096)  # many buffers: the queue fills
+    target = tmp_path / "receipts"
+    with pytest.raises(ValueError, match="not a file the archive can go to"):
+        receipts.write_receipts(store, records[-1], ISSUER_ID, target, workers=1, archive=True)
+    assert not receipts.receipts_archive(target, records[-1]).exists()
+
+
 def test_batches_above_the_limit_get_an_archive_and_the_others_a_folder(
     batches: tuple[Store, list[BatchRecord]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

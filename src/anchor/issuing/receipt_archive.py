@@ -91,7 +91,7 @@ class ArchiveWriter:
         self._size = 0
         self._queue: queue.Queue[list[bytes | memoryview] | None] = queue.Queue(QUEUED)
         self._thread: threading.Thread | None = None
-        self._error: OSError | None = None
+        self._error: Exception | None = None
 
     def add(self, name: str, data: bytes) -> None:
         """Add member ``<folder>/<name>`` holding ``data``."""
@@ -140,7 +140,7 @@ class ArchiveWriter:
             if self._error is None:
                 try:
                     _write_all(self.descriptor, pending)
-                except OSError as error:
+                except Exception as error:  # raised in the caller's thread, never lost
                     self._error = error
 
 
