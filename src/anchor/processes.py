@@ -1,7 +1,8 @@
-"""Worker processes: how many CPUs this process may use, and how to start workers."""
+"""Worker processes: how many CPUs this process may use, how to start workers, counts shared with them."""
 
 from __future__ import annotations
 
+import mmap
 import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
@@ -91,3 +92,31 @@ def _child_main(task: Callable[[], bytes], sender: Connection) -> None:
         sender.send_bytes(b"+" + result)
     finally:
         sender.close()
+
+
+class SharedCounts:
+    """Counters in memory shared with the processes forked after it is made (e.g. each writer's work so far).
+
+    Each counter is one aligned 8-byte word, stored and read whole through a ``q`` memoryview: a reader never
+    sees a half-written count (``struct.pack_into`` zero-fills its target before it writes, so a reader could
+    catch a count of 0 mid-way).
+    """
+
+    def __init__(self, size: int) -> None:
+        self._memory = mmap.mmap(-1, 8 * size)  # anonymous and shared: forked children write the same pages
+        self._words = memoryview(self._memory).cast("q")
+
+    def __setitem__(self, which: int, value: int) -> None:
+        self._words[which] = value
+
+    def __getitem__(self, which: int) -> int:
+        return int(self._words[which])
+
+    def total(self, start: int = 0) -> int:
+        """The sum of the counters from ``start`` on."""
+        return sum(self._words[start:])
+
+    def close(self) -> None:
+        """Release the shared memory (no counter is read or set after)."""
+        self._words.release()
+        self._memory.close()

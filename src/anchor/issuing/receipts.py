@@ -46,14 +46,12 @@ import errno
 import glob
 import hashlib
 import json
-import mmap
 import multiprocessing
 import os
 import queue
 import re
 import shutil
 import signal
-import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -79,7 +77,7 @@ from anchor.files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, private_directory
 from anchor.issuing.receipt_archive import ArchiveWriter
 from anchor.issuing.store import BatchRecord, Store
 from anchor.merkle import StandardMerkleTree
-from anchor.processes import can_fork, run_split, usable_cpus
+from anchor.processes import SharedCounts, can_fork, run_split, usable_cpus
 
 #: Called after each receipt written: (receipts done, batch size).
 Progress = Callable[[int, int], None]
@@ -214,34 +212,35 @@ def _writers(workers: int | None, size: int, archive: bool = False) -> int:
 
 def _write_in_parallel(job: _Writer, parts: int, progress: Progress | None) -> int:
     """Write the receipts from ``parts`` processes (this one and forked writers); 0 if one process must."""
-    counts = mmap.mmap(-1, 8 * parts)  # each writer's receipts so far, shared with the forked writers
+    counts = SharedCounts(parts)  # each forked writer's receipts so far
     size, parent = job.batch.size, os.getpid()
+    reported = [0]
 
     def mine(done: int) -> None:
         if progress is not None:
-            others = sum(struct.unpack_from(f"{parts - 1}q", counts, 8))
-            progress(min(done + others, size), size)
+            reported[0] = max(reported[0], min(done + counts.total(1), size))  # never backwards
+            progress(reported[0], size)
 
     def theirs(part: int) -> bytes:
         _die_with_parent(parent)
         job.store.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
 
         def count(done: int) -> None:
-            struct.pack_into("q", counts, 8 * part, done)
+            counts[part] = done
 
         return str(job.write(part, parts, count)).encode()
 
     try:
-        written, reported = run_split(
+        written, results = run_split(
             lambda: job.write(0, parts, mine), [partial(theirs, part) for part in range(1, parts)]
         )
     except _NameTakenError:
         return 0
     finally:
         counts.close()
-    if any(blob is None or not blob.isdigit() for blob in reported):  # a writer failed or died
+    if any(blob is None or not blob.isdigit() for blob in results):  # a writer failed or died
         return 0
-    return written + sum(int(blob or b"0") for blob in reported)
+    return written + sum(int(blob or b"0") for blob in results)
 
 
 def _write_archive_in_two(
@@ -259,7 +258,7 @@ def _write_archive_in_two(
     batch's) ends both.
     """
     receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
-    written = mmap.mmap(-1, 8)  # the writer's receipts so far
+    written = SharedCounts(1)  # the writer's receipts so far
     parent = os.getpid()
 
     def writer() -> bytes:
@@ -288,7 +287,9 @@ def _write_archive_in_two(
 
         threading.Thread(target=read_ahead, name="receipts-inbox", daemon=True).start()
 
-        count = partial(struct.pack_into, "q", written, 0)
+        def count(done: int) -> None:
+            written[0] = done
+
         return str(_write(_ArchiveSink(staging, batch), batch, received(), count)).encode()
 
     def producer() -> bool:
@@ -302,7 +303,7 @@ def _write_archive_in_two(
                 else:
                     sender.send_bytes(b"R" + _MESSAGES.encode(_finished(store, batch, items)))
                 if progress is not None:
-                    progress(struct.unpack_from("q", written)[0])
+                    progress(written[0])
             sender.send_bytes(b"")
         except (BrokenPipeError, ConnectionResetError):  # the writer died: one process writes the archive
             return False
