@@ -17,7 +17,7 @@ from anchor.credentials.examples import issuer_for_country
 from anchor.issuing import receipts
 from anchor.issuing.store import BatchRecord, Store
 from anchor.sharing.share import share_receipts
-from anchor.verifier.archive import ArchiveError
+from anchor.verifier.archive import ArchiveError, archive_members, stored_receipts
 
 from support.anvil import free_port
 from support.local_issuer import issued_on_a_local_chain
@@ -50,6 +50,28 @@ def test_sharing_an_archive_shares_what_its_folder_shares(batch: tuple[Store, Ba
     from_archive = share_receipts([archive], tmp_path / "shared-archive")
     assert len(from_archive) == len(from_files) == 7
     assert _shared(tmp_path / "shared-archive") == _shared(tmp_path / "shared-files")
+
+
+def test_a_folder_and_an_archive_store_the_same_receipts(batch: tuple[Store, BatchRecord], tmp_path: Path) -> None:
+    store, record = batch
+    folder = receipts.write_receipts(store, record, 5, tmp_path / "folder", archive=False)
+    archive = receipts.write_receipts(store, record, 5, tmp_path / "archive", archive=True)
+    in_folder, in_archive = stored_receipts(folder), stored_receipts(archive)
+    names = sorted(path.name for path in folder.glob("*.json"))
+    assert [receipt.name for receipt in in_folder] == names  # by name
+    assert sorted(receipt.name for receipt in in_archive) == names  # in archive (proof) order
+    assert {r.name: r.read() for r in in_archive} == {r.name: r.read() for r in in_folder}
+    assert in_archive[0].source == f"{archive}:batch-9/{in_archive[0].name}"
+    assert in_folder[0].source == str(folder / names[0])
+    (alone,) = stored_receipts(folder / names[0])  # a receipt file is itself
+    assert (alone.name, alone.read()) == (names[0], (folder / names[0]).read_bytes())
+    assert len(share_receipts([folder], tmp_path / "from-folder")) == 7  # a folder: its files
+    share_receipts(sorted(folder.glob("*.json")), tmp_path / "from-files")
+    assert _shared(tmp_path / "from-folder") == _shared(tmp_path / "from-files")
+    with archive.open("r+b") as stream:  # the archive shrank after it was listed: the member's read names it
+        stream.truncate(archive_members(str(archive))[-1].offset + 1)
+    with pytest.raises(ArchiveError, match=rf"batch-9\.tar:batch-9/{in_archive[-1].name}: .*ends inside"):
+        in_archive[-1].read()
 
 
 def test_sharing_a_broken_archive_names_the_member(batch: tuple[Store, BatchRecord], tmp_path: Path) -> None:

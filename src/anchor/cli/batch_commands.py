@@ -125,12 +125,9 @@ def run(max_size: int, out: Path | None, share_dir: Path | None, base_url: str) 
     if share_dir is not None:
         from anchor.sharing.share import share_receipts
 
-        paths = [  # a batch's folder of receipt files, or its archive (a very large batch)
-            path
-            for summary in summaries
-            for path in ([summary.receipts] if summary.receipts.is_file() else sorted(summary.receipts.glob("*.json")))
-        ]
-        shared = share_receipts(paths, share_dir, base_url)  # one call: no two learners share a folder
+        # Each batch's folder of receipt files, or its archive (a very large batch); one call: no two learners
+        # share a folder.
+        shared = share_receipts([summary.receipts for summary in summaries], share_dir, base_url)
         console.print(f"[green]✓[/] {len(shared)} learner folder(s) to share in {safe(share_dir)}")
 
 

@@ -16,7 +16,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ from anchor.issuing.service import IssuerService
 from anchor.issuing.signing import IntakeSigner
 from anchor.issuing.store import Store
 from anchor.verifier import verify
-from anchor.verifier.archive import archive_members, read_member
+from anchor.verifier.archive import stored_receipts
 
 DEMO_COUNTRY = "DE"
 #: Development accounts: 0 deploys and administers the registry, 1 signs for the demo issuer.
@@ -108,7 +107,7 @@ def run_demo(settings: Settings, count: int, say: Callable[[str], None] = print)
     summary = summaries[-1]
     say(f"anchored as on-chain batch {summary.onchain_batch_id}, tx {summary.tx_hash} (gas {summary.gas_used:,})")
 
-    files = _receipts(summary.receipts)
+    files = [(receipt.name, receipt.read) for receipt in stored_receipts(summary.receipts)]
     rpc = [settings.effective_rpc_url]
     trusted = [registry.address]
 
@@ -148,18 +147,6 @@ def run_demo(settings: Settings, count: int, say: Callable[[str], None] = print)
         receipts=summary.receipts,
         seconds=time.monotonic() - started,
     )
-
-
-def _receipts(location: Path) -> list[tuple[str, Callable[[], bytes]]]:
-    """The receipts of a batch's folder (its files by name) or archive (its members in order): each file name,
-    and how to read the receipt."""
-    if location.is_file():
-        return [
-            (Path(member.name).name, partial(read_member, member))
-            for member in archive_members(str(location))
-            if member.problem is None
-        ]
-    return [(path.name, path.read_bytes) for path in sorted(location.glob("*.json"))]
 
 
 def _registry(

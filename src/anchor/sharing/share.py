@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any, Final
 
 from anchor.credentials import (
-    MAX_CREDENTIAL_BYTES,
     credential_id,
     credential_title,
     issuer_name,
@@ -38,7 +37,7 @@ from anchor.files import learner_folder_name, private_directory, write_private_b
 from anchor.sharing.badge import badge_png, badge_svg
 from anchor.sharing.baking import bake_png, bake_svg
 from anchor.sharing.links import linkedin_link, qr_codes
-from anchor.verifier.archive import archive_receipts, is_archive_name
+from anchor.verifier.archive import stored_receipts
 from anchor.verifier.links import receipt_link
 
 #: The verification page links point to by default (where ``anchor serve`` runs).
@@ -106,16 +105,16 @@ def share(receipt: Mapping[str, Any], out: Path, base_url: str = DEFAULT_BASE_UR
 
 
 def share_receipts(paths: Iterable[Path], out: Path, base_url: str = DEFAULT_BASE_URL) -> list[Shared]:
-    """:func:`share` each receipt file of ``paths`` (of an archive of receipts, ``*.tar``: each receipt in it)
-    into a folder of its own under ``out``, one per learner.
+    """:func:`share` each receipt of ``paths`` into a folder of its own under ``out``, one per learner: a
+    receipt file, each ``*.json`` file of a batch's folder, each receipt of an archive (``*.tar``).
 
     A folder is named by :func:`~anchor.files.learner_folder_name` (safe on any file system); two that would
     be the same, or differ only in case or Unicode form (one folder on macOS or Windows), get ``-2``, ``-3``...
     """
     done: list[Shared] = []
     used: set[str] = set()
-    for source, data in _receipt_texts(paths):
-        receipt = read_receipt(data, source)
+    for receipt_file in (receipt for path in paths for receipt in stored_receipts(path)):
+        receipt = read_receipt(receipt_file.read(), receipt_file.source)
         credential, _ = split_receipt(receipt)
         base = learner_folder_name(_learner(credential), credential_id(credential))
         name, number = base, 1
@@ -125,17 +124,6 @@ def share_receipts(paths: Iterable[Path], out: Path, base_url: str = DEFAULT_BAS
         used.add(unicodedata.normalize("NFC", name).casefold())
         done.append(share(receipt, out / name, base_url))
     return done
-
-
-def _receipt_texts(paths: Iterable[Path]) -> Iterator[tuple[str, bytes]]:
-    """``(source, bytes)`` of each receipt file of ``paths``, and of each receipt in an archive among them."""
-    for path in paths:
-        if is_archive_name(str(path)) and path.is_file():
-            for member, data in archive_receipts(str(path)):
-                yield member.source, data
-        else:
-            with path.open("rb") as stream:
-                yield str(path), stream.read(MAX_CREDENTIAL_BYTES + 1)
 
 
 def _learner(credential: Mapping[str, Any]) -> str:

@@ -33,8 +33,10 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from anchor.credentials.model import MAX_CREDENTIAL_BYTES
@@ -51,10 +53,12 @@ __all__ = [
     "RECEIPT_SUFFIX",
     "ArchiveError",
     "ArchiveMember",
+    "StoredReceipt",
     "archive_members",
     "is_archive_name",
     "read_member",
     "read_members",
+    "stored_receipts",
     "verify_member",
 ]
 
@@ -402,26 +406,49 @@ def read_member(member: ArchiveMember, descriptor: int | None = None) -> bytes:
     return data
 
 
-def archive_receipts(path: str) -> Iterator[tuple[ArchiveMember, bytes]]:
-    """Each receipt member of the archive ``path`` and its data, in archive order (the archive opened once).
+class StoredReceipt(NamedTuple):
+    """A receipt as a batch keeps it: a file of the batch's folder, or a member of its archive."""
 
-    For those that take an archive's receipts as they would a folder's files (sharing them, the demo): a
-    member that cannot be read (its ``problem``, or the archive changed since) raises :class:`ArchiveError`
-    naming it.
+    name: str
+    """Its file name (a member's: the file it would extract to)."""
+    source: str
+    """Where it is, as shown: the file's path, or ``<archive>:<member>``."""
+    read: Callable[[], bytes]
+    """Its bytes (of a file, at most one more than a receipt may hold); an error names it."""
+
+
+def stored_receipts(location: Path) -> list[StoredReceipt]:
+    """The receipts at ``location``, for those that take an archive's receipts as they would a folder's files
+    (sharing them, the demo): an archive's receipt members in archive order, a folder's ``*.json`` files by
+    name, or the receipt file ``location`` itself. Nothing is read until asked.
+
+    A member the archive cannot give (its ``problem``: too large, not a regular file, a broken archive)
+    raises :class:`ArchiveError` naming it, here; one that cannot be read when asked (the archive changed
+    since), there.
     """
-    members = archive_members(path)
-    descriptor = os.open(path, _OPEN_FLAGS)
+    if location.is_dir():
+        files = sorted(location.glob(f"*{RECEIPT_SUFFIX}"))
+        return [StoredReceipt(path.name, str(path), partial(_read_file, path)) for path in files]
+    if not (is_archive_name(str(location)) and location.is_file()):
+        return [StoredReceipt(location.name, str(location), partial(_read_file, location))]
+    receipts = []
+    for member in archive_members(str(location)):
+        if member.problem is not None:
+            raise ArchiveError(f"{member.source}: {member.problem}")
+        receipts.append(StoredReceipt(member.name.rpartition("/")[2], member.source, partial(_read_stored, member)))
+    return receipts
+
+
+def _read_file(path: Path) -> bytes:
+    with path.open("rb") as stream:
+        return stream.read(MAX_CREDENTIAL_BYTES + 1)
+
+
+def _read_stored(member: ArchiveMember) -> bytes:
     try:
-        for member in members:
-            if member.problem is not None:
-                raise ArchiveError(f"{member.source}: {member.problem}")
-            try:
-                data = read_member(member, descriptor)
-            except OSError as error:
-                raise ArchiveError(f"{member.source}: {error.strerror or error}") from error
-            yield member, data
-    finally:
-        os.close(descriptor)
+        return read_member(member)
+    except OSError as error:
+        raise ArchiveError(f"{member.source}: {error.strerror or error}") from error
 
 
 def read_members(members: Iterable[ArchiveMember]) -> list[bytes | None]:
