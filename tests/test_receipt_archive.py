@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -118,36 +119,48 @@ def test_two_processes_write_the_archive_of_one_byte_for_byte(
             stream.write(f"wrote {os.getpid()}\n")
         original_add(self, name, data)
 
+    def write_members(descriptor: int, offset: int, folder: str, mtime: int, members: list[tuple[str, bytes]]) -> None:
+        with log.open("a") as stream:
+            stream.write(f"placed {os.getpid()} {len(members)}\n")
+        original_write_members(descriptor, offset, folder, mtime, members)
+
+    original_write_members = receipts.write_members
     monkeypatch.setattr(receipts, "_finished", finished)
     monkeypatch.setattr(receipt_archive.ArchiveWriter, "add", add)
+    monkeypatch.setattr(receipts, "write_members", write_members)
     two = receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "two", workers=2, archive=True)
     assert two.read_bytes() == one.read_bytes()
     lines = log.read_text().split("\n")
     writers = {line.split()[1] for line in lines if line.startswith("wrote")}
     assert len(writers) == 1
-    assert str(os.getpid()) not in writers  # the archive is written by the forked writer
+    (writer,) = writers
+    assert writer != str(os.getpid())  # the writer is another process
     made = [line.split()[1] for line in lines if line.startswith("made")]
     chunks = -(-batch.size // 16)
     share = receipts.WRITER_SHARE  # the writer makes the receipts of one chunk in this many, from proofs
-    assert made.count(next(iter(writers))) == chunks // share
-    assert made.count(str(os.getpid())) == chunks - chunks // share  # the others here
+    assert made.count(writer) == chunks // share
+    assert made.count(str(os.getpid())) == chunks - chunks // share  # the others here, and written here:
+    placed = [line.split()[1:] for line in lines if line.startswith("placed")]
+    assert {pid for pid, _ in placed} == {str(os.getpid())}
+    assert len(placed) == chunks - chunks // share
+    assert sum(int(count) for _, count in placed) + len([line for line in lines if line.startswith("wrote")]) == 301
 
 
 def test_short_writes_are_written_on(
     batches: tuple[Store, list[BatchRecord]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``writev`` may write less than it was given (a signal, a nearly full disk): the rest follows, in order."""
+    """``pwritev`` may write less than it was given (a signal, a nearly full disk): the rest follows, in order."""
     store, records = batches
     batch = records[-1]
     expected = members(receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "one", workers=1, archive=True))
-    real_writev, calls = os.writev, [0]
+    real_pwritev, calls = os.pwritev, [0]
 
-    def short(descriptor: int, pieces: list[bytes]) -> int:
+    def short(descriptor: int, pieces: list[bytes], offset: int) -> int:
         calls[0] += 1
         piece = pieces[0]
-        return real_writev(descriptor, [memoryview(piece)[: max(1, len(piece) // 3)]])  # a third of one piece
+        return real_pwritev(descriptor, [memoryview(piece)[: max(1, len(piece) // 3)]], offset)  # a third of one
 
-    monkeypatch.setattr(os, "writev", short)
+    monkeypatch.setattr(os, "pwritev", short)
     monkeypatch.setattr(receipt_archive, "FLUSH_AT", 20_000)
     archive = receipts.write_receipts(store, batch, ISSUER_ID, tmp_path / "two", workers=1, archive=True)
     assert calls[0] > 3 * 301
@@ -159,10 +172,10 @@ def test_an_archive_that_cannot_be_flushed_is_an_error_naming_it(
 ) -> None:
     store, records = batches
 
-    def full(descriptor: int, pieces: list[bytes]) -> int:
+    def full(descriptor: int, pieces: list[bytes], offset: int) -> int:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(os, "writev", full)
+    monkeypatch.setattr(os, "pwritev", full)
     target = tmp_path / "receipts"
     with pytest.raises(receipts.ReceiptWriteError, match=r"batch-4\d\.tar\.partial.*No space left on device"):
         receipts.write_receipts(store, records[1], ISSUER_ID, target, workers=1, archive=True)
@@ -176,15 +189,37 @@ def test_any_failure_of_the_writing_thread_reaches_the_caller(
     publishes an archive (the queue of buffers is small: a dead thread would otherwise block it)."""
     store, records = batches
 
-    def broken(descriptor: int, pieces: list[bytes]) -> int:
+    def broken(descriptor: int, pieces: list[bytes], offset: int) -> int:
         raise ValueError("not a file the archive can go to")
 
-    monkeypatch.setattr(os, "writev", broken)
+    monkeypatch.setattr(os, "pwritev", broken)
     monkeypatch.setattr(receipt_archive, "FLUSH_AT", 4096)  # many buffers: the queue fills
     target = tmp_path / "receipts"
     with pytest.raises(ValueError, match="not a file the archive can go to"):
         receipts.write_receipts(store, records[-1], ISSUER_ID, target, workers=1, archive=True)
     assert not receipts.receipts_archive(target, records[-1]).exists()
+
+
+def test_a_failed_write_of_the_receipts_made_here_is_an_error_naming_them(
+    batches: tuple[Store, list[BatchRecord]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two processes, this one writes the receipts it made where the writer placed them: a failure there
+    names the credentials and the archive, ends the writer too and publishes nothing."""
+    store, records = batches
+    batch = records[-1]
+
+    def full(descriptor: int, offset: int, folder: str, mtime: int, members: list[tuple[str, bytes]]) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(receipts, "write_members", full)
+    target = tmp_path / "receipts"
+    with pytest.raises(receipts.ReceiptWriteError) as raised:
+        receipts.write_receipts(store, batch, ISSUER_ID, target, workers=2, archive=True)
+    message = str(raised.value)
+    assert re.search(r"credentials 'urn:uuid:.*' to 'urn:uuid:.*' could not be written to .*\.tar\.partial", message)
+    assert "No space left on device" in message
+    assert not receipts.receipts_archive(target, batch).exists()
+    assert multiprocessing.active_children() == []
 
 
 def test_batches_above_the_limit_get_an_archive_and_the_others_a_folder(
@@ -198,9 +233,13 @@ def test_batches_above_the_limit_get_an_archive_and_the_others_a_folder(
     assert len(members(written[301])) == 301
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_colliding_names_in_an_archive_are_those_of_the_folder(tmp_path: Path, workers: int) -> None:
-    """Two ids with one file name, and ids that spell the fallback names: every receipt, as the folder names it."""
+@pytest.mark.parametrize(("workers", "chunk"), [(1, 2000), (2, 2000), (2, 3)])
+def test_colliding_names_in_an_archive_are_those_of_the_folder(
+    tmp_path: Path, workers: int, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two ids with one file name, and ids that spell the fallback names: every receipt, as the folder names it
+    (small chunks: the receipts of one name are made in both processes, the writer names them all)."""
+    monkeypatch.setattr(receipts, "RECEIPT_CHUNK", chunk)
     ids = ["urn:x:a", "urn:x_a", "urn:x_a-0", "urn:x_a-1"] + [f"urn:uuid:{n:036d}" for n in range(60)]
     with Store(f"sqlite:///{tmp_path / 'issuer.db'}") as store:
         queue(store, ids, seed=3)

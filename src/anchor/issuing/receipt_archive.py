@@ -20,6 +20,7 @@ import os
 import queue
 import tarfile
 import threading
+from collections.abc import Sequence
 from typing import Final
 
 BLOCK: Final = 512
@@ -40,12 +41,41 @@ _IOV_MAX: Final = 1024
 
 def member_header(path: str, size: int, mtime: int) -> bytes:
     """The header block(s) of a regular file ``path`` of ``size`` bytes, as :mod:`tarfile` writes them (PAX)."""
-    raw = path.encode("ascii", "surrogateescape") if path.isascii() else b""
-    if raw and len(raw) <= _NAME_FIELD and 0 <= size < 8**_SIZE_DIGITS and 0 <= mtime < 8**_SIZE_DIGITS:
-        return _template(mtime).header(raw, size)
+    if _fits_template(path, size, mtime):
+        return _template(mtime).header(path.encode("ascii"), size)
     info = tarfile.TarInfo(path)
     info.size, info.mode, info.mtime = size, MEMBER_MODE, mtime
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+
+
+def member_size(path: str, size: int, mtime: int) -> int:
+    """The bytes member ``path`` of ``size`` bytes takes in the archive: its header(s) and padded data."""
+    header = BLOCK if _fits_template(path, size, mtime) else len(member_header(path, size, mtime))
+    return header + size + -size % BLOCK
+
+
+def member_pieces(path: str, data: bytes, mtime: int) -> list[bytes]:
+    """Member ``path`` holding ``data`` as the archive holds it: its header(s), its data, the padding."""
+    pieces = [member_header(path, len(data), mtime)]
+    if data:
+        pieces.append(data)
+    if padding := -len(data) % BLOCK:
+        pieces.append(_PADDING[padding])
+    return pieces
+
+
+def write_members(descriptor: int, offset: int, folder: str, mtime: int, members: list[tuple[str, bytes]]) -> None:
+    """Write ``(name, data)`` members ``<folder>/<name>`` at ``offset`` of the archive open at ``descriptor``
+    (a place :meth:`ArchiveWriter.reserve` kept for them, another process writing the rest)."""
+    pieces = [piece for name, data in members for piece in member_pieces(f"{folder}/{name}", data, mtime)]
+    _write_all(descriptor, pieces, offset)
+
+
+def _fits_template(path: str, size: int, mtime: int) -> bool:
+    """Whether the header of ``path`` is one ustar block made from the template (no PAX header)."""
+    return (
+        path.isascii() and 0 < len(path) <= _NAME_FIELD and 0 <= size < 8**_SIZE_DIGITS and 0 <= mtime < 8**_SIZE_DIGITS
+    )
 
 
 class _Template:
@@ -76,46 +106,52 @@ def _template(mtime: int) -> _Template:
 
 
 class ArchiveWriter:
-    """Appends regular-file members to a tar archive open for writing at ``descriptor``, a buffer at a time.
+    """Writes regular-file members to a tar archive open for writing at ``descriptor``, a buffer at a time.
 
-    Members go to ``<folder>/<name>``. What is buffered is written by a thread of its own (``writev``, which
-    lets the caller go on making the next members meanwhile: writing 6 GB through the page cache costs about
-    17 s of system time on the 2-core machine), at most :data:`QUEUED` buffers behind. A write that fails is
-    raised by the next :meth:`add`, :meth:`flush` or :meth:`finish`. :meth:`finish` writes the end of the
-    archive and waits for everything to be written; :meth:`stop` abandons the rest (after an error).
+    Members go to ``<folder>/<name>``, one after the other; :meth:`reserve` keeps a place between them for
+    members another process writes (:func:`write_members`). What is buffered is written by a thread of its
+    own (``pwritev`` at its place, which lets the caller go on making the next members meanwhile: writing 6 GB
+    through the page cache costs about 17 s of system time on the 2-core machine), at most :data:`QUEUED`
+    buffers behind. A write that fails is raised by the next :meth:`add`, :meth:`flush`, :meth:`reserve` or
+    :meth:`finish`. :meth:`finish` writes the end of the archive and waits for everything to be written;
+    :meth:`stop` abandons the rest (after an error).
     """
 
     def __init__(self, descriptor: int, folder: str, mtime: int) -> None:
-        self.descriptor, self.prefix, self.mtime = descriptor, folder + "/", mtime
+        self.descriptor, self.folder, self.mtime = descriptor, folder, mtime
         self._pending: list[bytes | memoryview] = []
+        self._offset = 0  # where what is buffered goes
         self._size = 0
-        self._queue: queue.Queue[list[bytes | memoryview] | None] = queue.Queue(QUEUED)
+        self._queue: queue.Queue[tuple[int, list[bytes | memoryview]] | None] = queue.Queue(QUEUED)
         self._thread: threading.Thread | None = None
         self._error: Exception | None = None
 
     def add(self, name: str, data: bytes) -> None:
         """Add member ``<folder>/<name>`` holding ``data``."""
-        pending = self._pending
-        pending.append(member_header(self.prefix + name, len(data), self.mtime))
-        if data:
-            pending.append(data)
-        padding = -len(data) % BLOCK
-        if padding:
-            pending.append(_PADDING[padding])
-        self._size += BLOCK + len(data) + padding
+        pieces = member_pieces(f"{self.folder}/{name}", data, self.mtime)
+        self._pending += pieces
+        self._size += sum(map(len, pieces))
         if self._size >= FLUSH_AT:
             self.flush()
+
+    def reserve(self, size: int) -> int:
+        """Keep the next ``size`` bytes for members written by another; where they start."""
+        self.flush()
+        offset = self._offset
+        self._offset += size
+        return offset
 
     def flush(self) -> None:
         """Hand what is buffered to the writing thread (started on the first call)."""
         self._raise_error()
-        pending, self._pending, self._size = self._pending, [], 0
+        pending, offset = self._pending, self._offset
+        self._pending, self._offset, self._size = [], offset + self._size, 0
         if not pending:
             return
         if self._thread is None:
             self._thread = threading.Thread(target=self._write, name="archive-writer", daemon=True)
             self._thread.start()
-        self._queue.put(pending)
+        self._queue.put((offset, pending))
 
     def finish(self) -> None:
         """Write the end of the archive (two zero blocks) and wait until everything is written."""
@@ -136,21 +172,24 @@ class ArchiveWriter:
             raise self._error
 
     def _write(self) -> None:
-        while (pending := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
+            offset, pending = item
             if self._error is None:
                 try:
-                    _write_all(self.descriptor, pending)
+                    _write_all(self.descriptor, pending, offset)
                 except Exception as error:  # raised in the caller's thread, never lost
                     self._error = error
 
 
-def _write_all(descriptor: int, pending: list[bytes | memoryview]) -> None:
-    """Write ``pending`` with ``writev``, :data:`_IOV_MAX` pieces at a time (a short write: the rest again)."""
-    first = 0
+def _write_all(descriptor: int, pieces: Sequence[bytes | memoryview], offset: int) -> None:
+    """Write ``pieces`` at ``offset`` with ``pwritev``, :data:`_IOV_MAX` at a time (a short write: the rest
+    again)."""
+    pending, first = list(pieces), 0
     while first < len(pending):
-        written = os.writev(descriptor, pending[first : first + _IOV_MAX])
+        written = os.pwritev(descriptor, pending[first : first + _IOV_MAX], offset)
         if written <= 0:
             raise OSError(f"writing the archive: {written} bytes written")
+        offset += written
         while first < len(pending) and written >= len(pending[first]):
             written -= len(pending[first])
             first += 1

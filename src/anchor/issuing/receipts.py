@@ -22,10 +22,11 @@ the folder, the same names and bytes. Creating a million files in one folder is 
 million receipts a minute even from a bare loop (79 s on the 2-core machine's ext4, and 236 s to remove them),
 and a million files are hard to move or remove; one archive is written at the disk's pace, through a staging
 file (``.batch-7.tar.partial``) renamed into place when complete. With :data:`ARCHIVE_WRITERS` (two), a writer
-process is forked before the tree is rebuilt (so it holds little memory) and writes the whole archive in the
-proof order, as one process would, byte for byte; this process rebuilds and checks the tree, makes the proofs
-and sends them over a pipe, and makes every other chunk's receipts itself, so the work is shared about evenly.
-A writer that fails or dies leaves the archive to one process, from an empty staging file.
+process is forked before the tree is rebuilt (so it holds little memory) and lays out the whole archive in
+the proof order, as one process would, byte for byte; this process rebuilds and checks the tree, makes the
+proofs and sends them over a pipe, and makes every other chunk's receipts itself and writes them where the
+writer placed them, so the work is shared about evenly and no receipt crosses the pipe. A writer that fails or
+dies leaves the archive to one process, from an empty staging file.
 
 Two writers, off by default for folders. ``write_receipts(workers=2)`` writes a large batch (:data:`PARALLEL_MIN`
 receipts or more) from two processes: each is forked after the tree is loaded and checked, takes its share of
@@ -42,6 +43,7 @@ such receipts ``<name>-<index>.json`` as in the proof order. A receipt that cann
 
 from __future__ import annotations
 
+import collections
 import errno
 import glob
 import hashlib
@@ -58,7 +60,7 @@ from datetime import UTC, datetime
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
 
@@ -74,10 +76,13 @@ from anchor.credentials.receipt import (
 )
 from anchor.errors import AnchorError, ChainError, InvalidInputError, InvariantError
 from anchor.files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, private_directory
-from anchor.issuing.receipt_archive import ArchiveWriter
+from anchor.issuing.receipt_archive import ArchiveWriter, member_size, write_members
 from anchor.issuing.store import BatchRecord, Store
 from anchor.merkle import StandardMerkleTree
 from anchor.processes import SharedCounts, can_fork, run_split, usable_cpus
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 #: Called after each receipt written: (receipts done, batch size).
 Progress = Callable[[int, int], None]
@@ -93,9 +98,9 @@ ARCHIVE_WRITERS: Final = 2
 """Processes that write an archive by default (at most; fewer on fewer CPUs): see the module doc."""
 READ_AHEAD: Final = 4
 """Chunks the archive's writer takes from the pipe before it needs them (each about 11 MB)."""
-WRITER_SHARE: Final = 3
-"""With two processes, the archive's writer makes the receipts of one chunk in this many (the other process
-the rest): it also writes them all."""
+WRITER_SHARE: Final = 2
+"""With two processes, the archive's writer makes and writes the receipts of one chunk in this many; the other
+process, which also makes every proof, makes and writes the rest."""
 _STAGING_SUFFIX: Final = ".partial"
 _REPLACED_SUFFIX: Final = ".replaced"
 _CREATE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -106,10 +111,12 @@ _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]")
 #: The anchoring proof's ``format`` member, by receipt format (as ``json.dumps`` writes it).
 _FORMAT_MEMBERS: Final = {name: f'"format":{json.dumps(name)}' for name in {RECEIPT_FORMAT, *RECEIPT_FORMATS.values()}}
 _ENCODER: Final = msgspec.json.Encoder()
-#: Messages from the process that makes an archive's proofs to the one that writes it: proofs, or receipts.
+#: Messages between the process that makes an archive's proofs and the one that lays it out: proofs, the
+#: receipts made by the first (index, credential id, size), and where the second placed them.
 _MESSAGES: Final = msgspec.msgpack.Encoder()
 _PROOFS: Final = msgspec.msgpack.Decoder(list[tuple[int, str]])
-_RECEIPTS: Final = msgspec.msgpack.Decoder(list[tuple[int, str, bytes]])
+_MADE: Final = msgspec.msgpack.Decoder(list[tuple[int, str, int]])
+_PLACED: Final = msgspec.msgpack.Decoder(tuple[int, list[tuple[int, str]]])
 
 
 class ReceiptWriteError(AnchorError, OSError):
@@ -248,24 +255,28 @@ def _write_archive_in_two(
 ) -> int:
     """Write the archive from two processes; the receipts written, or 0 if one process must write it instead.
 
-    A writer process is forked first, before the tree is rebuilt (so it holds little memory): it writes the
-    archive, in the proof order, as one process would. This process rebuilds and checks the tree, makes the
-    anchoring proofs and sends them a chunk at a time; of all but one chunk in :data:`WRITER_SHARE` it also
-    fetches the documents and makes the receipts itself, so the two processes share the work about evenly. The
-    writer reads up to :data:`READ_AHEAD` chunks ahead (a thread), so neither waits for the other's chunk to be
-    done, and its archive is written by a thread too (:class:`ArchiveWriter`). A writer that fails or dies
-    leaves the archive to one process (which reports what failed); an error here (a tree that is not the
-    batch's) ends both.
+    A writer process is forked first, before the tree is rebuilt (so it holds little memory): it lays out the
+    archive in the proof order, as one process would, byte for byte. This process rebuilds and checks the
+    tree, makes the anchoring proofs and sends them a chunk at a time. Of one chunk in :data:`WRITER_SHARE`
+    the writer makes the receipts and writes them. Of the others this process makes the receipts and sends
+    only their names and sizes: the writer names them (a taken name gets another, as one process would name
+    it), keeps their place in the archive and answers where it is; this process writes them there itself
+    (:func:`~anchor.issuing.receipt_archive.write_members`), so no receipt crosses the pipe and both share the
+    cost of writing. The writer reads up to :data:`READ_AHEAD` chunks ahead (a thread) and writes with a
+    thread of its own (:class:`ArchiveWriter`). A writer that fails or dies leaves the archive to one process
+    (which reports what failed); an error here (a tree that is not the batch's, a write that fails) ends both.
     """
-    receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
-    written = SharedCounts(1)  # the writer's receipts so far
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)  # proofs, names and sizes to the writer
+    answers, answer = context.Pipe(duplex=False)  # where the writer placed this process's receipts
+    written = SharedCounts(1)  # the writer's receipts so far (written, or placed for this process)
     parent = os.getpid()
 
     def writer() -> bytes:
         _die_with_parent(parent)
         sender.close()
+        answers.close()
         store.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
-
         inbox: queue.Queue[bytes | EOFError | OSError] = queue.Queue(READ_AHEAD)
 
         def read_ahead() -> None:  # a thread: the producer's next chunks are taken while these are written
@@ -276,50 +287,103 @@ def _write_archive_in_two(
             except (EOFError, OSError) as error:  # the producer stopped without its last message
                 inbox.put(error)
 
-        def received() -> Iterator[list[tuple[int, str, bytes]]]:
+        threading.Thread(target=read_ahead, name="receipts-inbox", daemon=True).start()
+        sink, done = _ArchiveSink(staging, batch), 0
+        try:
             while message := inbox.get():
                 if isinstance(message, EOFError | OSError):
                     raise message
                 if message[:1] == b"P":
-                    yield _finished(store, batch, _PROOFS.decode(message[1:]))
+                    for index, credential_id, data in _finished(store, batch, _PROOFS.decode(message[1:])):
+                        name = receipt_file_name(credential_id)
+                        sink.add(name, data, _indexed(name, index))
+                        done += 1
                 else:
-                    yield _RECEIPTS.decode(message[1:])
-
-        threading.Thread(target=read_ahead, name="receipts-inbox", daemon=True).start()
-
-        def count(done: int) -> None:
-            written[0] = done
-
-        return str(_write(_ArchiveSink(staging, batch), batch, received(), count)).encode()
+                    made = _MADE.decode(message[1:])
+                    answer.send_bytes(_MESSAGES.encode(sink.place(made)))
+                    done += len(made)
+                written[0] = done
+            sink.close()
+        except BaseException:
+            sink.abandon()
+            raise
+        return str(done).encode()
 
     def producer() -> bool:
         receiver.close()
+        answer.close()
         tree = rebuilt_tree(store, batch, workers=None)  # the writer waits for it: both CPUs build it
         proofs = _ProofText(batch, issuer_id, tree.root)
+        placed = _PlacedReceipts(staging, batch, answers)
         try:
             for number, items in enumerate(_proof_items(batch, tree, proofs)):
                 if number % WRITER_SHARE == WRITER_SHARE - 1:
                     sender.send_bytes(b"P" + _MESSAGES.encode(items))
                 else:
-                    sender.send_bytes(b"R" + _MESSAGES.encode(_finished(store, batch, items)))
+                    made = _finished(store, batch, items)
+                    sender.send_bytes(b"M" + _MESSAGES.encode([(i, cid, len(data)) for i, cid, data in made]))
+                    placed.waiting.append(made)
+                placed.write(wait=len(placed.waiting) > READ_AHEAD)
                 if progress is not None:
                     progress(written[0])
             sender.send_bytes(b"")
-        except (BrokenPipeError, ConnectionResetError):  # the writer died: one process writes the archive
+            while placed.waiting:
+                placed.write(wait=True)
+        except (BrokenPipeError, ConnectionResetError, EOFError):  # the writer died: one process writes it
             return False
         finally:
             sender.close()
+            placed.close()
         return True
 
     try:
         sent, reported = run_split(producer, [writer])
     finally:
         written.close()
+        answers.close()
+        answer.close()
     if not sent or reported[0] is None or not reported[0].isdigit():
         return 0
     if progress is not None:
         progress(int(reported[0]))
     return int(reported[0])
+
+
+class _PlacedReceipts:
+    """Receipts made here for the archive the writer process lays out, waiting for their place; written there."""
+
+    def __init__(self, staging: Path, batch: BatchRecord, answers: Connection) -> None:
+        self.staging, self.batch, self.answers = staging, batch, answers
+        self.waiting: collections.deque[list[tuple[int, str, bytes]]] = collections.deque()
+        self.descriptor = -1
+
+    def write(self, *, wait: bool) -> None:
+        """Write each waiting chunk whose place the writer gave; with ``wait``, wait for the first one's."""
+        while self.waiting and (wait or self.answers.poll()):
+            wait = False
+            offset, renamed = _PLACED.decode(self.answers.recv_bytes())
+            made = self.waiting.popleft()
+            names = [receipt_file_name(credential_id) for _, credential_id, _ in made]
+            for position, name in renamed:
+                names[position] = name
+            try:
+                if self.descriptor < 0:
+                    self.descriptor = os.open(self.staging, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+                members = [(name, data) for name, (_, _, data) in zip(names, made, strict=True)]
+                write_members(
+                    self.descriptor, offset, _archive_folder(self.batch), self.batch.anchored_at or 0, members
+                )
+            except OSError as error:
+                raise ReceiptWriteError(
+                    f"batch {self.batch.id}: the receipts of credentials {made[0][1]!r} to {made[-1][1]!r} could "
+                    f"not be written to {self.staging}: {error}"
+                ) from error
+
+    def close(self) -> None:
+        """Close the archive (this process's side)."""
+        if self.descriptor >= 0:
+            os.close(self.descriptor)
+            self.descriptor = -1
 
 
 def _die_with_parent(parent: int) -> None:
@@ -453,13 +517,29 @@ class _ArchiveSink:
 
     def __init__(self, path: Path, batch: BatchRecord) -> None:
         self.path = path
-        folder = f"batch-{batch.onchain_batch_id}"
-        self.writer = ArchiveWriter(os.open(path, _CREATE, PRIVATE_FILE_MODE), folder, batch.anchored_at or 0)
+        descriptor = os.open(path, _CREATE, PRIVATE_FILE_MODE)
+        self.writer = ArchiveWriter(descriptor, _archive_folder(batch), batch.anchored_at or 0)
         os.fchmod(self.writer.descriptor, PRIVATE_FILE_MODE)
         self.names: set[bytes] = set()
 
     def add(self, name: str, data: bytes, instead: str | None) -> None:
         """Add member ``name``, or ``instead`` when ``name`` is taken (without ``instead``: FileExistsError)."""
+        self.writer.add(self._claim(name, instead), data)
+
+    def place(self, made: list[tuple[int, str, int]]) -> tuple[int, list[tuple[int, str]]]:
+        """Keep the place of receipts another process writes, ``(index, credential id, size)`` in order, named
+        as :meth:`add` names them: where they start, and ``(position, name)`` of each not named by its id."""
+        size, renamed = 0, []
+        for position, (index, credential_id, length) in enumerate(made):
+            name = receipt_file_name(credential_id)
+            given = self._claim(name, _indexed(name, index))
+            if given != name:
+                renamed.append((position, given))
+            size += member_size(f"{self.writer.folder}/{given}", length, self.writer.mtime)
+        return self.writer.reserve(size), renamed
+
+    def _claim(self, name: str, instead: str | None) -> str:
+        """``name``, or when it is taken ``instead`` (or ``instead`` numbered), now taken."""
         key = _name_key(name)
         if key in self.names:
             if instead is None:
@@ -469,7 +549,7 @@ class _ArchiveSink:
                 number += 1
                 name = f"{stem}-{number}.json"
         self.names.add(key)
-        self.writer.add(name, data)
+        return name
 
     def where(self, name: str) -> str:
         """How errors name the place of receipt ``name``."""
@@ -489,6 +569,11 @@ class _ArchiveSink:
         if self.writer.descriptor >= 0:
             os.close(self.writer.descriptor)
             self.writer.descriptor = -1
+
+
+def _archive_folder(batch: BatchRecord) -> str:
+    """The folder an archive's members are in: the one a batch of receipt files would get."""
+    return f"batch-{batch.onchain_batch_id}"
 
 
 def _name_key(name: str) -> bytes:
