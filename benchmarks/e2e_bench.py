@@ -315,12 +315,17 @@ def batch_phases(command: Command) -> dict[str, float]:
 def count_receipts(home: Path) -> int:
     """Receipt files in the home's receipts folder, and receipt members of its archives (read by tarfile)."""
     found = sum(1 for _ in (home / "receipts").rglob("*.json"))
-    for archive in (home / "receipts").rglob("*.tar"):
-        with tarfile.open(archive, "r:") as tar:
-            for member in tar:
-                found += member.isfile() and member.name.endswith(".json")
-                tar.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every member read: a million of them take hundreds of MB
-    return found
+    return found + sum(1 for archive in (home / "receipts").rglob("*.tar") for _ in tar_receipts(archive))
+
+
+def tar_receipts(archive: Path) -> Iterator[tuple[tarfile.TarFile, tarfile.TarInfo]]:
+    """Each receipt member (a regular ``*.json`` file) of ``archive`` and the open archive to read it from, read
+    by Python's tarfile (not anchor's own reader), in archive order."""
+    with tarfile.open(archive, "r:") as tar:
+        for member in tar:
+            if member.isfile() and member.name.endswith(".json"):
+                yield tar, member
+            tar.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every member read: a million take hundreds of MB
 
 
 def measure_mode(

@@ -30,7 +30,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -141,13 +140,13 @@ def sample_of(location: Path, count: int) -> tuple[list[int], dict[str, bytes]]:
     """The sizes of up to 1,000 receipts and about 2,000 receipts by file name, of a folder or an archive."""
     every, sizes, sample = max(1, count // 2000), list[int](), dict[str, bytes]()
     if location.is_file():  # a very large batch's archive, read by tarfile
-        with tarfile.open(location, "r:") as tar:
-            for number, member in enumerate(tar):
-                if len(sizes) < 1000:
-                    sizes.append(member.size)
-                if number % every == 0:
-                    sample[Path(member.name).name] = tar.extractfile(member).read()  # type: ignore[union-attr]
-                tar.members.clear()  # type: ignore[attr-defined]  # tarfile keeps every member read
+        from e2e_bench import tar_receipts
+
+        for number, (tar, member) in enumerate(tar_receipts(location)):
+            if len(sizes) < 1000:
+                sizes.append(member.size)
+            if number % every == 0:
+                sample[Path(member.name).name] = tar.extractfile(member).read()  # type: ignore[union-attr]
         return sizes, sample
     paths = files_of(location)
     return [path.stat().st_size for path in paths[:1000]], {path.name: path.read_bytes() for path in paths[::every]}
@@ -157,12 +156,12 @@ def named(location: Path, names: set[str]) -> dict[str, bytes]:
     """The receipts of these file names in a folder or an archive."""
     if not location.is_file():
         return {name: (location / name).read_bytes() for name in names if (location / name).is_file()}
+    from e2e_bench import tar_receipts
+
     found = {}
-    with tarfile.open(location, "r:") as tar:
-        for member in tar:
-            if Path(member.name).name in names:
-                found[Path(member.name).name] = tar.extractfile(member).read()  # type: ignore[union-attr]
-            tar.members.clear()  # type: ignore[attr-defined]
+    for tar, member in tar_receipts(location):
+        if Path(member.name).name in names:
+            found[Path(member.name).name] = tar.extractfile(member).read()  # type: ignore[union-attr]
     return found
 
 

@@ -98,9 +98,10 @@ ARCHIVE_WRITERS: Final = 2
 """Processes that write an archive by default (at most; fewer on fewer CPUs): see the module doc."""
 READ_AHEAD: Final = 4
 """Chunks the archive's writer takes from the pipe before it needs them (each about 11 MB)."""
-WRITER_SHARE: Final = 2
-"""With two processes, the archive's writer makes and writes the receipts of one chunk in this many; the other
-process, which also makes every proof, makes and writes the rest."""
+WRITER_BACKLOG: Final = 2
+"""With two processes, the next chunk goes to the archive's writer (it makes and writes its receipts) while
+fewer than this many chunks wait in it; else the other process, which also makes every proof, makes and writes
+it: the work is shared as each keeps up."""
 _STAGING_SUFFIX: Final = ".partial"
 _REPLACED_SUFFIX: Final = ".replaced"
 _CREATE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -178,18 +179,19 @@ def write_receipts(
     private_directory(folder.parent, tighten=True)
     report = None if progress is None else lambda done: progress(done, batch.size)
     parts = _writers(workers, batch.size, as_archive)
+    tree_workers = 1 if workers == 1 else None  # the tree is built by this process alone, or on every CPU
     if as_archive:
         staging = _empty_staging(target, archive=True)
         done = _write_archive_in_two(store, batch, issuer_id, staging, report) if parts > 1 else 0
         if done == 0:  # one process (and the fallback of the two)
             staging = _empty_staging(target, archive=True)
-            tree = rebuilt_tree(store, batch, workers=1 if workers == 1 else None)
+            tree = rebuilt_tree(store, batch, workers=tree_workers)
             items = _proof_items(batch, tree, _ProofText(batch, issuer_id, tree.root))
             done = _write(
                 _ArchiveSink(staging, batch), batch, (_finished(store, batch, chunk) for chunk in items), report
             )
     else:
-        tree = rebuilt_tree(store, batch, workers=1 if workers == 1 else None)
+        tree = rebuilt_tree(store, batch, workers=tree_workers)
         staging = _empty_staging(target)
         job = _Writer(store, batch, tree, _ProofText(batch, issuer_id, tree.root), staging)
         done = _write_in_parallel(job, parts, progress) if parts > 1 else 0
@@ -257,12 +259,12 @@ def _write_archive_in_two(
 
     A writer process is forked first, before the tree is rebuilt (so it holds little memory): it lays out the
     archive in the proof order, as one process would, byte for byte. This process rebuilds and checks the
-    tree, makes the anchoring proofs and sends them a chunk at a time. Of one chunk in :data:`WRITER_SHARE`
-    the writer makes the receipts and writes them. Of the others this process makes the receipts and sends
-    only their names and sizes: the writer names them (a taken name gets another, as one process would name
-    it), keeps their place in the archive and answers where it is; this process writes them there itself
-    (:func:`~anchor.issuing.receipt_archive.write_members`), so no receipt crosses the pipe and both share the
-    cost of writing. The writer reads up to :data:`READ_AHEAD` chunks ahead (a thread) and writes with a
+    tree, makes the anchoring proofs and sends them a chunk at a time. Of a chunk sent while the writer keeps up
+    (:data:`WRITER_BACKLOG`) the writer makes the receipts and writes them. Of the others this process makes
+    the receipts and sends only their names and sizes: the writer names them (a taken name gets another, as
+    one process would name it), keeps their place in the archive and answers where it is; this process writes
+    them there itself (:func:`~anchor.issuing.receipt_archive.write_members`), so no receipt crosses the pipe
+    and both share the cost of writing. Who makes a chunk changes no byte of the archive. The writer reads up to :data:`READ_AHEAD` chunks ahead (a thread) and writes with a
     thread of its own (:class:`ArchiveWriter`). A writer that fails or dies leaves the archive to one process
     (which reports what failed); an error here (a tree that is not the batch's, a write that fails) ends both.
     """
@@ -316,13 +318,15 @@ def _write_archive_in_two(
         proofs = _ProofText(batch, issuer_id, tree.root)
         placed = _PlacedReceipts(staging, batch, answers)
         try:
-            for number, items in enumerate(_proof_items(batch, tree, proofs)):
-                if number % WRITER_SHARE == WRITER_SHARE - 1:
+            sent = 0  # receipts given to the writer, to make or to place
+            for items in _proof_items(batch, tree, proofs):
+                if sent - written[0] < WRITER_BACKLOG * RECEIPT_CHUNK:  # the writer keeps up: it makes these
                     sender.send_bytes(b"P" + _MESSAGES.encode(items))
                 else:
                     made = _finished(store, batch, items)
                     sender.send_bytes(b"M" + _MESSAGES.encode([(i, cid, len(data)) for i, cid, data in made]))
                     placed.waiting.append(made)
+                sent += len(items)
                 placed.write(wait=len(placed.waiting) > READ_AHEAD)
                 if progress is not None:
                     progress(written[0])
