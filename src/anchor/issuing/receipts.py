@@ -100,8 +100,8 @@ READ_AHEAD: Final = 4
 """Chunks the archive's writer takes from the pipe before it needs them (each about 11 MB)."""
 WRITER_BACKLOG: Final = 2
 """With two processes, the next chunk goes to the archive's writer (it makes and writes its receipts) while
-fewer than this many chunks wait in it; else the other process, which also makes every proof, makes and writes
-it: the work is shared as each keeps up."""
+fewer than this many chunks' receipts wait there to be made; else the other process, which also makes every
+proof, makes and writes it: the work is shared as each keeps up, and the writer always has some."""
 _STAGING_SUFFIX: Final = ".partial"
 _REPLACED_SUFFIX: Final = ".replaced"
 _CREATE: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -259,19 +259,21 @@ def _write_archive_in_two(
 
     A writer process is forked first, before the tree is rebuilt (so it holds little memory): it lays out the
     archive in the proof order, as one process would, byte for byte. This process rebuilds and checks the
-    tree, makes the anchoring proofs and sends them a chunk at a time. Of a chunk sent while the writer keeps up
-    (:data:`WRITER_BACKLOG`) the writer makes the receipts and writes them. Of the others this process makes
-    the receipts and sends only their names and sizes: the writer names them (a taken name gets another, as
-    one process would name it), keeps their place in the archive and answers where it is; this process writes
-    them there itself (:func:`~anchor.issuing.receipt_archive.write_members`), so no receipt crosses the pipe
-    and both share the cost of writing. Who makes a chunk changes no byte of the archive. The writer reads up to :data:`READ_AHEAD` chunks ahead (a thread) and writes with a
-    thread of its own (:class:`ArchiveWriter`). A writer that fails or dies leaves the archive to one process
-    (which reports what failed); an error here (a tree that is not the batch's, a write that fails) ends both.
+    tree, makes the anchoring proofs and sends them a chunk at a time. While fewer than :data:`WRITER_BACKLOG`
+    chunks wait in the writer to be made, the next one goes to it: it makes the receipts and writes them. Of
+    the others this process makes the receipts and sends only their names and sizes: the writer names them (a
+    taken name gets another, as one process would name it), keeps their place in the archive and answers where
+    it is; this process writes them there itself (:func:`~anchor.issuing.receipt_archive.write_members`), so
+    no receipt crosses the pipe and both share the cost of writing. Who makes a chunk changes no byte of the
+    archive. The writer reads up to :data:`READ_AHEAD` chunks ahead (a thread) and writes with a thread of its
+    own (:class:`ArchiveWriter`). A writer that fails or dies leaves the archive to one process (which reports
+    what failed); an error here (a tree that is not the batch's, a write that fails) ends both.
     """
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)  # proofs, names and sizes to the writer
     answers, answer = context.Pipe(duplex=False)  # where the writer placed this process's receipts
-    written = SharedCounts(1)  # the writer's receipts so far (written, or placed for this process)
+    # The writer's receipts so far: [0] all of them (written, or placed for this process), [1] those it made.
+    written = SharedCounts(2)
     parent = os.getpid()
 
     def writer() -> bytes:
@@ -290,7 +292,7 @@ def _write_archive_in_two(
                 inbox.put(error)
 
         threading.Thread(target=read_ahead, name="receipts-inbox", daemon=True).start()
-        sink, done = _ArchiveSink(staging, batch), 0
+        sink, done, made = _ArchiveSink(staging, batch), 0, 0
         try:
             while message := inbox.get():
                 if isinstance(message, EOFError | OSError):
@@ -300,10 +302,12 @@ def _write_archive_in_two(
                         name = receipt_file_name(credential_id)
                         sink.add(name, data, _indexed(name, index))
                         done += 1
+                        made += 1
+                    written[1] = made
                 else:
-                    made = _MADE.decode(message[1:])
-                    answer.send_bytes(_MESSAGES.encode(sink.place(made)))
-                    done += len(made)
+                    theirs = _MADE.decode(message[1:])
+                    answer.send_bytes(_MESSAGES.encode(sink.place(theirs)))
+                    done += len(theirs)
                 written[0] = done
             sink.close()
         except BaseException:
@@ -318,15 +322,15 @@ def _write_archive_in_two(
         proofs = _ProofText(batch, issuer_id, tree.root)
         placed = _PlacedReceipts(staging, batch, answers)
         try:
-            sent = 0  # receipts given to the writer, to make or to place
+            given = 0  # receipts the writer was given to make
             for items in _proof_items(batch, tree, proofs):
-                if sent - written[0] < WRITER_BACKLOG * RECEIPT_CHUNK:  # the writer keeps up: it makes these
+                if given - written[1] < WRITER_BACKLOG * RECEIPT_CHUNK:  # the writer keeps up: it makes these
                     sender.send_bytes(b"P" + _MESSAGES.encode(items))
+                    given += len(items)
                 else:
                     made = _finished(store, batch, items)
                     sender.send_bytes(b"M" + _MESSAGES.encode([(i, cid, len(data)) for i, cid, data in made]))
                     placed.waiting.append(made)
-                sent += len(items)
                 placed.write(wait=len(placed.waiting) > READ_AHEAD)
                 if progress is not None:
                     progress(written[0])
