@@ -24,9 +24,10 @@ and a million files are hard to move or remove; one archive is written at the di
 file (``.batch-7.tar.partial``) renamed into place when complete. With :data:`ARCHIVE_WRITERS` (two), a writer
 process is forked before the tree is rebuilt (so it holds little memory) and lays out the whole archive in
 the proof order, as one process would, byte for byte; this process rebuilds and checks the tree, makes the
-proofs and sends them over a pipe, and makes every other chunk's receipts itself and writes them where the
-writer placed them, so the work is shared about evenly and no receipt crosses the pipe. A writer that fails or
-dies leaves the archive to one process, from an empty staging file.
+proofs and sends them over a pipe. The writer makes the receipts of the chunks it keeps up with; this process
+makes the others' and writes them where the writer placed them, so the work is shared as each keeps up and no
+receipt crosses the pipe. A writer that fails or dies leaves the archive to one process, from an empty staging
+file.
 
 Two writers, off by default for folders. ``write_receipts(workers=2)`` writes a large batch (:data:`PARALLEL_MIN`
 receipts or more) from two processes: each is forked after the tree is loaded and checked, takes its share of
