@@ -114,7 +114,7 @@ _UNSAFE: Final = re.compile(r"[^A-Za-z0-9._-]")
 _FORMAT_MEMBERS: Final = {name: f'"format":{json.dumps(name)}' for name in {RECEIPT_FORMAT, *RECEIPT_FORMATS.values()}}
 _ENCODER: Final = msgspec.json.Encoder()
 #: Messages between the process that makes an archive's proofs and the one that lays it out: proofs, the
-#: receipts made by the first (index, credential id, size), and where the second placed them.
+#: receipts made by the first (index, file name, size), and where the second placed them.
 _MESSAGES: Final = msgspec.msgpack.Encoder()
 _PROOFS: Final = msgspec.msgpack.Decoder(list[tuple[int, str]])
 _MADE: Final = msgspec.msgpack.Decoder(list[tuple[int, str, int]])
@@ -262,10 +262,11 @@ def _write_archive_in_two(
     archive in the proof order, as one process would, byte for byte. This process rebuilds and checks the
     tree, makes the anchoring proofs and sends them a chunk at a time. While fewer than :data:`WRITER_BACKLOG`
     chunks wait in the writer to be made, the next one goes to it: it makes the receipts and writes them. Of
-    the others this process makes the receipts and sends only their names and sizes: the writer names them (a
-    taken name gets another, as one process would name it), keeps their place in the archive and answers where
-    it is; this process writes them there itself (:func:`~anchor.issuing.receipt_archive.write_members`), so
-    no receipt crosses the pipe and both share the cost of writing. Who makes a chunk changes no byte of the
+    the others this process makes the receipts and sends only their file names and sizes: the writer claims
+    the names (a taken name gets another, as one process would name it), keeps their place in the archive and
+    answers where it is; this process writes them there itself
+    (:func:`~anchor.issuing.receipt_archive.write_members`), so no receipt crosses the pipe and both share the
+    cost of writing. Who makes a chunk changes no byte of the
     archive. The writer reads up to :data:`READ_AHEAD` chunks ahead (a thread) and writes with a thread of its
     own (:class:`ArchiveWriter`). A writer that fails or dies leaves the archive to one process (which reports
     what failed); an error here (a tree that is not the batch's, a write that fails) ends both.
@@ -330,8 +331,10 @@ def _write_archive_in_two(
                     given += len(items)
                 else:
                     made = _finished(store, batch, items)
-                    sender.send_bytes(b"M" + _MESSAGES.encode([(i, cid, len(data)) for i, cid, data in made]))
-                    placed.waiting.append(made)
+                    names = [receipt_file_name(credential_id) for _, credential_id, _ in made]
+                    sizes = [(index, name, len(data)) for (index, _, data), name in zip(made, names, strict=True)]
+                    sender.send_bytes(b"M" + _MESSAGES.encode(sizes))
+                    placed.waiting.append((made, names))
                 placed.write(wait=len(placed.waiting) > READ_AHEAD)
                 if progress is not None:
                     progress(written[0])
@@ -363,7 +366,8 @@ class _PlacedReceipts:
 
     def __init__(self, staging: Path, batch: BatchRecord, answers: Connection) -> None:
         self.staging, self.batch, self.answers = staging, batch, answers
-        self.waiting: collections.deque[list[tuple[int, str, bytes]]] = collections.deque()
+        #: Chunks made here, ``(index, credential id, bytes)`` each, with their file names, in order.
+        self.waiting: collections.deque[tuple[list[tuple[int, str, bytes]], list[str]]] = collections.deque()
         self.descriptor = -1
 
     def write(self, *, wait: bool) -> None:
@@ -371,8 +375,7 @@ class _PlacedReceipts:
         while self.waiting and (wait or self.answers.poll()):
             wait = False
             offset, renamed = _PLACED.decode(self.answers.recv_bytes())
-            made = self.waiting.popleft()
-            names = [receipt_file_name(credential_id) for _, credential_id, _ in made]
+            made, names = self.waiting.popleft()
             for position, name in renamed:
                 names[position] = name
             try:
@@ -536,11 +539,10 @@ class _ArchiveSink:
         self.writer.add(self._claim(name, instead), data)
 
     def place(self, made: list[tuple[int, str, int]]) -> tuple[int, list[tuple[int, str]]]:
-        """Keep the place of receipts another process writes, ``(index, credential id, size)`` in order, named
-        as :meth:`add` names them: where they start, and ``(position, name)`` of each not named by its id."""
+        """Keep the place of receipts another process writes, ``(index, file name, size)`` in order, named as
+        :meth:`add` names them: where they start, and ``(position, name)`` of each given another name."""
         size, renamed = 0, []
-        for position, (index, credential_id, length) in enumerate(made):
-            name = receipt_file_name(credential_id)
+        for position, (index, name, length) in enumerate(made):
             given = self._claim(name, _indexed(name, index))
             if given != name:
                 renamed.append((position, given))
