@@ -7,6 +7,7 @@ bytes, mode 0600), whichever number of processes wrote it, and it must appear co
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import re
@@ -131,10 +132,10 @@ def test_two_processes_write_the_archive_of_one_byte_for_byte(
             stream.write(f"wrote {os.getpid()}\n")
         original_add(self, name, data)
 
-    def write_members(descriptor: int, offset: int, folder: str, mtime: int, members: list[tuple[str, bytes]]) -> None:
+    def write_members(descriptor: int, offset: int, folder: str, mtime: int, members: list[tuple[str, bytes]]) -> int:
         with log.open("a") as stream:
             stream.write(f"placed {os.getpid()} {len(members)}\n")
-        original_write_members(descriptor, offset, folder, mtime, members)
+        return original_write_members(descriptor, offset, folder, mtime, members)
 
     monkeypatch.setattr(receipts, "_finished", finished)
     monkeypatch.setattr(receipt_archive.ArchiveWriter, "add", add)
@@ -217,7 +218,7 @@ def test_a_failed_write_of_the_receipts_made_here_is_an_error_naming_them(
     store, records = batches
     batch = records[-1]
 
-    def full(descriptor: int, offset: int, folder: str, mtime: int, members: list[tuple[str, bytes]]) -> None:
+    def full(descriptor: int, offset: int, folder: str, mtime: int, members: list[tuple[str, bytes]]) -> int:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(receipts, "write_members", full)
@@ -355,3 +356,115 @@ def test_a_killed_second_writer_leaves_the_archive_to_one(
     archive = receipts.receipts_archive(target, batch)
     assert members(archive) == expected
     assert sorted(p.name for p in archive.parent.iterdir()) == [archive.name]
+
+
+# --------------------------------------------------------------------------------------------------------
+# The page cache: what is written goes to the disk at once and is dropped once far enough behind
+
+
+def test_written_ranges_are_sent_at_once_and_dropped_once_far_enough_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    advised: list[tuple[int, int]] = []
+    monkeypatch.setattr(
+        receipt_archive, "_not_needed", lambda _descriptor, offset, length: advised.append((offset, length))
+    )
+    pages = receipt_archive.WrittenPages(3, behind=100)
+    pages.written(0, 40)
+    pages.written(40, 40)
+    pages.written(80, 0)  # nothing written: no advice
+    assert advised == [(0, 40), (40, 40)]
+    pages.written(500, 40)  # another process's place: ranges are kept by the order they were written in
+    assert advised == [(0, 40), (40, 40), (500, 40), (0, 40)]  # 120 kept > 100: the oldest dropped
+    pages.written(80, 70)
+    assert advised[4:] == [(80, 70), (40, 40), (500, 40)]  # 150 kept: dropped down to 70
+
+
+def test_every_byte_of_an_archive_is_sent_to_the_disk_and_the_old_ones_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    advised: list[tuple[int, int]] = []
+    monkeypatch.setattr(
+        receipt_archive, "_not_needed", lambda _descriptor, offset, length: advised.append((offset, length))
+    )
+    monkeypatch.setattr(receipt_archive, "FLUSH_AT", 64 << 10)
+    monkeypatch.setattr(receipt_archive, "CACHED_BEHIND", 256 << 10)
+    path = tmp_path / "a.tar"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    writer = receipt_archive.ArchiveWriter(descriptor, "batch-1", 1764475200)
+    for n in range(300):
+        writer.add(f"r{n}.json", os.urandom(3000))
+    writer.finish()
+    os.close(descriptor)
+    size = path.stat().st_size
+    seen: set[tuple[int, int]] = set()
+    sent: list[tuple[int, int]] = []  # the first advice of each range (written, sent to the disk)
+    dropped: list[tuple[int, int]] = []  # its second (dropped)
+    for advice in advised:
+        (dropped if advice in seen else sent).append(advice)
+        seen.add(advice)
+    assert sent[0][0] == 0
+    assert all(offset + length == following for (offset, length), (following, _) in itertools.pairwise(sent))
+    assert sum(length for _, length in sent) == size  # every byte sent once, in the order written
+    assert dropped == sent[: len(dropped)]  # the oldest dropped, in order
+    kept = sum(length for _, length in sent[len(dropped) :])
+    assert kept <= 256 << 10 < kept + dropped[-1][1]  # no more kept than CACHED_BEHIND, and no less
+    assert len(members(path)) == 300
+
+
+def resident(path: Path) -> list[bool]:
+    """Which pages of ``path`` are in the page cache (``mincore`` of a shared read-only mapping)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    size, page = path.stat().st_size, os.sysconf("SC_PAGE_SIZE")
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        address = libc.mmap(None, size, 1, 1, descriptor, 0)  # PROT_READ, MAP_SHARED
+        assert address not in (None, ctypes.c_void_p(-1).value), ctypes.get_errno()
+        vector = ctypes.create_string_buffer((size + page - 1) // page)
+        try:
+            assert libc.mincore(address, size, vector) == 0, ctypes.get_errno()
+        finally:
+            libc.munmap(address, size)
+    finally:
+        os.close(descriptor)
+    return [byte & 1 == 1 for byte in vector.raw]
+
+
+def file_system_type(path: Path) -> str:
+    """The type of the file system ``path`` is on (from ``/proc/self/mounts``: the longest mount point)."""
+    best, kind = "", ""
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        _device, point, fs_type, *_ = line.split()
+        if str(path).startswith(point.rstrip("/") + "/") and len(point) > len(best):
+            best, kind = point, fs_type
+    return kind
+
+
+def test_ranges_on_the_disk_leave_the_page_cache_and_recent_ones_stay(tmp_path: Path) -> None:
+    """The real kernel: a range written, on the disk (fsync) and then far enough behind is dropped from the
+    page cache; the range written last stays. On a file system in memory (tmpfs) nothing is dropped."""
+    megabyte = 1 << 20
+    path = tmp_path / "a.tar"
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        pages = receipt_archive.WrittenPages(descriptor, behind=4 * megabyte)
+        os.pwrite(descriptor, os.urandom(4 * megabyte), 0)
+        pages.written(0, 4 * megabyte)
+        os.fsync(descriptor)  # on the disk: clean pages, which the advice drops
+        os.pwrite(descriptor, os.urandom(4 * megabyte), 4 * megabyte)
+        pages.written(4 * megabyte, 4 * megabyte)  # 8 MB kept > 4 MB: the first range is dropped
+        cached = resident(path)
+    finally:
+        os.close(descriptor)
+    half = len(cached) // 2
+    assert all(cached[half:])  # written last: still in the cache
+    if file_system_type(tmp_path) in {"tmpfs", "ramfs"}:
+        assert all(cached[:half])
+    else:
+        assert not any(cached[:half]), f"{sum(cached[:half])} of {half} pages still cached"

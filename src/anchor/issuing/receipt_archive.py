@@ -11,10 +11,18 @@ not fit the header's 100-byte ``name`` field gets a PAX ``x`` header before it (
 Headers of short names are made here from a template, byte for byte what :mod:`tarfile` makes (a test
 compares the two), at a tenth of the cost. Members are regular files, mode 0600, owner 0, the batch's
 anchoring time as their modification time.
+
+Page cache. What is written is sent to the disk at once and, once there, dropped from the page cache
+(:class:`WrittenPages`): an archive of 6 GB would otherwise take 6 GB of fresh pages, which cost the writer
+3-5 times the system time of pages used again (measured on the 2-core machine's VM: 3 GB written at about
+175 MB/s took 10-12 s of system time into the page cache and 2 s when each range was dropped 190 MB behind),
+and would push the issuer database out of the cache. Nobody reads the archive back while it is written.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import functools
 import os
 import queue
@@ -37,6 +45,8 @@ _PADDING: Final = tuple(bytes(size) for size in range(BLOCK))
 """Zero bytes to pad data to a whole block, by how many are missing."""
 _IOV_MAX: Final = 1024
 """Pieces per ``writev`` (Linux's ``IOV_MAX``)."""
+CACHED_BEHIND: Final = 128 << 20
+"""Bytes a writer keeps in the page cache behind what it writes: older ranges, by then on the disk, are dropped."""
 
 
 def member_header(path: str, size: int, mtime: int) -> bytes:
@@ -64,11 +74,11 @@ def member_pieces(path: str, data: bytes, mtime: int) -> list[bytes]:
     return pieces
 
 
-def write_members(descriptor: int, offset: int, folder: str, mtime: int, members: list[tuple[str, bytes]]) -> None:
+def write_members(descriptor: int, offset: int, folder: str, mtime: int, members: list[tuple[str, bytes]]) -> int:
     """Write ``(name, data)`` members ``<folder>/<name>`` at ``offset`` of the archive open at ``descriptor``
-    (a place :meth:`ArchiveWriter.reserve` kept for them, another process writing the rest)."""
+    (a place :meth:`ArchiveWriter.reserve` kept for them, another process writing the rest); the bytes written."""
     pieces = [piece for name, data in members for piece in member_pieces(f"{folder}/{name}", data, mtime)]
-    _write_all(descriptor, pieces, offset)
+    return _write_all(descriptor, pieces, offset)
 
 
 def _fits_template(path: str, size: int, mtime: int) -> bool:
@@ -172,18 +182,53 @@ class ArchiveWriter:
             raise self._error
 
     def _write(self) -> None:
+        pages = WrittenPages(self.descriptor)
         while (item := self._queue.get()) is not None:
             offset, pending = item
             if self._error is None:
                 try:
-                    _write_all(self.descriptor, pending, offset)
+                    pages.written(offset, _write_all(self.descriptor, pending, offset))
                 except Exception as error:  # raised in the caller's thread, never lost
                     self._error = error
 
 
-def _write_all(descriptor: int, pieces: Sequence[bytes | memoryview], offset: int) -> None:
+class WrittenPages:
+    """Sends what a writer wrote to the disk at once, and drops it from the page cache once
+    :data:`CACHED_BEHIND` bytes more were written (by then it is on the disk; a range that is not yet is
+    left to the kernel). Advice only: without ``posix_fadvise`` (not Linux) nothing is done."""
+
+    def __init__(self, descriptor: int, behind: int | None = None) -> None:
+        self.descriptor = descriptor
+        self.behind = CACHED_BEHIND if behind is None else behind
+        self._kept: collections.deque[tuple[int, int]] = collections.deque()
+        self._kept_bytes = 0
+
+    def written(self, offset: int, length: int) -> None:
+        """``length`` bytes were written at ``offset``."""
+        if length <= 0 or not _CAN_ADVISE:
+            return
+        _not_needed(self.descriptor, offset, length)  # dirty pages: this starts their writing to the disk
+        self._kept.append((offset, length))
+        self._kept_bytes += length
+        while self._kept_bytes > self.behind:
+            old_offset, old_length = self._kept.popleft()
+            self._kept_bytes -= old_length
+            _not_needed(self.descriptor, old_offset, old_length)  # written since: dropped from the cache
+
+
+_CAN_ADVISE: Final = hasattr(os, "posix_fadvise")
+
+
+def _not_needed(descriptor: int, offset: int, length: int) -> None:
+    """``POSIX_FADV_DONTNEED`` for a range (Linux: dirty pages are sent to the disk, clean ones dropped)."""
+    with contextlib.suppress(OSError):  # advice: a file system that refuses it writes as before
+        os.posix_fadvise(descriptor, offset, length, os.POSIX_FADV_DONTNEED)
+
+
+def _write_all(descriptor: int, pieces: Sequence[bytes | memoryview], offset: int) -> int:
     """Write ``pieces`` at ``offset`` with ``pwritev``, :data:`_IOV_MAX` at a time (a short write: the rest
-    again)."""
+    again); the bytes written."""
+    start = offset
     pending, first = list(pieces), 0
     while first < len(pending):
         written = os.pwritev(descriptor, pending[first : first + _IOV_MAX], offset)
@@ -195,3 +240,4 @@ def _write_all(descriptor: int, pieces: Sequence[bytes | memoryview], offset: in
             first += 1
         if written:
             pending[first] = memoryview(pending[first])[written:]
+    return offset - start

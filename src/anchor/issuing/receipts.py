@@ -77,7 +77,7 @@ from anchor.credentials.receipt import (
 )
 from anchor.errors import AnchorError, ChainError, InvalidInputError, InvariantError
 from anchor.files import PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, private_directory
-from anchor.issuing.receipt_archive import ArchiveWriter, member_size, write_members
+from anchor.issuing.receipt_archive import ArchiveWriter, WrittenPages, member_size, write_members
 from anchor.issuing.store import BatchRecord, Store
 from anchor.merkle import StandardMerkleTree
 from anchor.processes import SharedCounts, can_fork, run_split, usable_cpus
@@ -369,6 +369,7 @@ class _PlacedReceipts:
         #: Chunks made here, ``(index, credential id, bytes)`` each, with their file names, in order.
         self.waiting: collections.deque[tuple[list[tuple[int, str, bytes]], list[str]]] = collections.deque()
         self.descriptor = -1
+        self.pages: WrittenPages | None = None
 
     def write(self, *, wait: bool) -> None:
         """Write each waiting chunk whose place the writer gave; with ``wait``, wait for the first one's."""
@@ -381,10 +382,13 @@ class _PlacedReceipts:
             try:
                 if self.descriptor < 0:
                     self.descriptor = os.open(self.staging, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+                    self.pages = WrittenPages(self.descriptor)
                 members = [(name, data) for name, (_, _, data) in zip(names, made, strict=True)]
-                write_members(
+                written = write_members(
                     self.descriptor, offset, _archive_folder(self.batch), self.batch.anchored_at or 0, members
                 )
+                if self.pages is not None:
+                    self.pages.written(offset, written)
             except OSError as error:
                 raise ReceiptWriteError(
                     f"batch {self.batch.id}: the receipts of credentials {made[0][1]!r} to {made[-1][1]!r} could "
