@@ -440,6 +440,22 @@ def test_batch_credentials_are_streamed(store: Store, database: str) -> None:
     assert peak < 3 * STREAM_CHUNK * size, f"{peak:,} bytes held for {count * size:,} bytes of documents"
 
 
+def test_batch_documents_are_those_of_the_indices_asked_for_in_this_batch_only(store: Store) -> None:
+    """The receipts' query (through the DB-API: ``?`` on SQLite, ``%s`` on PostgreSQL): the indices asked
+    for, in any order, of this batch and no other; an index the batch does not hold is absent."""
+    store.queue([credential(n, content="first") for n in range(30)])
+    first = build(store, 30)
+    store.queue([credential(100 + n, content="second") for n in range(12)])
+    second = build(store, 12)
+    stored = {index: (credential_id, document) for index, credential_id, document in store.batch_credentials(first.id)}
+    wanted = [17, 3, 29, 0, 8]
+    assert store.batch_documents(first.id, wanted) == {index: stored[index] for index in wanted}
+    found = store.batch_documents(second.id, [0, 11, 12, 29])  # 12 and 29 are only in the first batch
+    assert sorted(found) == [0, 11]
+    assert all(json.loads(document)["content"] == "second" for _, document in found.values())
+    assert store.batch_documents(first.id, list(range(30))) == stored  # one query of the whole batch
+
+
 # ------------------------------------------------------------------------------------------------ state
 
 

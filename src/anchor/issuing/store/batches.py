@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Row, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from anchor.errors import InvalidInputError, InvariantError, StoreError
-from anchor.issuing.store.engine import StoreBase
+from anchor.issuing.store.engine import StoreBase, select_in
 from anchor.issuing.store.records import UNFINISHED_BATCH_STATES, BatchRecord, BatchState
 from anchor.issuing.store.schema import _batches, _credentials, _documents, _tree_parts
 from anchor.issuing.store.values import _HEX32, _address, _check_choice
@@ -30,6 +30,12 @@ _RELEASE_AFTER: Final = 10_000
 """Batches at least this large close the SQLite connections that stored them (see ``build_batch``)."""
 _DIGEST_HEX: Final = re.compile(r"0x[0-9a-fA-F]{64}")
 _BATCH_COLUMNS: Final = tuple(_batches.c)
+#: The documents of some indices of a batch (:meth:`BatchStore.batch_documents`, through :func:`select_in`).
+_BATCH_DOCUMENTS_SQL: Final = (
+    "SELECT credentials.batch_index, credentials.credential_id, credential_documents.document"
+    " FROM credentials JOIN credential_documents ON credential_documents.credential = credentials.id"
+    " WHERE credentials.batch_id = {mark} AND credentials.batch_index IN ({marks})"
+)
 #: What ``build_tree`` gives ``build_batch``: the root (0x-hex) and the dump, whole or as its pieces in order.
 TreeBuilder = Callable[[list[bytes]], tuple[str, str | Iterable[str]]]
 #: Put the credentials whose row ids are listed (in index order) into a batch, by dialect.
@@ -296,11 +302,7 @@ class BatchStore(StoreBase):
         chunk at a time; an index the batch does not hold is absent from the result.
         """
         with self._transaction() as connection:
-            rows = connection.execute(
-                select(_credentials.c.batch_index, _credentials.c.credential_id, _documents.c.document)
-                .select_from(_credentials.join(_documents, _documents.c.credential == _credentials.c.id))
-                .where(_credentials.c.batch_id == batch_id, _credentials.c.batch_index.in_(list(indices)))
-            ).all()
+            rows = select_in(connection, _BATCH_DOCUMENTS_SQL, (batch_id,), tuple(indices))
         return {int(row[0]): (str(row[1]), str(row[2])) for row in rows}
 
 

@@ -16,7 +16,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, func, insert, select
 
 from anchor.errors import InvalidInputError, InvariantError
-from anchor.issuing.store.engine import StoreBase
+from anchor.issuing.store.engine import StoreBase, select_in
 from anchor.issuing.store.records import CourseRecord, RosterEntry
 from anchor.issuing.store.schema import _courses
 
@@ -180,9 +180,7 @@ def _entries_of(connection: Connection, course_id: str, learner_keys: Iterable[s
     keys = tuple(set(learner_keys))
     if not keys:
         return []
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = _ENTRY_SELECT.format(mark=mark, marks=", ".join((mark,) * len(keys)))
-    return [RosterEntry(*row) for row in connection.exec_driver_sql(sql, (course_id, *keys))]
+    return [RosterEntry(*row) for row in select_in(connection, _ENTRY_SELECT, (course_id,), keys)]
 
 
 def _known_entries(connection: Connection, chunk: list[RosterEntry]) -> dict[tuple[str, str], RosterEntry]:

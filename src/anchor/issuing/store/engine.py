@@ -200,6 +200,15 @@ def _make_sqlite_file_private(url: URL) -> None:
         raise StoreError(f"cannot make the issuer database {path} private to its owner: {error}") from error
 
 
+def select_in(connection: Connection, sql: str, leading: tuple[Any, ...], values: tuple[Any, ...]) -> list[Any]:
+    """The rows of ``sql``, a query with a ``{mark}`` for each of ``leading`` and one ``IN ({marks})`` for
+    ``values``, through the DB-API (SQLite's ``?`` or PostgreSQL's ``%s``): SQLAlchemy's compiling of a
+    ``IN`` of hundreds of values costs more than the query does."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    query = sql.format(mark=mark, marks=", ".join((mark,) * len(values)))
+    return list(connection.exec_driver_sql(query, (*leading, *values)).all())
+
+
 def _configure_sqlite(engine: Engine, *, file: bool) -> None:
     """Transactional DDL, ``BEGIN IMMEDIATE`` for writers, foreign keys, write-ahead log.
 

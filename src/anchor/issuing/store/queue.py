@@ -17,7 +17,7 @@ from sqlalchemy import Connection, func, select
 
 from anchor.errors import CredentialConflictError, InvalidInputError
 from anchor.issuing.store.courses import _COURSE_LOCK, _save_roster_entries
-from anchor.issuing.store.engine import _QUEUE_LOCK, StoreBase
+from anchor.issuing.store.engine import _QUEUE_LOCK, StoreBase, select_in
 from anchor.issuing.store.records import CredentialRecord, CredentialState, NewCredential, QueueOutcome, RosterEntry
 from anchor.issuing.store.schema import _batches, _credentials, _documents, _status_lists
 
@@ -55,9 +55,9 @@ _INSERTS: Final = {
 _KNOWN_SQL: Final = (
     "SELECT credentials.credential_id, credentials.content_hash, credentials.batch_id, batches.state"
     " FROM credentials LEFT OUTER JOIN batches ON credentials.batch_id = batches.id"
-    " WHERE credentials.credential_id IN ({})"
+    " WHERE credentials.credential_id IN ({marks})"
 )
-_ROW_IDS_SQL: Final = "SELECT credential_id, id FROM credentials WHERE credential_id IN ({})"
+_ROW_IDS_SQL: Final = "SELECT credential_id, id FROM credentials WHERE credential_id IN ({marks})"
 
 
 class QueueStore(StoreBase):
@@ -108,9 +108,7 @@ class QueueStore(StoreBase):
                 wanted = tuple({row[0] for row in chunk})
                 known = {
                     credential_id: (content_hash, batch_id, state)
-                    for credential_id, content_hash, batch_id, state in _select_in(
-                        connection, _KNOWN_SQL, wanted, qmark
-                    )
+                    for credential_id, content_hash, batch_id, state in select_in(connection, _KNOWN_SQL, (), wanted)
                 }
                 new_rows: list[tuple[Any, ...]] = []
                 documents: dict[str, str] = {}
@@ -140,7 +138,7 @@ class QueueStore(StoreBase):
                 if new_rows:
                     _check_status_entries(connection, new_rows)
                     connection.exec_driver_sql(insert_credential, new_rows)
-                    row_ids = _select_in(connection, _ROW_IDS_SQL, tuple(documents), qmark)
+                    row_ids = select_in(connection, _ROW_IDS_SQL, (), tuple(documents))
                     connection.exec_driver_sql(
                         insert_document, [(row_id, documents[credential_id]) for credential_id, row_id in row_ids]
                     )
@@ -200,13 +198,6 @@ class QueueStore(StoreBase):
             batch_index=row.batch_index,
             state=_credential_state(row.batch_id, row.batch_state),
         )
-
-
-def _select_in(connection: Connection, sql: str, values: tuple[str, ...], qmark: bool) -> list[Any]:
-    """The rows of ``sql`` (a query with one ``IN ({})``) for ``values``, through the DB-API: SQLAlchemy's
-    compiling of a 500-value ``IN`` costs more than the query does."""
-    marks = ", ".join(("?" if qmark else "%s",) * len(values))
-    return list(connection.exec_driver_sql(sql.format(marks), values).all())
 
 
 def _hex(value: bytes) -> str:
