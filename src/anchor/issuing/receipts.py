@@ -325,7 +325,7 @@ def _write_archive_in_two(
         placed = _PlacedReceipts(staging, batch, answers)
         try:
             given = 0  # receipts the writer was given to make
-            for items in _proof_items(batch, tree, proofs):
+            for items in _proof_items(batch, tree, proofs, workers=None):  # the writer waits: both CPUs check
                 if given - written[1] < WRITER_BACKLOG * RECEIPT_CHUNK:  # the writer keeps up: it makes these
                     sender.send_bytes(b"P" + _MESSAGES.encode(items))
                     given += len(items)
@@ -415,11 +415,17 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _proof_items(
-    batch: BatchRecord, tree: StandardMerkleTree, proofs: _ProofText, share: tuple[int, int] = (0, 1)
+    batch: BatchRecord,
+    tree: StandardMerkleTree,
+    proofs: _ProofText,
+    share: tuple[int, int] = (0, 1),
+    *,
+    workers: int | None = 1,
 ) -> Iterator[list[tuple[int, str]]]:
     """``(index, anchoring proof text)`` of the batch's receipts (or of a share of them) in the proof order,
-    a chunk of :data:`RECEIPT_CHUNK` at a time."""
-    for chunk in _chunks(tree.iter_proofs(share=share), RECEIPT_CHUNK):
+    a chunk of :data:`RECEIPT_CHUNK` at a time; ``workers`` check the tree's inner nodes first (see
+    :meth:`StandardMerkleTree.iter_proofs`)."""
+    for chunk in _chunks(tree.iter_proofs(share=share, workers=workers), RECEIPT_CHUNK):
         items = []
         for index, merkle_proof in chunk:
             digest, leaf_index = tree.at(index)
