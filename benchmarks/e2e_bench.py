@@ -561,6 +561,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     results = []
     if args.before is not None and not (args.before / "src" / "anchor").is_dir():
         parser.error(f"--before {args.before}: no src/anchor there (git archive HEAD src | tar -x -C DIR)")
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)  # a folder given that does not exist yet is made
     with tempfile.TemporaryDirectory(prefix="anchor-e2e-", dir=args.workdir) as folder:
         for mode in args.modes:
             for source in (None, args.before) if args.before is not None else (None,):
