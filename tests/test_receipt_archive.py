@@ -362,13 +362,17 @@ def test_a_killed_second_writer_leaves_the_archive_to_one(
 # The page cache: what is written goes to the disk at once and is dropped once far enough behind
 
 
-def test_written_ranges_are_sent_at_once_and_dropped_once_far_enough_behind(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    advised: list[tuple[int, int]] = []
+@pytest.fixture
+def advised(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The ranges ``(offset, length)`` the page cache is advised about, in order (no advice given)."""
+    ranges: list[tuple[int, int]] = []
     monkeypatch.setattr(
-        receipt_archive, "_not_needed", lambda _descriptor, offset, length: advised.append((offset, length))
+        receipt_archive, "_not_needed", lambda _descriptor, offset, length: ranges.append((offset, length))
     )
+    return ranges
+
+
+def test_written_ranges_are_sent_at_once_and_dropped_once_far_enough_behind(advised: list[tuple[int, int]]) -> None:
     pages = receipt_archive.WrittenPages(3, behind=100)
     pages.written(0, 40)
     pages.written(40, 40)
@@ -381,12 +385,8 @@ def test_written_ranges_are_sent_at_once_and_dropped_once_far_enough_behind(
 
 
 def test_every_byte_of_an_archive_is_sent_to_the_disk_and_the_old_ones_dropped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    advised: list[tuple[int, int]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    advised: list[tuple[int, int]] = []
-    monkeypatch.setattr(
-        receipt_archive, "_not_needed", lambda _descriptor, offset, length: advised.append((offset, length))
-    )
     monkeypatch.setattr(receipt_archive, "FLUSH_AT", 64 << 10)
     monkeypatch.setattr(receipt_archive, "CACHED_BEHIND", 256 << 10)
     path = tmp_path / "a.tar"
