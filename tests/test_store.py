@@ -29,6 +29,7 @@ from anchor.issuing.store import (
     NewAttempt,
     NewCredential,
     Store,
+    batches,
 )
 from anchor.merkle import StandardMerkleTree
 
@@ -454,6 +455,23 @@ def test_batch_documents_are_those_of_the_indices_asked_for_in_this_batch_only(s
     assert sorted(found) == [0, 11]
     assert all(json.loads(document)["content"] == "second" for _, document in found.values())
     assert store.batch_documents(first.id, list(range(30))) == stored  # one query of the whole batch
+
+
+def test_batch_documents_beyond_one_query_are_fetched_in_parts(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.queue([credential(n) for n in range(30)])
+    batch = build(store, 30)
+    stored = {index: (credential_id, document) for index, credential_id, document in store.batch_credentials(batch.id)}
+    monkeypatch.setattr(batches, "_DOCUMENTS_PER_QUERY", 7)
+    sizes: list[int] = []
+    original = batches.select_in
+
+    def select_in(connection: Any, sql: str, leading: tuple[Any, ...], values: tuple[Any, ...]) -> list[Any]:
+        sizes.append(len(values))
+        return original(connection, sql, leading, values)
+
+    monkeypatch.setattr(batches, "select_in", select_in)
+    assert store.batch_documents(batch.id, range(29, -1, -1)) == stored
+    assert sizes == [7, 7, 7, 7, 2]
 
 
 # ------------------------------------------------------------------------------------------------ state

@@ -30,6 +30,8 @@ _RELEASE_AFTER: Final = 10_000
 """Batches at least this large close the SQLite connections that stored them (see ``build_batch``)."""
 _DIGEST_HEX: Final = re.compile(r"0x[0-9a-fA-F]{64}")
 _BATCH_COLUMNS: Final = tuple(_batches.c)
+_DOCUMENTS_PER_QUERY: Final = 10_000
+"""Indices whose documents one query fetches (:meth:`BatchStore.batch_documents` asks for more in parts)."""
 #: The documents of some indices of a batch (:meth:`BatchStore.batch_documents`, through :func:`select_in`).
 _BATCH_DOCUMENTS_SQL: Final = (
     "SELECT credentials.batch_index, credentials.credential_id, credential_documents.document"
@@ -301,8 +303,11 @@ class BatchStore(StoreBase):
         For writing receipts in the Merkle tree's proof order (:meth:`StandardMerkleTree.iter_proofs`), a
         chunk at a time; an index the batch does not hold is absent from the result.
         """
+        wanted, rows = tuple(indices), []
         with self._transaction() as connection:
-            rows = select_in(connection, _BATCH_DOCUMENTS_SQL, (batch_id,), tuple(indices))
+            for start in range(0, len(wanted), _DOCUMENTS_PER_QUERY):  # SQLite binds at most 32,766 values
+                part = wanted[start : start + _DOCUMENTS_PER_QUERY]
+                rows += select_in(connection, _BATCH_DOCUMENTS_SQL, (batch_id,), part)
         return {int(row[0]): (str(row[1]), str(row[2])) for row in rows}
 
 
