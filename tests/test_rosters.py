@@ -476,6 +476,27 @@ def test_a_new_course_version_leaves_learners_issued_from_an_earlier_one_alone(
     assert summary.samples[0]["credentialSubject"]["achievement"]["version"] == "2"
 
 
+def test_progress_counts_every_row_and_ends_at_the_total_when_rows_are_refused_or_issued_earlier(
+    sqlite_store: Store, template: dict[str, Any], tmp_path: Path
+) -> None:
+    course = courses.save_course(sqlite_store, "course-p", template)[0]
+    good = good_rows(template, 6)
+    assert run(sqlite_store, course, write_csv(tmp_path / "first.csv", [HEADER, *good[:2]])).intake.queued == 2
+    version_2 = courses.save_course(sqlite_store, course.course_id, {**template, "description": "Version 2."})[0]
+    rows = [HEADER, *good[:2], ["", "x@uni.example", "S900", good[0][3], "2025-06-27"], *good[2:]]  # 2 earlier, 1 bad
+    reported: list[tuple[int, int | None]] = []
+    summary = run(
+        sqlite_store,
+        version_2,
+        write_csv(tmp_path / "second.csv", rows),
+        partial=True,
+        on_progress=lambda done, total: reported.append((done, total)),
+    )
+    assert (summary.issued_earlier, summary.refused_rows, summary.intake.queued) == (2, 1, 4)
+    assert reported[-1] == (7, 7)  # all seven rows, not the four that reached intake
+    assert [done for done, _ in reported] == sorted(done for done, _ in reported)
+
+
 def test_a_dry_run_checks_everything_and_queues_nothing(
     store: Store, course: Course, template: dict[str, Any], tmp_path: Path
 ) -> None:

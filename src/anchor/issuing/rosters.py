@@ -947,9 +947,14 @@ def import_roster(
     # transaction) check every row first.
     pairs: Iterator[tuple[_Row, RosterEntry]] = learners()
     total = len(listed)
+    progress = on_progress
     if dry_run or status_entries is not None or isinstance(store.engine.pool, SingletonThreadPool | StaticPool):
         pairs = iter(list(pairs))
         total = len(current)
+    elif on_progress is not None:  # every row counts: those refused or issued earlier never reach intake
+
+        def progress(done: int, of: int | None) -> None:
+            on_progress(done + summary.refused_rows + summary.issued_earlier, of)
 
     build = _CourseCredential(course)
 
@@ -975,7 +980,7 @@ def import_roster(
         workers=workers,
         on_rejected=rejected_by_intake,
         on_duplicate=on_duplicate,
-        on_progress=on_progress,
+        on_progress=progress,
         before_queue=None if queue else lambda: False,
         signer=signer,
         # Entries are reserved for good as intake takes them: none for a run that will queue nothing anyway.
