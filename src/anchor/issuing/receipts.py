@@ -266,10 +266,11 @@ def _write_archive_in_two(
     the names (a taken name gets another, as one process would name it), keeps their place in the archive and
     answers where it is; this process writes them there itself
     (:func:`~anchor.issuing.receipt_archive.write_members`), so no receipt crosses the pipe and both share the
-    cost of writing. Who makes a chunk changes no byte of the
-    archive. The writer reads up to :data:`READ_AHEAD` chunks ahead (a thread) and writes with a thread of its
-    own (:class:`ArchiveWriter`). A writer that fails or dies leaves the archive to one process (which reports
-    what failed); an error here (a tree that is not the batch's, a write that fails) ends both.
+    cost of writing. Who makes a chunk changes no byte of the archive. The writer reads up to
+    :data:`READ_AHEAD` chunks ahead (a thread) and writes with a thread of its own (:class:`ArchiveWriter`).
+    Both processes keep what they wrote out of the page cache (:class:`WrittenPages`). A writer that fails or
+    dies leaves the archive to one process (which reports what failed); an error here (a tree that is not the
+    batch's, a write that fails) ends both.
     """
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)  # proofs, names and sizes to the writer
